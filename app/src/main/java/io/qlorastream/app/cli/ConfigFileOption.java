@@ -1,0 +1,16 @@
+package io.qlorastream.app.cli;
+
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/**
+ * {@code --config FILE} for commands that talk to no Kafka cluster: the file only supplies
+ * {@code qlora.stream.<option>} defaults (read by {@link LayeredDefaults}). Commands that talk to Kafka use
+ * {@link KafkaOptions}, whose {@code --config} also passes client settings through.
+ */
+public final class ConfigFileOption {
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "A .properties file with qlora.stream.<option> keys for this command's options.")
+    Path config;
+}
