@@ -4,6 +4,7 @@ import io.qlorastream.engine.tensor.WeightMatrix;
 
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.stream.IntStream;
 
 /**
  * bitsandbytes NF4 (blocksize 64 by default, optional double quant of absmax), byte for byte as bitsandbytes
@@ -135,20 +136,15 @@ public final class Nf4Tensor implements WeightMatrix {
         int blocks = ceilDiv(n, blockSize);
         float[] absmax = new float[blocks];
         byte[] packed = new byte[(n + 1) / 2];
-        for (int b = 0; b < blocks; b++) {
-            int start = b * blockSize;
-            int end = Math.min(n, start + blockSize);
-            float max = 0f;
-            for (int i = start; i < end; i++) {
-                max = Math.max(max, Math.abs(weights[i]));
+        // Blocks are independent and even-sized, so they never share a packed byte: quantize ranges in parallel.
+        int blocksPerTask = Math.max(1, (1 << 16) / blockSize);
+        int tasks = ceilDiv(blocks, blocksPerTask);
+        IntStream.range(0, tasks).parallel().forEach(task -> {
+            int last = Math.min(blocks, (task + 1) * blocksPerTask);
+            for (int b = task * blocksPerTask; b < last; b++) {
+                quantizeBlock(weights, b * blockSize, Math.min(n, b * blockSize + blockSize), absmax, b, packed);
             }
-            absmax[b] = max;
-            float inv = 1.0f / max; // as bitsandbytes: multiply by the reciprocal (an all-zero block gives NaN → code 0)
-            for (int i = start; i < end; i++) {
-                int q = nf4Index(weights[i] * inv);
-                packed[i >> 1] |= (byte) ((i & 1) == 0 ? q << 4 : q);
-            }
-        }
+        });
         if (!doubleQuant) {
             return new Nf4Tensor(rows, cols, blockSize, packed, NF4, absmax, null, null, null, 0f, 0);
         }
@@ -175,6 +171,20 @@ public final class Nf4Tensor implements WeightMatrix {
             }
         }
         return new Nf4Tensor(rows, cols, blockSize, packed, NF4, null, q, nested, code, offset, NESTED_BLOCK_SIZE);
+    }
+
+    private static void quantizeBlock(float[] weights, int start, int end, float[] absmax, int block, byte[] packed) {
+        float max = 0f;
+        for (int i = start; i < end; i++) {
+            max = Math.max(max, Math.abs(weights[i]));
+        }
+        absmax[block] = max;
+        float inv = 1.0f / max; // as bitsandbytes: multiply by the reciprocal (an all-zero block gives NaN → code 0)
+        for (int i = start; i < end; i += 2) {
+            int high = nf4Index(weights[i] * inv);
+            int low = i + 1 < end ? nf4Index(weights[i + 1] * inv) : 0;
+            packed[i >> 1] = (byte) (high << 4 | low);
+        }
     }
 
     /** An NF4 tensor from stored parts without double quantization (absmax float32, one per block). */
