@@ -42,17 +42,39 @@ public final class QuantizedCheckpoint {
     public static final List<String> COPIED_FILES = List.of("tokenizer.json", "tokenizer_config.json",
             "generation_config.json", "special_tokens_map.json", "tokenizer.model", "chat_template.jinja");
 
+    /** What {@link #quantize} wrote. */
+    public record Summary(int quantizedTensors, long quantizedParameters, long quantizedBytes, long fileBytes) {
+        /** Stored bits per quantized parameter (packed codes + absmax + nested statistics). */
+        public double bitsPerParameter() {
+            return quantizedParameters == 0 ? 0 : quantizedBytes * 8.0 / quantizedParameters;
+        }
+    }
+
     /**
      * Loads {@code modelDir} (quantizing while loading) and writes it to {@code outDir} as a bitsandbytes 4-bit
      * checkpoint, with config.json and the tokenizer files.
      */
-    public static void quantize(Path modelDir, Path outDir, LoadOptions options) throws IOException {
+    public static Summary quantize(Path modelDir, Path outDir, LoadOptions options) throws IOException {
+        if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
+            throw new IOException("no config.json in " + modelDir);
+        }
         if (Files.exists(outDir) && Files.isSameFile(modelDir, outDir)) {
             throw new IOException("--out " + outDir + " is the model directory itself");
         }
         ObjectNode config = (ObjectNode) new ObjectMapper().readTree(modelDir.resolve("config.json").toFile());
+        int tensors = 0;
+        long params = 0;
+        long bytes = 0;
         try (LlamaWeights weights = ModelLoader.load(modelDir, options)) {
             write(weights, config, outDir);
+            for (LayerWeights l : weights.layers) {
+                for (String p : LayerWeights.PROJECTIONS) {
+                    WeightMatrix w = l.projection(p).weight;
+                    tensors++;
+                    params += (long) w.rows() * w.cols();
+                    bytes += w.residentBytes();
+                }
+            }
         }
         for (String f : COPIED_FILES) {
             Path src = modelDir.resolve(f);
@@ -60,6 +82,7 @@ public final class QuantizedCheckpoint {
                 Files.copy(src, outDir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
             }
         }
+        return new Summary(tensors, params, bytes, Files.size(outDir.resolve(SafetensorsCheckpoint.SINGLE_FILE)));
     }
 
     /**
