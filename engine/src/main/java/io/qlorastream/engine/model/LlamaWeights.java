@@ -50,7 +50,10 @@ public final class LlamaWeights implements AutoCloseable {
         return bytes;
     }
 
-    /** Releases the memory maps (the dense matrices over them must not be used afterwards). */
+    /**
+     * Closes the checkpoint files. Java cannot unmap a buffer explicitly: the mappings under the dense matrices go
+     * when those matrices are garbage collected (until then they stay readable, which keeps this safe).
+     */
     @Override
     public void close() {
         if (resources != null) {
