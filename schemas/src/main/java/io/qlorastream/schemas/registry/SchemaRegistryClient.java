@@ -58,6 +58,11 @@ public final class SchemaRegistryClient implements AutoCloseable {
         return new SchemaRegistryClient(Map.of(RegistryClientConfig.URL, url));
     }
 
+    /** The registry URLs, in the order they are tried. */
+    public List<URI> urls() {
+        return config.urls();
+    }
+
     // ---- schemas ----
 
     /** {@code POST /subjects/{s}/versions}: registers (or finds) the schema under the subject; returns its global id. */
