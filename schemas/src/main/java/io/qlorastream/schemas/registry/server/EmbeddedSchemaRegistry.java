@@ -44,6 +44,14 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     public static final String DEFAULT_TOPIC = "_schemas";
 
+    static {
+        // The JDK server writes headers and body separately; with Nagle on, each small answer waits ~40 ms for
+        // the client's delayed ACK. Read once by the JDK when its first server is created.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+    }
+
     private final String host;
     private final int requestedPort;
     private final String topic;

@@ -95,6 +95,8 @@ final class KafkaSchemaStore implements AutoCloseable {
         cc.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         cc.put(ConsumerConfig.CLIENT_ID_CONFIG, "schema-registry-reader");
         cc.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        // A writer waits for its own read-back: a short fetch wait keeps that wait short.
+        cc.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
         consumer = new KafkaConsumer<>(cc, new StringDeserializer(), new StringDeserializer());
         consumer.assign(List.of(partition));
         consumer.seekToBeginning(List.of(partition));
