@@ -106,6 +106,22 @@ public final class EmbeddedSchemaRegistry implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Fails fast, before anything else starts, when the port is taken: a one-line message naming the port and,
+     * when given, the option that chose it.
+     */
+    public static void requirePortFree(String host, int port, String option) {
+        if (port == 0) {
+            return;
+        }
+        try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress(InetAddress.getByName(host), port));
+        } catch (IOException e) {
+            throw new RegistryStartException("port " + port + (option == null ? "" : " (" + option + ")") + " is already in use on " + host, e);
+        }
+    }
+
     /** {@code http://127.0.0.1:<port>}. */
     public String url() {
         return "http://" + host + ":" + port();
