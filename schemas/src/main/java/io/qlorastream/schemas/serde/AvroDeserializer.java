@@ -125,6 +125,8 @@ public class AvroDeserializer<T> implements Deserializer<T> {
             reader = readers.computeIfAbsent(id, this::reader);
         } catch (RegistryException e) {
             throw new SerializationException("Error retrieving Avro schema id " + id + " for message at " + where + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new SerializationException("Error resolving the reader schema for schema id " + id + " at " + where + ": " + e.getMessage(), e);
         }
         try {
             BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(data, 5, data.length - 5, null);
@@ -144,7 +146,7 @@ public class AvroDeserializer<T> implements Deserializer<T> {
         if (config != null && config.specificReader && writer.getType() == Schema.Type.RECORD) {
             Class<?> generated = SpecificData.get().getClass(writer);
             if (generated == null || !SpecificRecord.class.isAssignableFrom(generated)) {
-                throw new RegistryException(200, -1, "specific.avro.reader=true but no generated class "
+                throw new IllegalStateException("specific.avro.reader=true but no generated class "
                         + writer.getFullName() + " is on the classpath");
             }
             SpecificData model = SpecificData.getForClass(generated);
