@@ -6,6 +6,7 @@ import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.events.CodeReview;
 import io.qlorastream.events.SupportTicket;
 import io.qlorastream.events.TrainingExample;
+import io.qlorastream.broker.junit.EmbeddedKafkaExtension;
 import io.qlorastream.schemas.junit.EmbeddedSchemaRegistryExtension;
 import io.qlorastream.schemas.registry.CompatibilityLevel;
 import io.qlorastream.schemas.registry.SchemaRegistryClient;
@@ -35,7 +36,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The registry's state lives in a compacted Kafka topic, as Confluent's does: restarts keep ids, writes are serialized. */
-@ExtendWith(EmbeddedSchemaRegistryExtension.class)
+@ExtendWith({EmbeddedKafkaExtension.class, EmbeddedSchemaRegistryExtension.class})
 class RegistryStoreTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 

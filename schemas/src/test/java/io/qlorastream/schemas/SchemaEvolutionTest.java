@@ -2,6 +2,7 @@ package io.qlorastream.schemas;
 
 import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.events.SupportTicket;
+import io.qlorastream.broker.junit.EmbeddedKafkaExtension;
 import io.qlorastream.schemas.junit.EmbeddedSchemaRegistryExtension;
 import io.qlorastream.schemas.registry.RegistryException;
 import io.qlorastream.schemas.registry.SchemaRegistryClient;
@@ -24,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** v2 of SupportTicket adds an optional field: BACKWARD compatible, and old and new events read each other. */
-@ExtendWith(EmbeddedSchemaRegistryExtension.class)
+@ExtendWith({EmbeddedKafkaExtension.class, EmbeddedSchemaRegistryExtension.class})
 class SchemaEvolutionTest {
 
     /** SupportTicket with one more field, appended: ["null","string"] priority, default null. */

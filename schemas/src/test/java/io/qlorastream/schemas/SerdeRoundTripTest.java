@@ -2,6 +2,7 @@ package io.qlorastream.schemas;
 
 import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.events.SupportTicket;
+import io.qlorastream.broker.junit.EmbeddedKafkaExtension;
 import io.qlorastream.schemas.junit.EmbeddedSchemaRegistryExtension;
 import io.qlorastream.schemas.registry.SchemaRegistryClient;
 import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
@@ -20,7 +21,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-@ExtendWith(EmbeddedSchemaRegistryExtension.class)
+@ExtendWith({EmbeddedKafkaExtension.class, EmbeddedSchemaRegistryExtension.class})
 class SerdeRoundTripTest {
 
     @Test

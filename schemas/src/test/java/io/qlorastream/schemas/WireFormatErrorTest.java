@@ -2,6 +2,7 @@ package io.qlorastream.schemas;
 
 import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.events.SupportTicket;
+import io.qlorastream.broker.junit.EmbeddedKafkaExtension;
 import io.qlorastream.schemas.junit.EmbeddedSchemaRegistryExtension;
 import io.qlorastream.schemas.registry.SchemaRegistryClient;
 import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
@@ -30,7 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Bad bytes and missing schemas raise SerializationExceptions that say where and why. */
-@ExtendWith(EmbeddedSchemaRegistryExtension.class)
+@ExtendWith({EmbeddedKafkaExtension.class, EmbeddedSchemaRegistryExtension.class})
 class WireFormatErrorTest {
 
     private static byte[] validBytes(EmbeddedSchemaRegistry registry, String topic) {

@@ -11,7 +11,9 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 /**
  * Gives tests a real Confluent-compatible Schema Registry: {@code @ExtendWith(EmbeddedSchemaRegistryExtension.class)}
  * and a parameter of type {@link EmbeddedSchemaRegistry} (its {@code url()} is what serdes need as
- * {@code schema.registry.url}), {@link SchemaRegistryClient} (a fresh client of it) or {@link EmbeddedKafkaBroker}.
+ * {@code schema.registry.url}) or {@link SchemaRegistryClient} (a fresh client of it). For the broker itself add
+ * {@link EmbeddedKafkaExtension} as usual (this extension does not resolve {@link EmbeddedKafkaBroker} parameters, so
+ * the two never compete): {@code @ExtendWith({EmbeddedKafkaExtension.class, EmbeddedSchemaRegistryExtension.class})}.
  * One registry per test JVM, on a free port, its {@code _schemas} topic on the JVM's shared embedded broker
  * ({@link EmbeddedKafkaExtension#sharedBroker}); it stops when JUnit closes the root store, before the broker.
  * Other modules get it from the schemas test-jar (type test-jar, scope test) and also need
@@ -23,15 +25,12 @@ public final class EmbeddedSchemaRegistryExtension implements ParameterResolver 
     @Override
     public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
         Class<?> type = parameterContext.getParameter().getType();
-        return type == EmbeddedSchemaRegistry.class || type == SchemaRegistryClient.class || type == EmbeddedKafkaBroker.class;
+        return type == EmbeddedSchemaRegistry.class || type == SchemaRegistryClient.class;
     }
 
     @Override
     public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
         Class<?> type = parameterContext.getParameter().getType();
-        if (type == EmbeddedKafkaBroker.class) {
-            return EmbeddedKafkaExtension.sharedBroker(extensionContext);
-        }
         EmbeddedSchemaRegistry registry = sharedRegistry(extensionContext);
         return type == SchemaRegistryClient.class ? SchemaRegistryClient.of(registry.url()) : registry;
     }
