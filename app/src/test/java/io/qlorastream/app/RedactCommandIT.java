@@ -108,6 +108,20 @@ class RedactCommandIT {
         }
     }
 
+    @Test
+    void readsStandardInputAndWritesStandardOutputByDefault() throws Exception {
+        Path jar = Path.of(System.getProperty("qlora.stream.jar", "target/qlora-stream.jar"));
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", jar.toString(), "redact").start();
+        try (var stdin = p.getOutputStream()) {
+            stdin.write("{\"text\":\"mail a@example.com, call +1-555-867-5309\",\"n\":1}\n".getBytes(StandardCharsets.UTF_8));
+        }
+        String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8)).isZero();
+        assertThat(stdout).isEqualTo("{\"text\":\"mail <EMAIL_1>, call <PHONE_1>\",\"n\":1,\"redactions\":{\"EMAIL\":1,\"PHONE\":1}}\n");
+    }
+
     private static String line(String id, String text) throws Exception {
         var o = JSON.createObjectNode();
         o.put("id", id);
