@@ -26,6 +26,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 StackCommand.class,
                 QuantizeCommand.class,
+                io.qlorastream.app.ingest.RedactCommand.class,
         })
 public final class QloraStream implements Runnable {
     @Spec
