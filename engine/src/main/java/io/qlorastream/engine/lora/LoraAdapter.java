@@ -79,7 +79,12 @@ public final class LoraAdapter {
 
     /** The module of {@code projection} in {@code layer}, or null when the config does not target it. */
     public LoraModule module(int layer, String projection) {
-        return modules[layer][LayerWeights.PROJECTIONS.indexOf(projection)];
+        int j = LayerWeights.PROJECTIONS.indexOf(projection);
+        if (j < 0 || layer < 0 || layer >= numLayers) {
+            throw new IllegalArgumentException("no LoRA module slot for layer " + layer + " " + projection
+                    + " (layers 0.." + (numLayers - 1) + ", projections " + LayerWeights.PROJECTIONS + ")");
+        }
+        return modules[layer][j];
     }
 
     /** Every module in layout order. */

@@ -92,4 +92,46 @@ public final class LoraOps {
             }
         }
     }
+
+    /**
+     * The training-time LoRA term with PEFT's dropout: {@code y += B(A(dropout(x))) · scaling}. With {@code dropout}
+     * null or p = 0 (evaluation, or no dropout) it is {@link #forward(LoraModule, float[], int, int, float[], float[], int)}
+     * on {@code x} itself; otherwise the dropped-out input goes to {@code xd} ([tokens, in] scratch).
+     */
+    public static void forward(LoraModule m, LoraDropout dropout, float[] x, int xOff, int tokens, float[] xd,
+                               float[] ax, float[] y, int yOff) {
+        if (dropout == null || dropout.isIdentity()) {
+            forward(m, x, xOff, tokens, ax, y, yOff);
+            return;
+        }
+        dropout.forward(dropout.key(m.layer, m.projection), x, xOff, tokens * m.in, xd, 0);
+        forward(m, xd, 0, tokens, ax, y, yOff);
+    }
+
+    /**
+     * Backward of {@link #forward(LoraModule, LoraDropout, float[], int, int, float[], float[], float[], int)} in the
+     * same micro-batch (same dropout counter): the dropout mask is recomputed from its key, so only {@code ax} needs
+     * keeping. Adds to the module's gradients and, when {@code dx} is not null, to {@code dx}.
+     *
+     * @param xd      [tokens, in] scratch (unused without dropout)
+     * @param dxd     [tokens, in] scratch (unused without dropout or when dx is null)
+     * @param scratch [tokens, r] scratch
+     */
+    public static void backward(LoraModule m, LoraDropout dropout, float[] x, int xOff, int tokens, float[] xd, float[] ax,
+                                float[] dy, int dyOff, float[] dx, int dxOff, float[] dxd, float[] scratch) {
+        if (dropout == null || dropout.isIdentity()) {
+            backward(m, x, xOff, tokens, ax, dy, dyOff, dx, dxOff, scratch);
+            return;
+        }
+        long key = dropout.key(m.layer, m.projection);
+        int n = tokens * m.in;
+        dropout.forward(key, x, xOff, n, xd, 0);
+        if (dx == null) {
+            backward(m, xd, 0, tokens, ax, dy, dyOff, null, 0, scratch);
+            return;
+        }
+        java.util.Arrays.fill(dxd, 0, n, 0f);
+        backward(m, xd, 0, tokens, ax, dy, dyOff, dxd, 0, scratch);
+        dropout.backward(key, dxd, 0, n, dx, dxOff);
+    }
 }

@@ -176,4 +176,46 @@ class LoraOpsTest {
         }
         assertThat(dropped).isPositive().isLessThan(x.length);
     }
+
+    /** The dropout-aware pair equals the explicit chain, and with p = 0 or no dropout equals the plain functions. */
+    @Test
+    void dropoutAwareForwardAndBackwardEqualTheExplicitChain() {
+        LoraModule m = randomModule("up_proj", false, 51);
+        float[] x = random(TOKENS * m.in, 52);
+        float[] dy = random(TOKENS * m.out, 53);
+        LoraDropout drop = new LoraDropout(0.25, 3);
+        drop.nextMicroBatch();
+        long key = drop.key(m.layer, m.projection);
+        float[] xd = new float[x.length];
+        drop.forward(key, x, 0, x.length, xd, 0);
+        float[] yChain = new float[TOKENS * m.out];
+        float[] axChain = new float[TOKENS * m.r];
+        LoraOps.forward(m, xd, 0, TOKENS, axChain, yChain, 0);
+        float[] gradsBefore = m.grads.clone();
+        float[] dxd = new float[x.length];
+        LoraOps.backward(m, xd, 0, TOKENS, axChain, dy, 0, dxd, 0, new float[TOKENS * m.r]);
+        float[] dxChain = new float[x.length];
+        drop.backward(key, dxd, 0, x.length, dxChain, 0);
+        float[] gradsChain = m.grads.clone();
+        System.arraycopy(gradsBefore, 0, m.grads, 0, gradsBefore.length);
+
+        float[] y = new float[TOKENS * m.out];
+        float[] ax = new float[TOKENS * m.r];
+        LoraOps.forward(m, drop, x, 0, TOKENS, new float[x.length], ax, y, 0);
+        float[] dx = new float[x.length];
+        LoraOps.backward(m, drop, x, 0, TOKENS, new float[x.length], ax, dy, 0, dx, 0, new float[x.length], new float[TOKENS * m.r]);
+        assertThat(y).isEqualTo(yChain);
+        assertThat(dx).isEqualTo(dxChain);
+        assertThat(m.grads).isEqualTo(gradsChain);
+
+        float[] yPlain = new float[TOKENS * m.out];
+        LoraOps.forward(m, x, 0, TOKENS, new float[TOKENS * m.r], yPlain, 0);
+        float[] yNone = new float[TOKENS * m.out];
+        LoraOps.forward(m, null, x, 0, TOKENS, null, new float[TOKENS * m.r], yNone, 0);
+        float[] yZero = new float[TOKENS * m.out];
+        LoraOps.forward(m, new LoraDropout(0, 3), x, 0, TOKENS, null, new float[TOKENS * m.r], yZero, 0);
+        assertThat(yNone).isEqualTo(yPlain);
+        assertThat(yZero).isEqualTo(yPlain);
+        assertThat(y).isNotEqualTo(yPlain);
+    }
 }
