@@ -18,24 +18,43 @@ public final class LoraOps {
     public static void forward(LoraModule m, float[] x, int xOff, int tokens, float[] ax, float[] y, int yOff) {
         int in = m.in, out = m.out, r = m.r;
         float[] p = m.params;
+        // Aᵀ [in, r] and Bᵀ·scaling [r, out]: with them both products are axpy loops over contiguous rows, which the
+        // JIT vectorises (dot-product reductions over A's and B's rows it does not).
+        float[] at = new float[in * r];
+        for (int k = 0; k < r; k++) {
+            for (int i = 0; i < in; i++) {
+                at[i * r + k] = p[m.aOffset + k * in + i];
+            }
+        }
+        float[] bt = new float[r * out];
+        for (int o = 0; o < out; o++) {
+            for (int k = 0; k < r; k++) {
+                bt[k * out + o] = p[m.bOffset + o * r + k];
+            }
+        }
+        float[] bax = new float[out];
         for (int t = 0; t < tokens; t++) {
             int xr = xOff + t * in;
-            for (int k = 0; k < r; k++) {
-                int ar = m.aOffset + k * in;
-                float s = 0f;
-                for (int i = 0; i < in; i++) {
-                    s += p[ar + i] * x[xr + i];
+            int axr = t * r;
+            java.util.Arrays.fill(ax, axr, axr + r, 0f);
+            for (int i = 0; i < in; i++) {
+                float xi = x[xr + i];
+                int atr = i * r;
+                for (int k = 0; k < r; k++) {
+                    ax[axr + k] += at[atr + k] * xi;
                 }
-                ax[t * r + k] = s;
+            }
+            java.util.Arrays.fill(bax, 0f);
+            for (int k = 0; k < r; k++) {
+                float a = ax[axr + k];
+                int btr = k * out;
+                for (int o = 0; o < out; o++) {
+                    bax[o] += bt[btr + o] * a;
+                }
             }
             int yr = yOff + t * out;
             for (int o = 0; o < out; o++) {
-                int br = m.bOffset + o * r;
-                float s = 0f;
-                for (int k = 0; k < r; k++) {
-                    s += p[br + k] * ax[t * r + k];
-                }
-                y[yr + o] += s * m.scaling;
+                y[yr + o] += bax[o] * m.scaling;
             }
         }
     }
