@@ -199,4 +199,23 @@ class PeftAdapterTest {
             assertThatThrownBy(() -> PeftAdapter.readConfig(dir)).as(change[2]).hasMessageContaining(change[2]).hasMessageContaining("adapter_config.json");
         }
     }
+
+    @Test
+    void savesHalfPrecisionCopiesForServing() throws IOException {
+        LoraAdapter a = trained(LoraConfig.qloraDefaults().withR(2).withTargets(List.of("o", "gate")), model, 12);
+        for (DType dtype : List.of(DType.BF16, DType.F16)) {
+            Path d = dir.resolve(dtype.name());
+            PeftAdapter.save(a, d, "base", dtype);
+            try (SafetensorsFile f = SafetensorsFile.open(d.resolve("adapter_model.safetensors"))) {
+                for (String name : f.names()) {
+                    assertThat(f.info(name).dtype()).isEqualTo(dtype);
+                }
+            }
+            LoraAdapter b = PeftAdapter.load(d, model);
+            for (int i = 0; i < a.params.length; i++) {
+                assertThat(b.params[i]).isEqualTo(roundTrip(a.params[i], dtype));
+            }
+        }
+        assertThatThrownBy(() -> PeftAdapter.save(a, dir.resolve("i8"), "base", DType.I8)).hasMessageContaining("I8");
+    }
 }
