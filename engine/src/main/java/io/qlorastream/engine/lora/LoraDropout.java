@@ -1,0 +1,71 @@
+package io.qlorastream.engine.lora;
+
+/**
+ * PEFT's {@code lora_dropout} (inverted dropout on the LoRA input: kept elements are scaled by 1/(1−p)), with
+ * counter-based masks: the keep decision of element {@code i} is a hash of (seed, micro-batch counter, layer,
+ * projection, i). A block recomputed by activation checkpointing therefore sees the same mask without storing
+ * it, and the whole state to save is {@link #counter()} (the seed is configuration).
+ */
+public final class LoraDropout {
+    public final double p;
+    public final long seed;
+    private final float keepScale;
+    private long counter;
+
+    public LoraDropout(double p, long seed) {
+        if (!(p >= 0 && p < 1)) {
+            throw new IllegalArgumentException("dropout probability must be in [0, 1), got " + p);
+        }
+        this.p = p;
+        this.seed = seed;
+        this.keepScale = (float) (1.0 / (1.0 - p));
+    }
+
+    /** True when dropout changes nothing (p = 0). */
+    public boolean isIdentity() {
+        return p == 0;
+    }
+
+    /** Moves to the masks of the next micro-batch; call once per forward/backward pass of a micro-batch. */
+    public void nextMicroBatch() {
+        counter++;
+    }
+
+    public long counter() {
+        return counter;
+    }
+
+    public void restore(long savedCounter) {
+        this.counter = savedCounter;
+    }
+
+    /** The mask stream of one module in the current micro-batch. */
+    public long key(int layer, String projection) {
+        int j = io.qlorastream.engine.model.LayerWeights.PROJECTIONS.indexOf(projection);
+        long k = Rng.mix64(seed ^ 0x5DEECE66DL);
+        k = Rng.mix64(k + counter);
+        k = Rng.mix64(k + ((long) layer << 8 | j));
+        return k;
+    }
+
+    public boolean keeps(long key, long index) {
+        long h = Rng.mix64(key + index * 0x9E3779B97F4A7C15L);
+        return (h >>> 40) * 0x1p-24 >= p;
+    }
+
+    /** {@code out[i] = keep ? x[i] / (1−p) : 0} for n elements (element indices counted from 0 at {@code xOff}). */
+    public void forward(long key, float[] x, int xOff, int n, float[] out, int outOff) {
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = keeps(key, i) ? x[xOff + i] * keepScale : 0f;
+        }
+    }
+
+    /** {@code dx[i] += keep ? dOut[i] / (1−p) : 0}, the backward of {@link #forward} with the same key. */
+    public void backward(long key, float[] dOut, int dOff, int n, float[] dx, int dxOff) {
+        for (int i = 0; i < n; i++) {
+            if (keeps(key, i)) {
+                dx[dxOff + i] += dOut[dOff + i] * keepScale;
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package io.qlorastream.engine.lora;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class LoraDropoutTest {
+    static boolean[] mask(LoraDropout d, long key, int n) {
+        boolean[] m = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            m[i] = d.keeps(key, i);
+        }
+        return m;
+    }
+
+    @Test
+    void dropsAboutTheRequestedFraction() {
+        LoraDropout d = new LoraDropout(0.05, 1);
+        int n = 200_000;
+        int dropped = 0;
+        for (boolean keep : mask(d, d.key(0, "q_proj"), n)) {
+            dropped += keep ? 0 : 1;
+        }
+        double sd = Math.sqrt(n * 0.05 * 0.95);
+        assertThat((double) dropped).isBetween(n * 0.05 - 5 * sd, n * 0.05 + 5 * sd);
+    }
+
+    @Test
+    void masksDependOnSeedCounterLayerAndProjectionAndReplayAfterRestore() {
+        LoraDropout d = new LoraDropout(0.5, 7);
+        boolean[] q0 = mask(d, d.key(0, "q_proj"), 256);
+        assertThat(mask(d, d.key(0, "q_proj"), 256)).isEqualTo(q0); // recomputation sees the same mask
+        assertThat(mask(d, d.key(0, "k_proj"), 256)).isNotEqualTo(q0);
+        assertThat(mask(d, d.key(1, "q_proj"), 256)).isNotEqualTo(q0);
+        assertThat(mask(new LoraDropout(0.5, 8), new LoraDropout(0.5, 8).key(0, "q_proj"), 256)).isNotEqualTo(q0);
+        long saved = d.counter();
+        d.nextMicroBatch();
+        boolean[] next = mask(d, d.key(0, "q_proj"), 256);
+        assertThat(next).isNotEqualTo(q0);
+        LoraDropout resumed = new LoraDropout(0.5, 7);
+        resumed.restore(saved + 1);
+        assertThat(mask(resumed, resumed.key(0, "q_proj"), 256)).isEqualTo(next);
+    }
+
+    @Test
+    void zeroProbabilityKeepsEverythingUnscaled() {
+        LoraDropout d = new LoraDropout(0, 3);
+        float[] x = {1.5f, -2f, 0.25f};
+        float[] out = new float[3];
+        d.forward(d.key(0, "o_proj"), x, 0, 3, out, 0);
+        assertThat(out).isEqualTo(x);
+        assertThat(d.isIdentity()).isTrue();
+    }
+}
