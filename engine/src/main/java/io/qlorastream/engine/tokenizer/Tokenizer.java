@@ -23,9 +23,10 @@ public final class Tokenizer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     static {
-        // DJL loads libtokenizers.so from its jar (native/lib/linux-x86_64) into DJL_CACHE_DIR (default ~/.djl.ai);
-        // offline mode makes it fail fast instead of trying to download anything, and stops its telemetry call
-        // (EC2 metadata + djl-telemetry), which would otherwise reach for the network on first use.
+        // DJL copies libtokenizers.so out of its own jar (native/lib/linux-x86_64/cpu) into DJL_CACHE_DIR (default
+        // ~/.djl.ai). Offline mode matters twice: DJL's LibUtils then always picks the "cpu" flavor the jar ships
+        // (on a machine with a CUDA GPU it would otherwise look for a "cu12x" build and download it), and
+        // Ec2Utils.callHome skips its telemetry (EC2 metadata + djl-telemetry requests on first use).
         if (System.getenv("DJL_OFFLINE") == null && System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
         }
