@@ -1,6 +1,7 @@
 package io.qlorastream.app;
 
 import io.qlorastream.app.cli.Cli;
+import io.qlorastream.app.model.QuantizeCommand;
 import io.qlorastream.app.stack.StackCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -24,6 +25,7 @@ import picocli.CommandLine.Spec;
                 + "(--batch-size: QLORA_STREAM_BATCH_SIZE), which beats the --config FILE, which beats the default."},
         subcommands = {
                 StackCommand.class,
+                QuantizeCommand.class,
         })
 public final class QloraStream implements Runnable {
     @Spec
