@@ -11,7 +11,8 @@ import java.util.stream.IntStream;
  * stores it: the [rows, cols] weight is flattened row-major and cut in blocks; each block keeps a float32
  * {@code absmax = max|x|}; each {@code x · (1/absmax)} becomes the index of the nearest of the 16 NF4 codes
  * (bitsandbytes' decision tree: strict {@code >} against the mid-points); element 2i goes in the HIGH nibble of
- * byte i, element 2i+1 in the low one, an odd count is zero-padded. With double quantization the stored absmax is
+ * byte i, element 2i+1 in the low one; an odd count is padded with the value 0.0 (its nibble is then code 7, the
+ * NF4 zero, or 0 in an all-zero block, exactly what bitsandbytes' kernel stores). With double quantization the stored absmax is
  * {@code absmax − mean(absmax)}, quantized per 256 values with the signed 8-bit {@link DynamicMap} and one float32
  * nested absmax per 256 block. Accessors return the internal arrays (for serialization): do not modify them.
  */
@@ -182,7 +183,8 @@ public final class Nf4Tensor implements WeightMatrix {
         float inv = 1.0f / max; // as bitsandbytes: multiply by the reciprocal (an all-zero block gives NaN → code 0)
         for (int i = start; i < end; i += 2) {
             int high = nf4Index(weights[i] * inv);
-            int low = i + 1 < end ? nf4Index(weights[i + 1] * inv) : 0;
+            // an odd count is padded with the value 0.0, quantized like the rest, as bitsandbytes' kernel loads it
+            int low = nf4Index((i + 1 < end ? weights[i + 1] : 0f) * inv);
             packed[i >> 1] = (byte) (high << 4 | low);
         }
     }

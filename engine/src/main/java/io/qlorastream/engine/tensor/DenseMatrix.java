@@ -37,7 +37,10 @@ public final class DenseMatrix implements WeightMatrix {
         return new DenseMatrix(rows, cols, DType.F32, data, null, 0);
     }
 
-    /** A matrix over raw little-endian bytes of dtype F32, F16 or BF16 (e.g. a mapped tensor; not copied). */
+    /**
+     * A matrix over raw little-endian bytes of dtype F32, F16 or BF16 between the buffer's position and limit (e.g.
+     * a mapped tensor; not copied).
+     */
     public static DenseMatrix ofBytes(ByteBuffer data, DType dtype, int rows, int cols) {
         return ofChunks(new ByteBuffer[]{data}, rows == 0 ? 1 : rows, dtype, rows, cols);
     }
@@ -53,7 +56,7 @@ public final class DenseMatrix implements WeightMatrix {
         ByteBuffer[] views = new ByteBuffer[chunks.length];
         long covered = 0;
         for (int c = 0; c < chunks.length; c++) {
-            views[c] = chunks[c].duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            views[c] = chunks[c].slice().order(ByteOrder.LITTLE_ENDIAN); // from the buffer's position to its limit
             covered += views[c].capacity() / ((long) cols * dtype.byteSize() == 0 ? 1 : (long) cols * dtype.byteSize());
         }
         if (cols > 0 && covered < rows) {

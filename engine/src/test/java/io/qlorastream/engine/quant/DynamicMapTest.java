@@ -24,6 +24,11 @@ class DynamicMapTest {
         assertThat(map[128]).isCloseTo(0.55e-6f, within(1e-12f));
         // largest below 1: the last of 64 mid-points of linspace(0.1, 1, 65): (0.9859375 + 1) / 2
         assertThat(map[254]).isCloseTo(0.99296875f, within(1e-6f));
+        // entries where float32-step-by-step arithmetic would differ from bitsandbytes' table in the last bit
+        assertThat(map[128]).isEqualTo(5.499999815583578e-07f);
+        assertThat(map[143]).isEqualTo(0.0012812500353902578f);
+        assertThat(map[226]).isEqualTo(0.5992187261581421f);
+        assertThat(map[218]).isEqualTo(0.4867187738418579f);
         // the decade 1e-1 holds 32 values: mid-points of linspace(0.1, 1, 33) times 0.1
         assertThat(map[254 - 64]).isCloseTo(0.1f * (1f - 0.9f / 64), within(1e-6f));
     }

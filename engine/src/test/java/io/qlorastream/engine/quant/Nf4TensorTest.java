@@ -64,7 +64,7 @@ class Nf4TensorTest {
     }
 
     @Test
-    void raggedLastBlockHasItsOwnAbsmaxAndOddCountIsZeroPadded() {
+    void raggedLastBlockHasItsOwnAbsmaxAndOddCountIsPaddedWithAZeroValue() {
         float[] w = gaussian(5 * 25, 11, 1.0); // 125 values: blocks of 64 and 61, 63 bytes
         w[100] = 9f;
         Nf4Tensor t = Nf4Tensor.quantize(w, 5, 25, 64, false);
@@ -77,7 +77,12 @@ class Nf4TensorTest {
         assertThat(t.absmax()[0]).isEqualTo(max0);
         assertThat(t.absmax()[1]).isEqualTo(9f);
         assertThat(nibble(t.packed(), 100)).isEqualTo(15);
-        assertThat(t.packed()[62] & 15).isZero(); // the padding nibble
+        assertThat(t.packed()[62] & 15).isEqualTo(7); // the padding value 0.0 → code 7, as bitsandbytes stores it
+        float[] zeros = new float[3];
+        assertThat(Nf4Tensor.quantize(zeros, 1, 3, 64, false).packed()[1]).isZero(); // all-zero block: 0·(1/0) = NaN → 0
+        float[] out = new float[125];
+        t.dequantizeRows(0, 5, out, 0);
+        assertThat(out[124]).isEqualTo(CODE[nibble(t.packed(), 124)] * 9f);
     }
 
     @Test
