@@ -1,5 +1,6 @@
 package io.qlorastream.app;
 
+import io.qlorastream.app.bench.BenchCommand;
 import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.model.QuantizeCommand;
 import io.qlorastream.app.stack.StackCommand;
@@ -26,6 +27,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 StackCommand.class,
                 QuantizeCommand.class,
+                BenchCommand.class,
         })
 public final class QloraStream implements Runnable {
     @Spec
