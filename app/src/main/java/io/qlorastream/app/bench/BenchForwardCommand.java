@@ -59,7 +59,8 @@ public final class BenchForwardCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "prefill          %d tokens in %.3f s: %.1f tokens/s, %.2f GFLOP/s (%.1f GFLOP)%n",
                     r.seqLen(), r.prefillSeconds(), r.prefillTokensPerSecond(), r.prefillGflops(), r.prefillFlops() / 1e9);
             out.printf(Locale.ROOT, "decode           %d tokens: %.2f tokens/s%n", r.decodeTokens(), r.decodeTokensPerSecond());
-            out.printf(Locale.ROOT, "sgemm peak       %.2f GFLOP/s (OpenBLAS, %s, %d threads)%n", r.sgemmGflops(), r.sgemmShape(), r.threads());
+            out.printf(Locale.ROOT, "sgemm peak       %.2f GFLOP/s (OpenBLAS %s: %.2f on 1 thread, %.2f on %d threads)%n",
+                    r.sgemmGflops(), r.sgemmShape(), r.sgemmGflopsOneThread(), r.sgemmGflopsAllThreads(), r.threads());
             out.printf(Locale.ROOT, "prefill / peak   %.1f%%%n", 100 * r.fractionOfPeak());
             out.printf(Locale.ROOT, "weights          %,d bytes resident; NF4 projections %.4f bytes per quantized parameter (%,d parameters)%n",
                     r.weightBytes(), r.quantizedBytesPerParameter(), r.quantizedParameters());
