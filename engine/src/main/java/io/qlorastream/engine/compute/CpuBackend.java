@@ -35,6 +35,13 @@ public final class CpuBackend implements Backend {
         openblas_nolapack.blas_set_num_threads(1);
     }
 
+    /**
+     * Up to this many input rows (decoding) a product is memory-bound: dot products in Java straight from a small,
+     * cache-resident block of dequantized rows beat staging the block into native memory for sgemm.
+     */
+    static final int SMALL_M = 4;
+    private static final int SMALL_BLOCK_ROWS = 16;
+
     private final int threads;
     private final ExecutorService pool;
     private final Scratch[] scratch;
@@ -141,6 +148,10 @@ public final class CpuBackend implements Backend {
     public synchronized void linearForward(float[] y, float[] x, int m, WeightMatrix w, float[] bias) {
         int n = w.rows();
         int k = w.cols();
+        if (m <= SMALL_M) {
+            smallLinearForward(y, x, m, w, bias);
+            return;
+        }
         FloatPointer xs = stageA.fill(x, m * k);
         FloatPointer ys = stageC.ensure((long) m * n);
         int nb = rowsPerBlock(n, k);
@@ -164,6 +175,42 @@ public final class CpuBackend implements Backend {
                 }
             }
         }
+    }
+
+    private void smallLinearForward(float[] y, float[] x, int m, WeightMatrix w, float[] bias) {
+        int n = w.rows();
+        int k = w.cols();
+        int blocks = (n + SMALL_BLOCK_ROWS - 1) / SMALL_BLOCK_ROWS;
+        perThread(task -> {
+            Scratch s = scratch[task];
+            for (int blk = task; blk < blocks; blk += threads) {
+                int r0 = blk * SMALL_BLOCK_ROWS;
+                int rc = Math.min(SMALL_BLOCK_ROWS, n - r0);
+                float[] rows = s.dequantizeToJava(w, r0, rc);
+                for (int r = 0; r < rc; r++) {
+                    float b = bias == null ? 0f : bias[r0 + r];
+                    for (int i = 0; i < m; i++) {
+                        y[i * n + r0 + r] = dot(x, i * k, rows, r * k, k) + b;
+                    }
+                }
+            }
+        });
+    }
+
+    /** Four independent accumulators so the JIT can overlap the multiply-adds. */
+    private static float dot(float[] a, int aOff, float[] b, int bOff, int len) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 3 < len; j += 4) {
+            s0 += a[aOff + j] * b[bOff + j];
+            s1 += a[aOff + j + 1] * b[bOff + j + 1];
+            s2 += a[aOff + j + 2] * b[bOff + j + 2];
+            s3 += a[aOff + j + 3] * b[bOff + j + 3];
+        }
+        for (; j < len; j++) {
+            s0 += a[aOff + j] * b[bOff + j];
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     @Override
@@ -295,12 +342,17 @@ public final class CpuBackend implements Backend {
         final NativeBuffer acc = new NativeBuffer();
 
         FloatPointer dequantize(WeightMatrix w, int r0, int rc) {
+            dequantizeToJava(w, r0, rc);
+            return block.fill(rows, rc * w.cols());
+        }
+
+        float[] dequantizeToJava(WeightMatrix w, int r0, int rc) {
             int n = rc * w.cols();
             if (rows.length < n) {
                 rows = new float[n];
             }
             w.dequantizeRows(r0, rc, rows, 0);
-            return block.fill(rows, n);
+            return rows;
         }
 
         @Override

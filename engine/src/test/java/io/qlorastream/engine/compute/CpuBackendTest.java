@@ -35,12 +35,13 @@ class CpuBackendTest {
 
     @Test
     void linearForwardMatchesLoopsForNf4AndDenseWeightsWithBias() {
-        int m = 5, n = 1001, k = 67; // odd sizes, many row blocks, ragged NF4 blocks
+        int n = 1001, k = 67; // odd sizes, many row blocks, ragged NF4 blocks
         WeightMatrix[] weights = {
                 Nf4Tensor.quantize(random(n * k, 1), n, k, 64, true),
                 DenseMatrix.ofFloats(random(n * k, 2), n, k)};
-        float[] x = random(m * k, 3);
         float[] bias = random(n, 4);
+        for (int m : new int[]{1, CpuBackend.SMALL_M, CpuBackend.SMALL_M + 1}) { // Java dot path and sgemm path
+        float[] x = random(m * k, 3);
         for (int threads : new int[]{1, 3}) {
             try (CpuBackend be = new CpuBackend(threads)) {
                 for (WeightMatrix w : weights) {
@@ -58,6 +59,7 @@ class CpuBackendTest {
                     }
                 }
             }
+        }
         }
     }
 
