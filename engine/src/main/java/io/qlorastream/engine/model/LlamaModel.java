@@ -2,6 +2,7 @@ package io.qlorastream.engine.model;
 
 import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.kernels.Attention;
+import io.qlorastream.engine.kernels.CrossEntropy;
 import io.qlorastream.engine.kernels.Embedding;
 import io.qlorastream.engine.kernels.LinearLayer;
 import io.qlorastream.engine.kernels.Residual;
@@ -232,5 +233,119 @@ public final class LlamaModel {
         cache.length = start + n;
         finalForward(acts, n, n - 1, 1);
         return acts.logits;
+    }
+
+    /**
+     * Gradient buffers of a backward over [batch, seqLen], laid out once. Blocks are walked one at a time, so the
+     * per-block buffers are shared. {@code dEmbedded} receives dL/d(embedding output) [rows, hidden] and
+     * {@code dFinalNorm} dL/d(final norm weight) (the only frozen-weight gradient kept: it makes the whole chain checkable).
+     */
+    public static final class Gradients {
+        final float[] dResid, dX, dResid2, dLn, dQ, dK, dV, dProbs, dAtt, dAttProj, dGate, dUp, dMlpHidden, dLnFinal;
+        public final float[] dEmbedded, dFinalNorm, losses, dLoss;
+
+        Gradients(LlamaConfig c, int batch, int seqLen) {
+            int rows = batch * seqLen;
+            int h = c.hiddenSize();
+            int inter = c.intermediateSize();
+            dResid = new float[rows * h];
+            dX = new float[rows * h];
+            dResid2 = new float[rows * h];
+            dLn = new float[rows * h];
+            dQ = new float[rows * c.qDim()];
+            dK = new float[rows * c.kvDim()];
+            dV = new float[rows * c.kvDim()];
+            dProbs = new float[batch * c.numHeads() * seqLen * seqLen];
+            dAtt = new float[rows * c.qDim()];
+            dAttProj = new float[rows * h];
+            dGate = new float[rows * inter];
+            dUp = new float[rows * inter];
+            dMlpHidden = new float[rows * inter];
+            dLnFinal = new float[rows * h];
+            dEmbedded = new float[rows * h];
+            dFinalNorm = new float[h];
+            losses = new float[rows];
+            dLoss = new float[rows];
+        }
+    }
+
+    public Gradients allocateGradients(int batch, int seqLen) {
+        return new Gradients(config, batch, seqLen);
+    }
+
+    /**
+     * Loss and backward after {@link #forward} with activations kept per layer: the mean cross-entropy over the target
+     * tokens (already shifted, see {@link CrossEntropy#shiftLabels}; -100 ignored), then gradients back to the embedding
+     * output. Overwrites {@code acts.logits} with dL/dlogits. Returns the mean loss (NaN without targets).
+     */
+    public double lossAndBackward(Activations acts, Gradients g, int[] targets) {
+        int rows = acts.batch * acts.seqLen;
+        int hidden = config.hiddenSize();
+        int vocab = config.vocabSize();
+        if (acts.layers.length > 1 && acts.layers[0] == acts.layers[1]) {
+            throw new IllegalStateException("backward needs activations kept per layer: allocate(batch, seqLen, true)");
+        }
+        CrossEntropy.forward(backend, g.losses, acts.logits, acts.logits, targets, rows, vocab);
+        int n = 0;
+        double sum = 0;
+        for (int i = 0; i < rows; i++) {
+            if (targets[i] != CrossEntropy.IGNORE) {
+                n++;
+                sum += g.losses[i];
+            }
+        }
+        java.util.Arrays.fill(g.dLoss, n == 0 ? 0f : 1f / n);
+        CrossEntropy.backward(backend, acts.logits, acts.logits, targets, g.dLoss, rows, vocab);
+        zero(g.dLnFinal);
+        backend.linearBackward(g.dLnFinal, acts.logits, rows, weights.lmHead);
+        zero(g.dResid);
+        zero(g.dFinalNorm);
+        RmsNorm.backward(backend, g.dResid, g.dFinalNorm, g.dLnFinal, acts.resid[config.numLayers()], weights.finalNorm,
+                acts.rstdFinal, rows, hidden);
+        Attention.Shape shape = new Attention.Shape(acts.batch, acts.seqLen, acts.seqLen, acts.seqLen, 0,
+                config.numHeads(), config.numKvHeads(), config.headDim());
+        for (int l = config.numLayers() - 1; l >= 0; l--) {
+            blockBackward(l, acts.resid[l], acts.layers[l], g, acts.positions, rows, shape);
+        }
+        System.arraycopy(g.dResid, 0, g.dEmbedded, 0, rows * hidden);
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    /** Block l backward: g.dResid holds dL/d(block output) on entry and dL/d(block input x) on exit. */
+    void blockBackward(int l, float[] x, LayerActivations la, Gradients g, int[] positions, int rows, Attention.Shape shape) {
+        LayerWeights w = weights.layers[l];
+        int hidden = config.hiddenSize();
+        int n = rows * hidden;
+        // out = resid2 + mlpOut: both get dout
+        System.arraycopy(g.dResid, 0, g.dResid2, 0, n);
+        zero(g.dMlpHidden);
+        LinearLayer.backward(backend, g.dMlpHidden, g.dResid, rows, w.down);
+        zero(g.dGate);
+        zero(g.dUp);
+        SwiGlu.backward(backend, g.dGate, g.dUp, g.dMlpHidden, la.gate, la.up, rows * config.intermediateSize());
+        zero(g.dLn);
+        LinearLayer.backward(backend, g.dLn, g.dGate, rows, w.gate);
+        LinearLayer.backward(backend, g.dLn, g.dUp, rows, w.up);
+        RmsNorm.backward(backend, g.dResid2, null, g.dLn, la.resid2, w.postAttentionNorm, la.rstd2, rows, hidden);
+        // resid2 = x + attProj
+        System.arraycopy(g.dResid2, 0, g.dX, 0, n);
+        zero(g.dAtt);
+        LinearLayer.backward(backend, g.dAtt, g.dResid2, rows, w.o);
+        zero(g.dQ);
+        zero(g.dK);
+        zero(g.dV);
+        Attention.backward(backend, g.dQ, g.dK, g.dV, g.dProbs, g.dAtt, la.probs, la.q, la.k, la.v, shape);
+        rope.backward(backend, g.dQ, positions, rows, config.numHeads());
+        rope.backward(backend, g.dK, positions, rows, config.numKvHeads());
+        zero(g.dLn);
+        LinearLayer.backward(backend, g.dLn, g.dQ, rows, w.q);
+        LinearLayer.backward(backend, g.dLn, g.dK, rows, w.k);
+        LinearLayer.backward(backend, g.dLn, g.dV, rows, w.v);
+        RmsNorm.backward(backend, g.dX, null, g.dLn, x, w.inputNorm, la.rstd1, rows, hidden);
+        System.arraycopy(g.dX, 0, g.dResid, 0, n);
+    }
+
+    private static void zero(float[] a) {
+        java.util.Arrays.fill(a, 0f);
     }
 }
