@@ -41,25 +41,25 @@ class CpuBackendTest {
                 DenseMatrix.ofFloats(random(n * k, 2), n, k)};
         float[] bias = random(n, 4);
         for (int m : new int[]{1, CpuBackend.SMALL_M, CpuBackend.SMALL_M + 1}) { // Java dot path and sgemm path
-        float[] x = random(m * k, 3);
-        for (int threads : new int[]{1, 3}) {
-            try (CpuBackend be = new CpuBackend(threads)) {
-                for (WeightMatrix w : weights) {
-                    double[][] wd = dense(w);
-                    float[] y = new float[m * n];
-                    be.linearForward(y, x, m, w, bias);
-                    for (int i = 0; i < m; i++) {
-                        for (int j = 0; j < n; j++) {
-                            double ref = bias[j];
-                            for (int c = 0; c < k; c++) {
-                                ref += x[i * k + c] * wd[j][c];
+            float[] x = random(m * k, 3);
+            for (int threads : new int[]{1, 3}) {
+                try (CpuBackend be = new CpuBackend(threads)) {
+                    for (WeightMatrix w : weights) {
+                        double[][] wd = dense(w);
+                        float[] y = new float[m * n];
+                        be.linearForward(y, x, m, w, bias);
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < n; j++) {
+                                double ref = bias[j];
+                                for (int c = 0; c < k; c++) {
+                                    ref += x[i * k + c] * wd[j][c];
+                                }
+                                assertThat((double) y[i * n + j]).isCloseTo(ref, within(1e-4));
                             }
-                            assertThat((double) y[i * n + j]).isCloseTo(ref, within(1e-4));
                         }
                     }
                 }
             }
-        }
         }
     }
 
