@@ -1,0 +1,94 @@
+package io.qlorastream.engine.data;
+
+import io.qlorastream.engine.tokenizer.ChatMessage;
+import io.qlorastream.engine.tokenizer.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns examples into token ids and labels. The prompt and the target are encoded separately, so the boundary
+ * between them never falls inside a token, and only the target (and its end token) counts in the loss.
+ *
+ * <p>Without a chat template: {@code bos + enc("### Instruction:\n" + prompt + "\n\n### Response:\n") +
+ * enc(response) + eos}. With one: the template rendered with {@code add_generation_prompt} is the prompt, and the rest
+ * of the full conversation's rendering (the assistant turn with its end-of-turn tokens) is the target.
+ */
+public final class ExampleEncoder {
+    public static final String INSTRUCTION_PREFIX = "### Instruction:\n";
+    public static final String RESPONSE_PREFIX = "\n\n### Response:\n";
+
+    private final Tokenizer tokenizer;
+
+    public ExampleEncoder(Tokenizer tokenizer) {
+        this.tokenizer = tokenizer;
+    }
+
+    public TokenizedExample encode(Example example) {
+        if (example instanceof Example.PreTokenized p) {
+            return new TokenizedExample(p.inputIds().clone(), p.labels().clone());
+        }
+        if (example instanceof Example.PromptResponse pr) {
+            return tokenizer.hasChatTemplate()
+                    ? encodeChat(List.of(new ChatMessage("user", pr.prompt()), new ChatMessage("assistant", pr.response())))
+                    : join(encodePrompt(pr.prompt()), tokenizer.encode(pr.response()), true);
+        }
+        Example.Chat c = (Example.Chat) example;
+        List<ChatMessage> context = c.messages().subList(0, c.messages().size() - 1);
+        ChatMessage target = c.messages().get(c.messages().size() - 1);
+        return tokenizer.hasChatTemplate()
+                ? encodeChat(c.messages())
+                : join(encodePrompt(plainConversation(context)), tokenizer.encode(target.content()), true);
+    }
+
+    /** Prompt-only ids, ready for generation: what the model sees before the response. */
+    public int[] encodePrompt(String prompt) {
+        if (tokenizer.hasChatTemplate()) {
+            return tokenizer.encode(tokenizer.applyChatTemplate(List.of(new ChatMessage("user", prompt)), true));
+        }
+        int[] body = tokenizer.encode(INSTRUCTION_PREFIX + prompt + RESPONSE_PREFIX);
+        Integer bos = tokenizer.bosId();
+        if (bos == null) {
+            return body;
+        }
+        int[] out = new int[body.length + 1];
+        out[0] = bos;
+        System.arraycopy(body, 0, out, 1, body.length);
+        return out;
+    }
+
+    private TokenizedExample encodeChat(List<ChatMessage> messages) {
+        List<ChatMessage> context = messages.subList(0, messages.size() - 1);
+        String promptText = tokenizer.applyChatTemplate(context, true);
+        String fullText = tokenizer.applyChatTemplate(messages, false);
+        if (!fullText.startsWith(promptText)) {
+            throw new IllegalArgumentException("the chat template renders the conversation differently with and without "
+                    + "its last turn; cannot separate the target");
+        }
+        return join(tokenizer.encode(promptText), tokenizer.encode(fullText.substring(promptText.length())), false);
+    }
+
+    private TokenizedExample join(int[] prompt, int[] target, boolean appendEos) {
+        Integer eos = appendEos && !tokenizer.eosIds().isEmpty() ? tokenizer.eosIds().iterator().next() : null;
+        int n = prompt.length + target.length + (eos == null ? 0 : 1);
+        int[] ids = new int[n];
+        int[] labels = new int[n];
+        System.arraycopy(prompt, 0, ids, 0, prompt.length);
+        java.util.Arrays.fill(labels, 0, prompt.length, TokenizedExample.IGNORE);
+        System.arraycopy(target, 0, ids, prompt.length, target.length);
+        System.arraycopy(target, 0, labels, prompt.length, target.length);
+        if (eos != null) {
+            ids[n - 1] = eos;
+            labels[n - 1] = eos;
+        }
+        return new TokenizedExample(ids, labels);
+    }
+
+    private static String plainConversation(List<ChatMessage> messages) {
+        List<String> lines = new ArrayList<>();
+        for (ChatMessage m : messages) {
+            lines.add(m.role() + ": " + m.content());
+        }
+        return String.join("\n", lines);
+    }
+}
