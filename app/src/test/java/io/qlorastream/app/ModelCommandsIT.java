@@ -47,6 +47,18 @@ class ModelCommandsIT {
         for (String f : List.of("config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "tokenizer_config.json")) {
             assertThat(model.resolve(f)).isRegularFile();
         }
+        Path custom = dir.resolve("custom");
+        ok("make-model", "--out", custom.toString(), "--preset", "small", "--hidden", "64", "--layers", "2", "--heads", "4",
+                "--kv-heads", "1", "--intermediate", "100", "--vocab-size", "300", "--dtype", "f32").close();
+        io.qlorastream.engine.model.LlamaConfig cc = io.qlorastream.engine.model.LlamaConfig.read(custom);
+        assertThat(List.of(cc.hiddenSize(), cc.numLayers(), cc.numHeads(), cc.numKvHeads(), cc.intermediateSize(), cc.vocabSize()))
+                .containsExactly(64, 2, 4, 1, 100, 300);
+        assertThat(cc.torchDtype()).isEqualTo("float32");
+        try (Tokenizer tok = Tokenizer.load(custom)) {
+            assertThat(tok.vocabSize()).isEqualTo(300);
+            assertThat(cc.bosTokenId()).isEqualTo(tok.bosId());
+            assertThat(cc.eosTokenIds()).containsExactlyElementsOf(tok.eosIds());
+        }
         Path again = dir.resolve("again");
         ok("make-model", "--out", again.toString(), "--preset", "tiny", "--seed", "3").close();
         assertThat(Files.readAllBytes(again.resolve("model.safetensors"))).isEqualTo(Files.readAllBytes(model.resolve("model.safetensors")));
