@@ -12,10 +12,20 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import io.qlorastream.events.SupportTicket;
+import io.qlorastream.events.TicketChannel;
+import io.qlorastream.events.TicketStatus;
+import io.qlorastream.schemas.serde.AvroSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.InetAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Instant;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,17 +42,28 @@ import static org.assertj.core.api.Assertions.assertThat;
 class StackCommandIT {
 
     @Test
-    void stackServesABrokerThatKeepsItsDataAcrossARestart(@TempDir Path dataDir) throws Exception {
+    void stackServesABrokerAndARegistryThatKeepTheirDataAcrossARestart(@TempDir Path dataDir) throws Exception {
         int port = freePort();
+        int registryPort = freePort();
+        String registryUrl = "http://127.0.0.1:" + registryPort;
+        int ticketSchemaId;
         List<String> written = new ArrayList<>();
         for (int i = 0; i < 10_000; i++) {
             written.add("event-" + i);
         }
         String bootstrap = "127.0.0.1:" + port;
 
-        try (JarProcess stack = JarProcess.start("stack", "--port", Integer.toString(port), "--data-dir", dataDir.toString())) {
+        try (JarProcess stack = JarProcess.start("stack", "--port", Integer.toString(port), "--registry-port", Integer.toString(registryPort),
+                "--data-dir", dataDir.toString())) {
             assertThat(stack.awaitStdout("Kafka broker ready", Duration.ofSeconds(90)))
                     .contains("bootstrap servers " + bootstrap);
+            assertThat(stack.awaitStdout("Schema registry ready", Duration.ofSeconds(90)))
+                    .contains(registryUrl).contains("_schemas");
+            assertThat(httpGet(registryUrl + "/subjects")).isEqualTo("[]");
+            // Our serializer registers SupportTicket under stack-tickets-value; the registry lists it over HTTP.
+            ticketSchemaId = produceTicket(bootstrap, registryUrl);
+            assertThat(httpGet(registryUrl + "/subjects")).isEqualTo("[\"stack-tickets-value\"]");
+
             try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
                 admin.createTopics(List.of(new NewTopic("stack-it", 1, (short) 1))).all().get(30, TimeUnit.SECONDS);
             }
@@ -60,9 +81,13 @@ class StackCommandIT {
             assertThat(stack.stdout()).contains("Stack stopped.");
         }
 
-        try (JarProcess restarted = JarProcess.start("stack", "--port", Integer.toString(port), "--data-dir", dataDir.toString())) {
-            restarted.awaitStdout("Kafka broker ready", Duration.ofSeconds(90));
+        try (JarProcess restarted = JarProcess.start("stack", "--port", Integer.toString(port), "--registry-port", Integer.toString(registryPort),
+                "--data-dir", dataDir.toString())) {
+            restarted.awaitStdout("Schema registry ready", Duration.ofSeconds(90));
             assertThat(consume(bootstrap, "stack-it", written.size())).isEqualTo(written);
+            // The registry rebuilt itself from _schemas: same subject, same id.
+            assertThat(httpGet(registryUrl + "/subjects")).isEqualTo("[\"stack-tickets-value\"]");
+            assertThat(httpGet(registryUrl + "/subjects/stack-tickets-value/versions/latest")).contains("\"id\":" + ticketSchemaId);
             restarted.terminate(Duration.ofSeconds(60));
         }
     }
@@ -70,10 +95,20 @@ class StackCommandIT {
     @Test
     void aTakenPortFailsWithOneLineNamingThePort() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
-             JarProcess stack = JarProcess.start("stack", "--port", Integer.toString(taken.getLocalPort()))) {
+             JarProcess stack = JarProcess.start("stack", "--port", Integer.toString(taken.getLocalPort()), "--registry-port", Integer.toString(freePort()))) {
             assertThat(stack.awaitExit(Duration.ofSeconds(60))).isEqualTo(1);
             assertThat(stack.stderrLines()).containsExactly(
                     "qlora-stream stack: port " + taken.getLocalPort() + " (--port) is already in use on 127.0.0.1");
+        }
+    }
+
+    @Test
+    void aTakenRegistryPortFailsWithOneLineNamingIt() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"));
+             JarProcess stack = JarProcess.start("stack", "--port", Integer.toString(freePort()), "--registry-port", Integer.toString(taken.getLocalPort()))) {
+            assertThat(stack.awaitExit(Duration.ofSeconds(60))).isEqualTo(1);
+            assertThat(stack.stderrLines()).containsExactly(
+                    "qlora-stream stack: port " + taken.getLocalPort() + " (--registry-port) is already in use on 127.0.0.1");
         }
     }
 
@@ -92,6 +127,31 @@ class StackCommandIT {
             assertThat(help.awaitExit(Duration.ofSeconds(60))).isZero();
             assertThat(help.stdout()).contains("Commands:").containsPattern("(?m)^  stack\\s+Run an embedded");
         }
+    }
+
+    /** A plain HTTP GET, as curl would do it; asserts 200 and returns the body. */
+    static String httpGet(String url) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(url + " -> " + r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("application/vnd.schemaregistry.v1+json");
+        return r.body();
+    }
+
+    /** Writes one SupportTicket with our serializer; returns the schema id in its wire-format header. */
+    static int produceTicket(String bootstrap, String registryUrl) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        AvroSerializer<SupportTicket> serializer = new AvroSerializer<>();
+        serializer.configure(Map.of("schema.registry.url", registryUrl), false);
+        SupportTicket ticket = SupportTicket.newBuilder().setTicketId("T-1").setCreatedAt(Instant.ofEpochMilli(1_700_000_000_000L))
+                .setProduct("p").setChannel(TicketChannel.WEB).setLanguage("en").setSubject("s").setMessages(List.of())
+                .setStatus(TicketStatus.OPEN).build();
+        byte[] bytes = serializer.serialize("stack-tickets", ticket);
+        try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>("stack-tickets", bytes));
+            producer.flush();
+        }
+        return java.nio.ByteBuffer.wrap(bytes, 1, 4).getInt();
     }
 
     static int freePort() throws Exception {
