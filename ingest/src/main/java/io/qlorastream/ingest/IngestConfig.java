@@ -67,6 +67,14 @@ public final class IngestConfig {
 
     public final double evalFraction;
 
+    /** Whether dedupe first re-keys events by content hash through a repartition topic, so equal content meets on
+     * one partition even when its ids differ (off: dedupe within each input partition only, no extra topic). */
+    public final boolean dedupeRepartition;
+
+    /** Serde settings: {@code schema.registry.url} (default http://127.0.0.1:8081) and every other
+     * {@code schema.registry.*}, {@code basic.auth.*} and {@code auto.register.schemas} key of the properties. */
+    public final Map<String, Object> serdeConfig;
+
     private IngestConfig(Properties p) {
         applicationId = str(p, "application.id", "qlora-ingest");
         ticketsTopic = str(p, "topic.tickets", "support-tickets");
@@ -99,6 +107,15 @@ public final class IngestConfig {
         productRoutes = map(p, "route.ticket.products");
         repositoryRoutes = map(p, "route.review.repositories");
         evalFraction = fraction(p, "split.eval.fraction", 0.05);
+        dedupeRepartition = bool(p, "dedupe.repartition", true);
+        Map<String, Object> serde = new LinkedHashMap<>();
+        serde.put("schema.registry.url", "http://127.0.0.1:8081");
+        for (String k : p.stringPropertyNames()) {
+            if (k.startsWith("schema.registry.") || k.startsWith("basic.auth.") || k.equals("auto.register.schemas")) {
+                serde.put(k, p.getProperty(k));
+            }
+        }
+        serdeConfig = Map.copyOf(serde);
     }
 
     public static IngestConfig defaults() {
@@ -110,14 +127,17 @@ public final class IngestConfig {
         return new IngestConfig(p);
     }
 
-    /** Convenience for tests and callers: defaults with a few keys (without the prefix) changed. */
+    /** Convenience for tests and callers: defaults with a few keys changed (ingest keys without the prefix;
+     * keys holding "schema.registry" or "basic.auth" as they are). */
     public static IngestConfig with(String... keyValues) {
         if (keyValues.length % 2 != 0) {
             throw new IllegalArgumentException("with(): key/value pairs expected");
         }
         Properties p = new Properties();
         for (int i = 0; i < keyValues.length; i += 2) {
-            p.setProperty(PREFIX + keyValues[i], keyValues[i + 1]);
+            String k = keyValues[i];
+            boolean serdeKey = k.startsWith("schema.registry.") || k.startsWith("basic.auth.") || k.equals("auto.register.schemas");
+            p.setProperty(serdeKey ? k : PREFIX + k, keyValues[i + 1]);
         }
         return new IngestConfig(p);
     }
