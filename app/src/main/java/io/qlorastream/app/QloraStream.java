@@ -24,6 +24,7 @@ import picocli.CommandLine.Spec;
                 + "(--batch-size: QLORA_STREAM_BATCH_SIZE), which beats the --config FILE, which beats the default."},
         subcommands = {
                 StackCommand.class,
+                io.qlorastream.app.ingest.RedactCommand.class,
         })
 public final class QloraStream implements Runnable {
     @Spec

@@ -349,8 +349,8 @@ public final class Redactor {
             while (start < at && !isAlnum(s.charAt(start))) {
                 start++;
             }
-            if (start == at) {
-                return;
+            if (start == at || start >= 3 && s.startsWith("://", start - 3)) {
+                return; // ssh://git@github.com: a user at a host inside a URL, not a mailbox
             }
             int d = at + 1;
             int dLimit = Math.min(n, at + 1 + 253);
@@ -368,7 +368,10 @@ public final class Redactor {
                     return;
                 }
             }
-            int dot = s.lastIndexOf('.', d - 1);
+            int dot = d - 1;
+            while (dot > at && s.charAt(dot) != '.') {
+                dot--;
+            }
             if (dot <= at + 1) {
                 return;
             }
@@ -422,7 +425,10 @@ public final class Redactor {
             if (at <= authority || at + 1 >= n || !isAlnum(s.charAt(at + 1))) {
                 return -1;
             }
-            int sep = s.indexOf(':', authority);
+            int sep = authority;
+            while (sep < at && s.charAt(sep) != ':') {
+                sep++;
+            }
             boolean password = sep > authority && sep < at - 1;
             boolean tokenAsUser = !password && at - authority >= 20;
             if (!password && !tokenAsUser) {
@@ -556,7 +562,7 @@ public final class Redactor {
             int limit = Math.min(n, vs + 512);
             while (ve < limit) {
                 char c = s.charAt(ve);
-                if (Character.isWhitespace(c) || ",;\"'`)]}<>&".indexOf(c) >= 0) {
+                if (Character.isWhitespace(c) || ",;\"'`()[]{}<>&".indexOf(c) >= 0) {
                     break;
                 }
                 ve++;
@@ -652,6 +658,9 @@ public final class Redactor {
             if (isWordish(s, k) || (k + 1 < n && s.charAt(k) == '.' && isDigit(s.charAt(k + 1)))) {
                 return -1; // 1.2.3.4.5 or 1.2.3.4a: not an address
             }
+            if (s.startsWith("0.0.0.0", i) && k - i == 7 || s.startsWith("127.", i)) {
+                return k; // the unspecified and loopback addresses name no one
+            }
             add(out, i, k, RedactionType.IP_ADDRESS, s.substring(i, k));
             return k;
         }
@@ -671,6 +680,9 @@ public final class Redactor {
             }
             if (b == limit && limit < n || isWordish(s, b) || isWordish(s, a - 1) || !validIpv6(a, b)) {
                 return -1;
+            }
+            if (b - a == 3 && s.startsWith("::1", a)) {
+                return b; // loopback
             }
             add(out, a, b, RedactionType.IP_ADDRESS, s.substring(a, b).toLowerCase(Locale.ROOT));
             return b;
@@ -906,14 +918,17 @@ public final class Redactor {
             int digits = 0;
             int end = -1;
             int limit = Math.min(n, i + 32);
+            boolean open = false;
             while (k < limit) {
                 char c = s.charAt(k);
                 if (isDigit(c)) {
                     digits++;
                     end = ++k;
-                } else if (c == '(' && k + 1 < n && isDigit(s.charAt(k + 1))) {
+                } else if (c == '(' && !open && k + 1 < n && isDigit(s.charAt(k + 1))) {
+                    open = true;
                     k++;
-                } else if (c == ')' && isDigit(s.charAt(k - 1))) {
+                } else if (c == ')' && open && isDigit(s.charAt(k - 1))) {
+                    open = false;
                     end = ++k;
                 } else if (" -.".indexOf(c) >= 0 && k + 1 < n && (isDigit(s.charAt(k + 1)) || s.charAt(k + 1) == '(')) {
                     k++;
@@ -961,7 +976,8 @@ public final class Redactor {
                     return end;
                 }
             }
-            return -1;
+            // An IBAN-shaped string failing mod-97 is skipped whole, so its digit groups are not read as a phone.
+            return count >= 15 ? pos[count - 1] + 1 : -1;
         }
 
         // ------------------------------------------------------------ secrets with known shapes
@@ -1074,7 +1090,7 @@ public final class Redactor {
                 return -1; // "bearer authentication": prose
             }
             add(out, ts, end, RedactionType.BEARER_TOKEN, s.substring(ts, end));
-            return end;
+            return -1; // the scan goes on into the token: a JWT or a GitHub token there gets its own type
         }
 
         private int token(int start, int end, RedactionType type) {
