@@ -25,6 +25,9 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 StackCommand.class,
                 io.qlorastream.app.ingest.RedactCommand.class,
+                io.qlorastream.app.ingest.IngestCommand.class,
+                io.qlorastream.app.ingest.ProduceSampleCommand.class,
+                io.qlorastream.app.bench.BenchCommand.class,
         })
 public final class QloraStream implements Runnable {
     @Spec
