@@ -98,9 +98,9 @@ public final class IngestTopology {
         }
         KStream<String, TrainingExample> examples = kept
                 .processValues(() -> new Format(c, metrics), Named.as("format"))
-                .mapValues(v -> redact(v, redactor, metrics), Named.as("redact"))
+                .processValues(() -> new Redact(redactor, metrics), Named.as("redact"))
                 .selectKey((k, v) -> route(v, c), Named.as("route"))
-                .mapValues((adapter, v) -> toExample(adapter, v, c, metrics), Named.as("assign-split"));
+                .processValues(() -> new AssignSplit(c, metrics), Named.as("assign-split"));
         examples.split(Named.as("split-"))
                 .branch((k, v) -> v.getSplit() == Split.EVAL, Branched.withConsumer(
                         s -> s.to(c.evalTopic, Produced.with(Serdes.String(), exampleSerde).withName("write-eval-examples")), "eval"))
@@ -130,14 +130,17 @@ public final class IngestTopology {
             this.source = source;
         }
 
+        private StepCounters counters;
+
         @Override
         public void init(FixedKeyProcessorContext<String, Candidate> context) {
             this.context = context;
+            this.counters = new StepCounters(metrics, context.metrics(), "validate");
         }
 
         @Override
         public void process(FixedKeyRecord<String, T> record) {
-            metrics.increment("records_in." + source);
+            counters.increment("records_in." + source);
             T event = record.value();
             if (event == null) {
                 throw new InvalidEventException("value: missing (a tombstone is not an event)");
@@ -163,9 +166,12 @@ public final class IngestTopology {
             this.metrics = metrics;
         }
 
+        private StepCounters counters;
+
         @Override
         public void init(FixedKeyProcessorContext<String, Candidate> context) {
             this.context = context;
+            this.counters = new StepCounters(metrics, context.metrics(), "filter");
         }
 
         @Override
@@ -173,7 +179,7 @@ public final class IngestTopology {
             SpecificRecord e = record.value().event();
             Optional<FilterReason> reason = e instanceof SupportTicket t ? Filters.check(t, c) : Filters.check((CodeReview) e, c);
             if (reason.isPresent()) {
-                metrics.increment("filtered." + reason.get().metricName());
+                counters.increment("filtered." + reason.get().metricName());
             } else {
                 context.forward(record);
             }
@@ -200,7 +206,10 @@ public final class IngestTopology {
         public void init(FixedKeyProcessorContext<String, Candidate> context) {
             this.context = context;
             this.seen = context.getStateStore(DEDUPE_STORE);
+            this.counters = new StepCounters(metrics, context.metrics(), "dedupe");
         }
+
+        private StepCounters counters;
 
         @Override
         public void process(FixedKeyRecord<String, Candidate> record) {
@@ -211,7 +220,7 @@ public final class IngestTopology {
                 duplicate = it.hasNext();
             }
             if (duplicate) {
-                metrics.increment("filtered." + FilterReason.DUPLICATE.metricName());
+                counters.increment("filtered." + FilterReason.DUPLICATE.metricName());
                 return;
             }
             seen.put(hash, ts, ts);
@@ -230,9 +239,12 @@ public final class IngestTopology {
             this.metrics = metrics;
         }
 
+        private StepCounters counters;
+
         @Override
         public void init(FixedKeyProcessorContext<String, PendingExample> context) {
             this.context = context;
+            this.counters = new StepCounters(metrics, context.metrics(), "format");
         }
 
         @Override
@@ -252,32 +264,78 @@ public final class IngestTopology {
             }
             if (kept.isEmpty()) {
                 // the whole input is filtered, under the reason of its first example (NO_RESPONSE if it had none)
-                metrics.increment("filtered." + (dropped.isEmpty() ? FilterReason.NO_RESPONSE : dropped.get(0)).metricName());
+                counters.increment("filtered." + (dropped.isEmpty() ? FilterReason.NO_RESPONSE : dropped.get(0)).metricName());
                 return;
             }
-            metrics.increment("inputs_with_examples");
-            dropped.forEach(r -> metrics.increment("examples_filtered." + r.metricName()));
+            counters.increment("inputs_with_examples");
+            dropped.forEach(r -> counters.increment("examples_filtered." + r.metricName()));
             for (ExampleDraft d : kept) {
                 context.forward(record.withValue(new PendingExample(candidate, d, Map.of())));
             }
         }
     }
 
-    static PendingExample redact(PendingExample p, Redactor redactor, IngestMetrics metrics) {
-        var known = p.candidate().event() instanceof SupportTicket t ? ExampleRedaction.knownValues(t) : List.<io.qlorastream.ingest.redact.KnownValue>of();
-        ExampleRedaction.Redacted r = new ExampleRedaction(redactor).redact(p.draft().prompt(), p.draft().response(), known);
-        r.counts().forEach((type, n) -> metrics.add("redactions." + type.name(), n));
-        ExampleDraft d = p.draft();
-        return new PendingExample(p.candidate(), new ExampleDraft(d.exampleId(), d.sourceKind(), d.sourceId(), r.prompt(), r.response()), r.counts());
+    /** Redacts each example as a whole, with the values its event's own fields identify; counts by type. */
+    static final class Redact implements FixedKeyProcessor<String, PendingExample, PendingExample> {
+        private final ExampleRedaction redaction;
+        private final IngestMetrics metrics;
+        private FixedKeyProcessorContext<String, PendingExample> context;
+        private StepCounters counters;
+
+        Redact(Redactor redactor, IngestMetrics metrics) {
+            this.redaction = new ExampleRedaction(redactor);
+            this.metrics = metrics;
+        }
+
+        @Override
+        public void init(FixedKeyProcessorContext<String, PendingExample> context) {
+            this.context = context;
+            this.counters = new StepCounters(metrics, context.metrics(), "redact");
+        }
+
+        @Override
+        public void process(FixedKeyRecord<String, PendingExample> record) {
+            PendingExample p = record.value();
+            var known = p.candidate().event() instanceof SupportTicket t ? ExampleRedaction.knownValues(t) : List.<io.qlorastream.ingest.redact.KnownValue>of();
+            ExampleRedaction.Redacted r = redaction.redact(p.draft().prompt(), p.draft().response(), known);
+            r.counts().forEach((type, n) -> counters.add("redactions." + type.name(), n));
+            ExampleDraft d = p.draft();
+            context.forward(record.withValue(new PendingExample(p.candidate(),
+                    new ExampleDraft(d.exampleId(), d.sourceKind(), d.sourceId(), r.prompt(), r.response()), r.counts())));
+        }
+    }
+
+    static final class AssignSplit implements FixedKeyProcessor<String, PendingExample, TrainingExample> {
+        private final IngestConfig c;
+        private final IngestMetrics metrics;
+        private FixedKeyProcessorContext<String, TrainingExample> context;
+        private StepCounters counters;
+
+        AssignSplit(IngestConfig c, IngestMetrics metrics) {
+            this.c = c;
+            this.metrics = metrics;
+        }
+
+        @Override
+        public void init(FixedKeyProcessorContext<String, TrainingExample> context) {
+            this.context = context;
+            this.counters = new StepCounters(metrics, context.metrics(), "split");
+        }
+
+        @Override
+        public void process(FixedKeyRecord<String, PendingExample> record) {
+            TrainingExample e = toExample(record.key(), record.value(), c);
+            counters.increment("examples." + e.getSplit().name().toLowerCase(java.util.Locale.ROOT));
+            context.forward(record.withValue(e));
+        }
     }
 
     static String route(PendingExample p, IngestConfig c) {
         return p.candidate().event() instanceof SupportTicket t ? Router.adapter(t, c) : Router.adapter((CodeReview) p.candidate().event(), c);
     }
 
-    static TrainingExample toExample(String adapter, PendingExample p, IngestConfig c, IngestMetrics metrics) {
+    static TrainingExample toExample(String adapter, PendingExample p, IngestConfig c) {
         Split split = Splitter.split(p.draft().exampleId(), c.evalFraction);
-        metrics.increment("examples." + split.name().toLowerCase(java.util.Locale.ROOT));
         Map<String, Integer> counts = new LinkedHashMap<>();
         for (Map.Entry<RedactionType, Integer> e : p.counts().entrySet()) {
             counts.put(e.getKey().name(), e.getValue());

@@ -149,6 +149,7 @@ class IngestTopologyTest {
         assertThat(second.getPrompt()).contains("<AWS_ACCESS_KEY_1>", "Agent: Hello <NAME_1>");
         assertThat(metrics.get("inputs_with_examples")).isEqualTo(1);
         assertThat(metrics.get("redactions.EMAIL")).isEqualTo(2 + 2);
+        assertThat(streamsMetric("redact", "redactions-EMAIL-total")).isEqualTo(4.0);
     }
 
     @Test
@@ -217,6 +218,18 @@ class IngestTopologyTest {
                 .containsEntry("filtered.language", 1L).containsEntry("filtered.bot", 2L).containsEntry("filtered.too_short", 1L)
                 .containsEntry("filtered.not_accepted", 1L);
         assertThat(metrics.inputsAccounted()).isEqualTo(7);
+        // the same counts as Kafka Streams metrics, per step and reason
+        assertThat(streamsMetric("filter", "filtered-bot-total")).isEqualTo(2.0);
+        assertThat(streamsMetric("filter", "filtered-not_resolved-total")).isEqualTo(1.0);
+        assertThat(streamsMetric("format", "filtered-too_short-total")).isEqualTo(1.0);
+        assertThat(streamsMetric("validate", "records_in-code_reviews-total")).isEqualTo(2.0);
+    }
+
+    private double streamsMetric(String step, String name) {
+        return driver.metrics().entrySet().stream()
+                .filter(e -> e.getKey().group().equals("stream-" + StepCounters.SCOPE + "-metrics") && e.getKey().name().equals(name)
+                        && step.equals(e.getKey().tags().get(StepCounters.SCOPE + "-id")))
+                .mapToDouble(e -> ((Number) e.getValue().metricValue()).doubleValue()).sum();
     }
 
     @Test
