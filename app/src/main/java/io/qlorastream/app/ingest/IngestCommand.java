@@ -42,15 +42,7 @@ public final class IngestCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--metrics-interval: must be 0 or more, got " + metricsInterval);
         }
         Properties client = kafka.clientProperties();
-        Properties all = new Properties();
-        all.putAll(client);
-        all.putAll(fileSettings(kafka.configFile()));
-        IngestConfig config;
-        try {
-            config = IngestConfig.from(all);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), (kafka.configFile() == null ? "" : kafka.configFile() + ": ") + e.getMessage());
-        }
+        IngestConfig config = ingestConfig(spec, kafka, client);
         PrintStream out = System.out;
         IngestApp app = new IngestApp(config, client);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -75,15 +67,22 @@ public final class IngestCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Properties fileSettings(Path file) {
-        Properties p = new Properties();
+    /** The ingest settings: the client properties plus the {@code qlora.stream.ingest.*} keys of the --config file. */
+    static IngestConfig ingestConfig(CommandSpec spec, KafkaOptions kafka, Properties client) {
+        Path file = kafka.configFile();
+        Properties all = new Properties();
         if (file != null) {
             try (Reader r = Files.newBufferedReader(file)) {
-                p.load(r);
+                all.load(r);
             } catch (IOException | IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), "--config: cannot read " + file + " (" + Cli.oneLine(e) + ")");
             }
         }
-        return p;
+        all.putAll(client); // resolved flags and environment win over the file
+        try {
+            return IngestConfig.from(all);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), (file == null ? "" : file + ": ") + e.getMessage());
+        }
     }
 }

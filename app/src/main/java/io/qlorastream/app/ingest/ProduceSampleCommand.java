@@ -50,7 +50,7 @@ public final class ProduceSampleCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--rate: must be 0 or more, got " + rate);
         }
         Properties client = kafka.clientProperties();
-        IngestConfig config = IngestConfig.from(client);
+        IngestConfig config = IngestCommand.ingestConfig(spec, kafka, client);
         List<SampleGenerator.Sample> samples = new SampleGenerator(seed).generate(tickets, reviews);
         long t0 = System.nanoTime();
         int n = SampleProducer.produce(client, config, samples, rate);
