@@ -34,6 +34,8 @@ import picocli.CommandLine.Spec;
                 GenerateCommand.class,
                 ScoreCommand.class,
                 io.qlorastream.app.ingest.RedactCommand.class,
+                io.qlorastream.app.ingest.IngestCommand.class,
+                io.qlorastream.app.ingest.ProduceSampleCommand.class,
                 BenchCommand.class,
         })
 public final class QloraStream implements Runnable {

@@ -5,12 +5,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code qlora-stream bench <what>}: benchmarks that report figures against a baseline measured in the same run. */
+/** {@code qlora-stream bench <what>}: measurements reported as ratios against a baseline measured in the same run. */
 @Command(name = "bench",
-        description = "Measure throughput and memory against a baseline measured in the same run.",
+        description = "Benchmarks: each measures a baseline in the same run and prints the ratio.",
         synopsisSubcommandLabel = "WHAT",
         subcommands = {
                 BenchForwardCommand.class,
+                BenchIngestCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec

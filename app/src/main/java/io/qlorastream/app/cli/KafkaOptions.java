@@ -46,6 +46,11 @@ public final class KafkaOptions {
         return schemaRegistryUrl;
     }
 
+    /** The {@code --config} file, or null: commands read their own {@code qlora.stream.*} settings from it. */
+    public Path configFile() {
+        return config;
+    }
+
     /** Properties for Kafka clients: file, then environment, then the resolved bootstrap servers and registry URL. */
     public Properties clientProperties() {
         return clientProperties(System.getenv());

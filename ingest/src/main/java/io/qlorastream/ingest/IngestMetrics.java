@@ -1,0 +1,143 @@
+package io.qlorastream.ingest;
+
+import javax.management.Attribute;
+import javax.management.AttributeList;
+import javax.management.DynamicMBean;
+import javax.management.InstanceAlreadyExistsException;
+import javax.management.JMException;
+import javax.management.MBeanAttributeInfo;
+import javax.management.MBeanInfo;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import java.lang.management.ManagementFactory;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Ingest's own counters, one set per application id, shared by the topology's processors and the dead-letter
+ * handlers (which Kafka Streams instantiates by class name, so they find the set through {@link #of}). Visible over
+ * JMX as {@code io.qlorastream:type=ingest,application=<id>} (one long attribute per counter) next to Kafka Streams'
+ * own metrics, and printed by the ingest command. Counter names: {@code records_in.<source>},
+ * {@code dead_letters.<deserialization|invalid|processing>}, {@code filtered.<reason>} (whole inputs),
+ * {@code inputs_with_examples}, {@code examples_filtered.<reason>} (single examples of an input that gave others),
+ * {@code examples.<train|eval>}, {@code redactions.<TYPE>}.
+ */
+public final class IngestMetrics {
+    private static final ConcurrentMap<String, IngestMetrics> BY_APPLICATION = new ConcurrentHashMap<>();
+
+    private final String applicationId;
+    private final ConcurrentMap<String, LongAdder> counters = new ConcurrentHashMap<>();
+
+    private IngestMetrics(String applicationId) {
+        this.applicationId = applicationId;
+    }
+
+    /** The counters of one application id in this JVM, created (and put on JMX) on first use. */
+    public static IngestMetrics of(String applicationId) {
+        return BY_APPLICATION.computeIfAbsent(applicationId, id -> {
+            IngestMetrics m = new IngestMetrics(id);
+            m.registerMBean();
+            return m;
+        });
+    }
+
+    /** Sets every counter of this application back to zero (a fresh run in the same JVM). */
+    public void reset() {
+        counters.clear();
+    }
+
+    public void increment(String name) {
+        add(name, 1);
+    }
+
+    public void add(String name, long n) {
+        counters.computeIfAbsent(name, k -> new LongAdder()).add(n);
+    }
+
+    public long get(String name) {
+        LongAdder a = counters.get(name);
+        return a == null ? 0 : a.sum();
+    }
+
+    /** Sum of every counter whose name starts with {@code prefix} ("filtered." → all filter reasons). */
+    public long sum(String prefix) {
+        long s = 0;
+        for (Map.Entry<String, LongAdder> e : counters.entrySet()) {
+            if (e.getKey().startsWith(prefix)) {
+                s += e.getValue().sum();
+            }
+        }
+        return s;
+    }
+
+    /** A sorted copy of every counter. */
+    public Map<String, Long> snapshot() {
+        Map<String, Long> m = new TreeMap<>();
+        counters.forEach((k, v) -> m.put(k, v.sum()));
+        return m;
+    }
+
+    /** Inputs accounted for: those that gave examples, were filtered as a whole, or became dead letters. */
+    public long inputsAccounted() {
+        return get("inputs_with_examples") + sum("filtered.") + sum("dead_letters.");
+    }
+
+    public String applicationId() {
+        return applicationId;
+    }
+
+    private void registerMBean() {
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        try {
+            server.registerMBean(new CountersMBean(), new ObjectName("io.qlorastream:type=ingest,application=" + ObjectName.quote(applicationId)));
+        } catch (InstanceAlreadyExistsException e) {
+            // registered by an earlier instance in this JVM; counters stay reachable through of()
+        } catch (JMException e) {
+            throw new IllegalStateException("cannot register ingest metrics on JMX: " + e.getMessage(), e);
+        }
+    }
+
+    /** The counters as read-only JMX attributes, listed as they exist at the time of asking. */
+    private final class CountersMBean implements DynamicMBean {
+        @Override
+        public Object getAttribute(String attribute) {
+            return get(attribute);
+        }
+
+        @Override
+        public void setAttribute(Attribute attribute) {
+            throw new UnsupportedOperationException("ingest metrics are read-only");
+        }
+
+        @Override
+        public AttributeList getAttributes(String[] attributes) {
+            AttributeList list = new AttributeList();
+            for (String a : attributes) {
+                list.add(new Attribute(a, get(a)));
+            }
+            return list;
+        }
+
+        @Override
+        public AttributeList setAttributes(AttributeList attributes) {
+            return new AttributeList();
+        }
+
+        @Override
+        public Object invoke(String actionName, Object[] params, String[] signature) {
+            throw new UnsupportedOperationException(actionName);
+        }
+
+        @Override
+        public MBeanInfo getMBeanInfo() {
+            MBeanAttributeInfo[] attrs = snapshot().keySet().stream()
+                    .map(k -> new MBeanAttributeInfo(k, "long", "ingest counter " + k, true, false, false))
+                    .toArray(MBeanAttributeInfo[]::new);
+            return new MBeanInfo(IngestMetrics.class.getName(), "qlora-stream ingest counters of " + applicationId,
+                    attrs, null, null, null);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package io.qlorastream.ingest;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+
+/** Creates ingest's missing topics: the outputs with the configured partitions, the DLQ able to hold large records. */
+public final class IngestTopics {
+    /** The largest dead letter the DLQ topic (and ingest's producer) accepts: a 10 MB body and then some. */
+    public static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+    private IngestTopics() {
+    }
+
+    /** Creates the output topics (and, when {@code inputsToo}, the input topics) that do not exist yet; returns those created. */
+    public static List<String> createMissing(Properties client, IngestConfig c, boolean inputsToo) {
+        try (Admin admin = Admin.create(adminProperties(client))) {
+            Set<String> existing = admin.listTopics().names().get();
+            List<NewTopic> wanted = new ArrayList<>();
+            for (String t : List.of(c.trainingTopic, c.evalTopic)) {
+                wanted.add(new NewTopic(t, c.outputPartitions, c.replicationFactor));
+            }
+            wanted.add(new NewTopic(c.dlqTopic, c.outputPartitions, c.replicationFactor)
+                    .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
+            if (inputsToo) {
+                wanted.add(new NewTopic(c.ticketsTopic, c.outputPartitions, c.replicationFactor));
+                wanted.add(new NewTopic(c.reviewsTopic, c.outputPartitions, c.replicationFactor));
+            }
+            List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
+            List<String> created = new ArrayList<>();
+            for (var e : admin.createTopics(missing).values().entrySet()) {
+                try {
+                    e.getValue().get();
+                    created.add(e.getKey());
+                } catch (ExecutionException ex) {
+                    if (!(ex.getCause() instanceof TopicExistsException)) {
+                        throw new IllegalStateException("cannot create topic " + e.getKey() + ": " + ex.getCause().getMessage(), ex.getCause());
+                    }
+                }
+            }
+            return created;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating topics", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot list topics: " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    /** Only the keys an admin client knows: bootstrap servers and security settings. */
+    static Properties adminProperties(Properties client) {
+        Properties p = new Properties();
+        for (String k : client.stringPropertyNames()) {
+            if (k.equals("bootstrap.servers") || k.startsWith("security.") || k.startsWith("sasl.") || k.startsWith("ssl.")
+                    || k.equals("client.dns.lookup") || k.endsWith(".timeout.ms")) {
+                p.setProperty(k, client.getProperty(k));
+            }
+        }
+        return p;
+    }
+}

@@ -1,0 +1,356 @@
+package io.qlorastream.ingest;
+
+import io.qlorastream.events.CodeReview;
+import io.qlorastream.events.SourceCoordinates;
+import io.qlorastream.events.Split;
+import io.qlorastream.events.SupportTicket;
+import io.qlorastream.events.TrainingExample;
+import io.qlorastream.ingest.redact.RedactionType;
+import io.qlorastream.ingest.redact.Redactor;
+import io.qlorastream.schemas.serde.SpecificAvroSerde;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
+import org.apache.kafka.streams.processor.api.FixedKeyRecord;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.WindowStore;
+import org.apache.kafka.streams.state.WindowStoreIterator;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * The ingest topology, as small named steps (each a node in {@code describe()} and in Kafka Streams' per-node
+ * metrics):
+ * <pre>
+ * read-support-tickets → validate-support-tickets ─┐
+ * read-code-reviews    → validate-code-reviews    ─┴→ merge → filter → key-by-content-hash → (repartition)
+ *   → dedupe (window store, entries expire after the window) → format (+ per-example length filter)
+ *   → redact → route (key = adapter) → assign-split → write-training-examples | write-eval-examples
+ * </pre>
+ * Records that cannot be decoded, fail validation or fail a later step go to the dead-letter topic through
+ * {@link DeadLetters} (configured by {@link #streamsProperties}). Every input ends as example(s), a counted filter
+ * decision or a dead letter; {@link IngestMetrics} counts each outcome.
+ */
+public final class IngestTopology {
+    public static final String DEDUPE_STORE = "dedupe-content-hashes";
+
+    private IngestTopology() {
+    }
+
+    /** Kafka Streams settings for ingest over {@code base} (client settings: bootstrap servers, security...). */
+    public static Properties streamsProperties(IngestConfig c, Properties base) {
+        Properties p = new Properties();
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.putAll(base); // an explicit processing.guarantee in the file wins over our default
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, c.applicationId);
+        p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class.getName());
+        p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.Deserialization.class.getName());
+        p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG, DeadLetters.Processing.class.getName());
+        p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, c.dlqTopic);
+        // A dead letter carries the original value: let one as large as the DLQ topic allows through.
+        p.putIfAbsent(StreamsConfig.producerPrefix("max.request.size"), String.valueOf(IngestTopics.MAX_MESSAGE_BYTES));
+        p.putAll(c.serdeConfig);
+        return p;
+    }
+
+    public static Topology build(IngestConfig c) {
+        IngestMetrics metrics = IngestMetrics.of(c.applicationId);
+        Serde<SupportTicket> ticketSerde = avro(c);
+        Serde<CodeReview> reviewSerde = avro(c);
+        Serde<TrainingExample> exampleSerde = avro(c);
+        Redactor redactor = new Redactor();
+
+        StreamsBuilder b = new StreamsBuilder();
+        KStream<String, Candidate> tickets = b.stream(c.ticketsTopic, Consumed.with(Serdes.String(), ticketSerde).withName("read-support-tickets"))
+                .processValues(() -> new Validate<SupportTicket>(c, metrics, "support_tickets"), Named.as("validate-support-tickets"));
+        KStream<String, Candidate> reviews = b.stream(c.reviewsTopic, Consumed.with(Serdes.String(), reviewSerde).withName("read-code-reviews"))
+                .processValues(() -> new Validate<CodeReview>(c, metrics, "code_reviews"), Named.as("validate-code-reviews"));
+
+        KStream<String, Candidate> kept = tickets.merge(reviews, Named.as("merge"))
+                .processValues(() -> new Filter(c, metrics), Named.as("filter"));
+        if (c.dedupe) {
+            b.addStateStore(Stores.windowStoreBuilder(
+                    Stores.persistentWindowStore(DEDUPE_STORE, c.dedupeWindow, c.dedupeWindow, false),
+                    Serdes.String(), Serdes.Long()));
+            KStream<String, Candidate> byHash = kept.selectKey((k, v) -> v.contentHash(), Named.as("key-by-content-hash"));
+            if (c.dedupeRepartition) {
+                byHash = byHash.repartition(Repartitioned.with(Serdes.String(), new CandidateSerde()).withName("by-content-hash"));
+            }
+            kept = byHash.processValues(() -> new Dedupe(c, metrics), Named.as("dedupe"), DEDUPE_STORE);
+        }
+        KStream<String, TrainingExample> examples = kept
+                .processValues(() -> new Format(c, metrics), Named.as("format"))
+                .processValues(() -> new Redact(redactor, metrics), Named.as("redact"))
+                .selectKey((k, v) -> route(v, c), Named.as("route"))
+                .processValues(() -> new AssignSplit(c, metrics), Named.as("assign-split"));
+        examples.split(Named.as("split-"))
+                .branch((k, v) -> v.getSplit() == Split.EVAL, Branched.withConsumer(
+                        s -> s.to(c.evalTopic, Produced.with(Serdes.String(), exampleSerde).withName("write-eval-examples")), "eval"))
+                .defaultBranch(Branched.withConsumer(
+                        s -> s.to(c.trainingTopic, Produced.with(Serdes.String(), exampleSerde).withName("write-training-examples")), "train"));
+        return b.build();
+    }
+
+    private static <T extends SpecificRecord> Serde<T> avro(IngestConfig c) {
+        SpecificAvroSerde<T> serde = new SpecificAvroSerde<>();
+        serde.configure(c.serdeConfig, false);
+        return serde;
+    }
+
+    // ------------------------------------------------------------------ steps
+
+    /** Checks an event; a bad one becomes an {@link InvalidEventException}, which the handler dead-letters. */
+    static final class Validate<T extends SpecificRecord> implements FixedKeyProcessor<String, T, Candidate> {
+        private final IngestConfig c;
+        private final IngestMetrics metrics;
+        private final String source;
+        private FixedKeyProcessorContext<String, Candidate> context;
+
+        Validate(IngestConfig c, IngestMetrics metrics, String source) {
+            this.c = c;
+            this.metrics = metrics;
+            this.source = source;
+        }
+
+        private StepCounters counters;
+
+        @Override
+        public void init(FixedKeyProcessorContext<String, Candidate> context) {
+            this.context = context;
+            this.counters = new StepCounters(metrics, context.metrics(), "validate");
+        }
+
+        @Override
+        public void process(FixedKeyRecord<String, T> record) {
+            counters.increment("records_in." + source);
+            T event = record.value();
+            if (event == null) {
+                throw new InvalidEventException("value: missing (a tombstone is not an event)");
+            }
+            Optional<String> problem = event instanceof SupportTicket t ? Validation.check(t, c) : Validation.check((CodeReview) event, c);
+            if (problem.isPresent()) {
+                throw new InvalidEventException(problem.get());
+            }
+            Optional<RecordMetadata> m = context.recordMetadata();
+            SourceCoordinates where = new SourceCoordinates(m.map(RecordMetadata::topic).orElse(""),
+                    m.map(RecordMetadata::partition).orElse(-1), m.map(RecordMetadata::offset).orElse(-1L));
+            context.forward(record.withValue(new Candidate(event, where)));
+        }
+    }
+
+    static final class Filter implements FixedKeyProcessor<String, Candidate, Candidate> {
+        private final IngestConfig c;
+        private final IngestMetrics metrics;
+        private FixedKeyProcessorContext<String, Candidate> context;
+
+        Filter(IngestConfig c, IngestMetrics metrics) {
+            this.c = c;
+            this.metrics = metrics;
+        }
+
+        private StepCounters counters;
+
+        @Override
+        public void init(FixedKeyProcessorContext<String, Candidate> context) {
+            this.context = context;
+            this.counters = new StepCounters(metrics, context.metrics(), "filter");
+        }
+
+        @Override
+        public void process(FixedKeyRecord<String, Candidate> record) {
+            SpecificRecord e = record.value().event();
+            Optional<FilterReason> reason = e instanceof SupportTicket t ? Filters.check(t, c) : Filters.check((CodeReview) e, c);
+            if (reason.isPresent()) {
+                counters.increment("filtered." + reason.get().metricName());
+            } else {
+                context.forward(record);
+            }
+        }
+    }
+
+    /**
+     * Drops content already seen within the window (by record timestamp, either side), keyed by content hash. A
+     * window store, so entries older than the window expire segment by segment and memory stays bounded by the
+     * window; it is changelogged, so dedupe survives restarts and rebalances.
+     */
+    static final class Dedupe implements FixedKeyProcessor<String, Candidate, Candidate> {
+        private final long windowMs;
+        private final IngestMetrics metrics;
+        private FixedKeyProcessorContext<String, Candidate> context;
+        private WindowStore<String, Long> seen;
+
+        Dedupe(IngestConfig c, IngestMetrics metrics) {
+            this.windowMs = c.dedupeWindow.toMillis();
+            this.metrics = metrics;
+        }
+
+        @Override
+        public void init(FixedKeyProcessorContext<String, Candidate> context) {
+            this.context = context;
+            this.seen = context.getStateStore(DEDUPE_STORE);
+            this.counters = new StepCounters(metrics, context.metrics(), "dedupe");
+        }
+
+        private StepCounters counters;
+
+        @Override
+        public void process(FixedKeyRecord<String, Candidate> record) {
+            String hash = record.key();
+            long ts = record.timestamp();
+            boolean duplicate;
+            try (WindowStoreIterator<Long> it = seen.fetch(hash, Instant.ofEpochMilli(Math.max(0, ts - windowMs)), Instant.ofEpochMilli(ts + windowMs))) {
+                duplicate = it.hasNext();
+            }
+            if (duplicate) {
+                counters.increment("filtered." + FilterReason.DUPLICATE.metricName());
+                return;
+            }
+            seen.put(hash, ts, ts);
+            context.forward(record);
+        }
+    }
+
+    /** Drafts the examples of one event and drops those whose response is too short or too long. */
+    static final class Format implements FixedKeyProcessor<String, Candidate, PendingExample> {
+        private final IngestConfig c;
+        private final IngestMetrics metrics;
+        private FixedKeyProcessorContext<String, PendingExample> context;
+
+        Format(IngestConfig c, IngestMetrics metrics) {
+            this.c = c;
+            this.metrics = metrics;
+        }
+
+        private StepCounters counters;
+
+        @Override
+        public void init(FixedKeyProcessorContext<String, PendingExample> context) {
+            this.context = context;
+            this.counters = new StepCounters(metrics, context.metrics(), "format");
+        }
+
+        @Override
+        public void process(FixedKeyRecord<String, Candidate> record) {
+            Candidate candidate = record.value();
+            List<ExampleDraft> drafts = candidate.event() instanceof SupportTicket t
+                    ? ExampleFormatter.format(t, c) : List.of(ExampleFormatter.format((CodeReview) candidate.event(), c));
+            List<ExampleDraft> kept = new ArrayList<>(drafts.size());
+            List<FilterReason> dropped = new ArrayList<>();
+            for (ExampleDraft d : drafts) {
+                Optional<FilterReason> reason = Filters.responseLength(d.response(), c);
+                if (reason.isPresent()) {
+                    dropped.add(reason.get());
+                } else {
+                    kept.add(d);
+                }
+            }
+            if (kept.isEmpty()) {
+                // the whole input is filtered, under the reason of its first example (NO_RESPONSE if it had none)
+                counters.increment("filtered." + (dropped.isEmpty() ? FilterReason.NO_RESPONSE : dropped.get(0)).metricName());
+                return;
+            }
+            counters.increment("inputs_with_examples");
+            dropped.forEach(r -> counters.increment("examples_filtered." + r.metricName()));
+            for (ExampleDraft d : kept) {
+                context.forward(record.withValue(new PendingExample(candidate, d, Map.of())));
+            }
+        }
+    }
+
+    /** Redacts each example as a whole, with the values its event's own fields identify; counts by type. */
+    static final class Redact implements FixedKeyProcessor<String, PendingExample, PendingExample> {
+        private final ExampleRedaction redaction;
+        private final IngestMetrics metrics;
+        private FixedKeyProcessorContext<String, PendingExample> context;
+        private StepCounters counters;
+
+        Redact(Redactor redactor, IngestMetrics metrics) {
+            this.redaction = new ExampleRedaction(redactor);
+            this.metrics = metrics;
+        }
+
+        @Override
+        public void init(FixedKeyProcessorContext<String, PendingExample> context) {
+            this.context = context;
+            this.counters = new StepCounters(metrics, context.metrics(), "redact");
+        }
+
+        @Override
+        public void process(FixedKeyRecord<String, PendingExample> record) {
+            PendingExample p = record.value();
+            var known = p.candidate().event() instanceof SupportTicket t ? ExampleRedaction.knownValues(t) : List.<io.qlorastream.ingest.redact.KnownValue>of();
+            ExampleRedaction.Redacted r = redaction.redact(p.draft().prompt(), p.draft().response(), known);
+            r.counts().forEach((type, n) -> counters.add("redactions." + type.name(), n));
+            ExampleDraft d = p.draft();
+            context.forward(record.withValue(new PendingExample(p.candidate(),
+                    new ExampleDraft(d.exampleId(), d.sourceKind(), d.sourceId(), r.prompt(), r.response()), r.counts())));
+        }
+    }
+
+    static final class AssignSplit implements FixedKeyProcessor<String, PendingExample, TrainingExample> {
+        private final IngestConfig c;
+        private final IngestMetrics metrics;
+        private FixedKeyProcessorContext<String, TrainingExample> context;
+        private StepCounters counters;
+
+        AssignSplit(IngestConfig c, IngestMetrics metrics) {
+            this.c = c;
+            this.metrics = metrics;
+        }
+
+        @Override
+        public void init(FixedKeyProcessorContext<String, TrainingExample> context) {
+            this.context = context;
+            this.counters = new StepCounters(metrics, context.metrics(), "split");
+        }
+
+        @Override
+        public void process(FixedKeyRecord<String, PendingExample> record) {
+            TrainingExample e = toExample(record.key(), record.value(), c);
+            counters.increment("examples." + e.getSplit().name().toLowerCase(java.util.Locale.ROOT));
+            context.forward(record.withValue(e));
+        }
+    }
+
+    static String route(PendingExample p, IngestConfig c) {
+        return p.candidate().event() instanceof SupportTicket t ? Router.adapter(t, c) : Router.adapter((CodeReview) p.candidate().event(), c);
+    }
+
+    static TrainingExample toExample(String adapter, PendingExample p, IngestConfig c) {
+        Split split = Splitter.split(p.draft().exampleId(), c.evalFraction);
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (Map.Entry<RedactionType, Integer> e : p.counts().entrySet()) {
+            counts.put(e.getKey().name(), e.getValue());
+        }
+        return TrainingExample.newBuilder()
+                .setExampleId(p.draft().exampleId())
+                .setAdapterName(adapter)
+                .setSourceKind(p.draft().sourceKind())
+                .setSourceId(p.draft().sourceId())
+                .setSource(p.candidate().source())
+                .setPrompt(p.draft().prompt())
+                .setResponse(p.draft().response())
+                .setRedactions(counts)
+                .setSplit(split)
+                .setCreatedAt(Instant.now())
+                .build();
+    }
+}

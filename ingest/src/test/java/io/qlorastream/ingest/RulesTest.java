@@ -1,0 +1,278 @@
+package io.qlorastream.ingest;
+
+import io.qlorastream.events.AuthorRole;
+import io.qlorastream.events.CodeReview;
+import io.qlorastream.events.ReviewOutcome;
+import io.qlorastream.events.ReviewerRole;
+import io.qlorastream.events.SourceKind;
+import io.qlorastream.events.Split;
+import io.qlorastream.events.SupportTicket;
+import io.qlorastream.events.TicketStatus;
+import io.qlorastream.ingest.redact.RedactionType;
+import io.qlorastream.ingest.redact.Redactor;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static io.qlorastream.ingest.TestEvents.comment;
+import static io.qlorastream.ingest.TestEvents.msg;
+import static io.qlorastream.ingest.TestEvents.review;
+import static io.qlorastream.ingest.TestEvents.ticket;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Every pure step of ingest alone: validation, each filter rule, dedupe key, formatting, routing, split, config. */
+class RulesTest {
+    private static final IngestConfig DEFAULTS = IngestConfig.defaults();
+
+    @Nested
+    class ValidationRules {
+        @Test
+        void aGoodTicketAndReviewPass() {
+            assertThat(Validation.check(ticket().build(), DEFAULTS)).isEmpty();
+            assertThat(Validation.check(review().build(), DEFAULTS)).isEmpty();
+        }
+
+        @Test
+        void blankRequiredFieldsAreNamed() {
+            assertThat(Validation.check(ticket().setProduct("  ").build(), DEFAULTS)).contains("product: blank");
+            assertThat(Validation.check(ticket().setMessages(new ArrayList<>()).build(), DEFAULTS)).get().asString().startsWith("messages: empty");
+            assertThat(Validation.check(review().setDiffHunk("").build(), DEFAULTS)).contains("diff_hunk: blank");
+            assertThat(Validation.check(review().setComments(new ArrayList<>()).build(), DEFAULTS)).get().asString().startsWith("comments: empty");
+        }
+
+        @Test
+        void aTenMegabyteBodyIsRejectedByItsSizeNotACrash() {
+            String huge = "x".repeat(10 * 1024 * 1024);
+            SupportTicket t = ticket().setMessages(new ArrayList<>(List.of(msg(AuthorRole.CUSTOMER, huge)))).build();
+            assertThat(Validation.check(t, DEFAULTS)).contains("messages[0].body: 10485760 chars, over the limit of 200000");
+            assertThat(Validation.check(t, IngestConfig.with("max.field.chars", "20000000"))).isEmpty();
+        }
+
+        @Test
+        void tooManyMessages() {
+            List<io.qlorastream.events.TicketMessage> many = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                many.add(msg(AuthorRole.CUSTOMER, "hello " + i));
+            }
+            assertThat(Validation.check(ticket().setMessages(many).build(), IngestConfig.with("max.messages", "4")))
+                    .contains("messages: 5 messages, over the limit of 4");
+        }
+
+        @Test
+        void invalidUtf8ShowsAsReplacementCharacterOrLoneSurrogate() {
+            assertThat(Validation.check(ticket().setSubject("bad \uFFFD byte").build(), DEFAULTS)).get().asString()
+                    .startsWith("subject: not valid UTF-8");
+            assertThat(Validation.check(review().setComments(new ArrayList<>(List.of(comment("lone \uD800 surrogate")))).build(), DEFAULTS))
+                    .get().asString().startsWith("comments[0].body: not valid UTF-8");
+            assertThat(Validation.check(ticket().setSubject("emoji \uD83D\uDE00 and ünïcödé are fine").build(), DEFAULTS)).isEmpty();
+        }
+
+        @Test
+        void satisfactionOutOfRange() {
+            assertThat(Validation.check(ticket().setSatisfactionScore(9).build(), DEFAULTS)).contains("satisfaction_score: 9 is outside 1..5");
+        }
+    }
+
+    @Nested
+    class FilterRules {
+        @Test
+        void ticketNotResolved() {
+            assertThat(Filters.check(ticket().setStatus(TicketStatus.OPEN).build(), DEFAULTS)).contains(FilterReason.NOT_RESOLVED);
+            assertThat(Filters.check(ticket().setStatus(TicketStatus.PENDING).build(), DEFAULTS)).contains(FilterReason.NOT_RESOLVED);
+            assertThat(Filters.check(ticket().setStatus(TicketStatus.CLOSED).build(), DEFAULTS)).isEmpty();
+            assertThat(Filters.check(ticket().setStatus(TicketStatus.OPEN).build(), IngestConfig.with("filter.require.resolved", "false"))).isEmpty();
+        }
+
+        @Test
+        void satisfactionBelowThreshold() {
+            assertThat(Filters.check(ticket().setSatisfactionScore(2).build(), DEFAULTS)).contains(FilterReason.LOW_SATISFACTION);
+            assertThat(Filters.check(ticket().setSatisfactionScore(3).build(), DEFAULTS)).isEmpty();
+            assertThat(Filters.check(ticket().setSatisfactionScore(null).build(), DEFAULTS)).isEmpty();
+            assertThat(Filters.check(ticket().setSatisfactionScore(3).build(), IngestConfig.with("filter.min.satisfaction", "4")))
+                    .contains(FilterReason.LOW_SATISFACTION);
+        }
+
+        @Test
+        void reviewNotAccepted() {
+            assertThat(Filters.check(review().setOutcome(ReviewOutcome.DISMISSED).build(), DEFAULTS)).contains(FilterReason.NOT_ACCEPTED);
+            assertThat(Filters.check(review().setOutcome(ReviewOutcome.CHANGES_REQUESTED).build(), DEFAULTS)).contains(FilterReason.NOT_ACCEPTED);
+            assertThat(Filters.check(review().build(), DEFAULTS)).isEmpty();
+        }
+
+        @Test
+        void bots() {
+            assertThat(Filters.check(review().setReviewerRole(ReviewerRole.BOT).build(), DEFAULTS)).contains(FilterReason.BOT);
+            assertThat(Filters.check(review().setReviewer("dependabot[bot]").build(), DEFAULTS)).contains(FilterReason.BOT);
+            assertThat(Filters.check(review().setBot(true).build(), DEFAULTS)).contains(FilterReason.BOT);
+            assertThat(Filters.check(review().setReviewer("abbott").build(), DEFAULTS)).isEmpty();
+            assertThat(Filters.check(ticket().setAgentName("Zendesk Autoresponder").build(), DEFAULTS)).contains(FilterReason.BOT);
+            assertThat(Filters.check(ticket().setAgentName("Maria Lopez").build(), DEFAULTS)).isEmpty();
+            assertThat(Filters.check(review().setReviewerRole(ReviewerRole.BOT).build(), IngestConfig.with("filter.drop.bots", "false"))).isEmpty();
+        }
+
+        @Test
+        void languageAllowList() {
+            assertThat(Filters.check(ticket().setLanguage("de").build(), DEFAULTS)).contains(FilterReason.LANGUAGE);
+            assertThat(Filters.check(ticket().setLanguage("en-GB").build(), DEFAULTS)).isEmpty();
+            assertThat(Filters.check(ticket().setLanguage("de-AT").build(), IngestConfig.with("filter.ticket.languages", "en, de"))).isEmpty();
+            assertThat(Filters.check(review().setProgrammingLanguage("cobol").build(), IngestConfig.with("filter.review.languages", "java,go")))
+                    .contains(FilterReason.LANGUAGE);
+            assertThat(Filters.check(review().setProgrammingLanguage("Java").build(), IngestConfig.with("filter.review.languages", "java,go"))).isEmpty();
+        }
+
+        @Test
+        void aTicketWithoutAnAgentReplyAfterTheCustomerHasNothingToLearn() {
+            SupportTicket t = ticket().setMessages(new ArrayList<>(List.of(
+                    msg(AuthorRole.AGENT, "Welcome, how can we help?"), msg(AuthorRole.CUSTOMER, "Never mind.")))).build();
+            assertThat(Filters.check(t, DEFAULTS)).contains(FilterReason.NO_RESPONSE);
+        }
+
+        @Test
+        void responseTooShortOrTooLong() {
+            assertThat(Filters.responseLength("ok", DEFAULTS)).contains(FilterReason.TOO_SHORT);
+            assertThat(Filters.responseLength("   done, thanks!        ", DEFAULTS)).contains(FilterReason.TOO_SHORT);
+            assertThat(Filters.responseLength("y".repeat(4001), DEFAULTS)).contains(FilterReason.TOO_LONG);
+            assertThat(Filters.responseLength("The fix is deployed; please retry the export.", DEFAULTS)).isEmpty();
+            assertThat(Filters.responseLength("ok", IngestConfig.with("filter.min.response.chars", "2"))).isEmpty();
+        }
+    }
+
+    @Nested
+    class Dedupe {
+        @Test
+        void sameContentUnderAnotherIdWithOtherSpacingAndCaseIsTheSameKey() {
+            SupportTicket a = ticket().build();
+            SupportTicket b = ticket().setTicketId("T-99").setCreatedAt(java.time.Instant.EPOCH).setStatus(TicketStatus.CLOSED).setSubject("  WRONG invoice\n amount ").build();
+            assertThat(ContentHash.of(a)).isEqualTo(ContentHash.of(b)).hasSize(64);
+        }
+
+        @Test
+        void differentContentDiffers() {
+            assertThat(ContentHash.of(ticket().build())).isNotEqualTo(ContentHash.of(ticket().setSubject("Other").build()));
+            assertThat(ContentHash.of(review().build())).isNotEqualTo(ContentHash.of(review().setFilePath("src/Other.java").build()));
+            assertThat(ContentHash.of(review().build())).isEqualTo(ContentHash.of(review().setReviewId("R-2").setOutcome(ReviewOutcome.DISMISSED).build()));
+        }
+
+        @Test
+        void fieldBoundariesCount() {
+            assertThat(ContentHash.of(ticket().setProduct("ab").setSubject("c").build()))
+                    .isNotEqualTo(ContentHash.of(ticket().setProduct("a").setSubject("bc").build()));
+        }
+    }
+
+    @Nested
+    class Formatting {
+        @Test
+        void oneExamplePerAgentReplyWithTheConversationSoFar() {
+            SupportTicket t = ticket().setMessages(new ArrayList<>(List.of(
+                    msg(AuthorRole.CUSTOMER, "The export button does nothing."),
+                    msg(AuthorRole.AGENT, "Which browser do you use?"),
+                    msg(AuthorRole.SYSTEM, "Ticket reassigned."),
+                    msg(AuthorRole.CUSTOMER, "Firefox 120."),
+                    msg(AuthorRole.AGENT, "A fix for Firefox ships tomorrow.")))).build();
+            List<ExampleDraft> drafts = ExampleFormatter.format(t, DEFAULTS);
+            assertThat(drafts).extracting(ExampleDraft::exampleId).containsExactly("ticket/T-1/1", "ticket/T-1/4");
+            assertThat(drafts.get(0).prompt()).isEqualTo("Product: Billing\nSubject: Wrong invoice amount\n\n"
+                    + "Customer: The export button does nothing.\n\nWrite the support agent's next reply.");
+            assertThat(drafts.get(0).response()).isEqualTo("Which browser do you use?");
+            assertThat(drafts.get(1).prompt()).contains("Customer: The export button does nothing.\n\nAgent: Which browser do you use?\n\nCustomer: Firefox 120.")
+                    .doesNotContain("reassigned");
+            assertThat(drafts.get(1).response()).isEqualTo("A fix for Firefox ships tomorrow.");
+            assertThat(drafts).allSatisfy(d -> {
+                assertThat(d.sourceKind()).isEqualTo(SourceKind.SUPPORT_TICKET);
+                assertThat(d.sourceId()).isEqualTo("T-1");
+            });
+        }
+
+        @Test
+        void aReviewIsOneExampleWithItsComments() {
+            CodeReview r = review().setComments(new ArrayList<>(List.of(comment("First point."), comment(" Second point. ")))).build();
+            ExampleDraft d = ExampleFormatter.format(r, DEFAULTS);
+            assertThat(d.exampleId()).isEqualTo("review/R-1");
+            assertThat(d.prompt()).isEqualTo("Repository: acme/payments\nFile: src/Pay.java\nLanguage: java\n\n"
+                    + "@@ -1,3 +1,4 @@\n public class Pay {\n+    int total;\n }\n\nReview this change.");
+            assertThat(d.response()).isEqualTo("First point.\n\nSecond point.");
+        }
+
+        @Test
+        void templatesAreConfigurableAndValuesAreNotReExpanded() {
+            IngestConfig c = IngestConfig.with("template.review.prompt", "[{language}] {file_path}: {diff_hunk} {unknown}");
+            ExampleDraft d = ExampleFormatter.format(review().setFilePath("{language}.java").build(), c);
+            assertThat(d.prompt()).startsWith("[java] {language}.java: @@").endsWith(" {unknown}");
+        }
+    }
+
+    @Nested
+    class Routing {
+        @Test
+        void defaults() {
+            assertThat(Router.adapter(ticket().build(), DEFAULTS)).isEqualTo("support");
+            assertThat(Router.adapter(review().build(), DEFAULTS)).isEqualTo("code-review");
+        }
+
+        @Test
+        void rulesByProductAndRepository() {
+            IngestConfig c = IngestConfig.with("route.ticket.products", "billing=support-billing, Mobile App=support-mobile",
+                    "route.review.repositories", "acme/=code-review-acme, acme/payments=code-review-payments");
+            assertThat(Router.adapter(ticket().build(), c)).isEqualTo("support-billing");
+            assertThat(Router.adapter(ticket().setProduct("mobile app").build(), c)).isEqualTo("support-mobile");
+            assertThat(Router.adapter(ticket().setProduct("Other").build(), c)).isEqualTo("support");
+            assertThat(Router.adapter(review().build(), c)).isEqualTo("code-review-payments");
+            assertThat(Router.adapter(review().setRepository("acme/web").build(), c)).isEqualTo("code-review-acme");
+            assertThat(Router.adapter(review().setRepository("acmecorp/web").build(), c)).isEqualTo("code-review");
+        }
+    }
+
+    @Nested
+    class Splitting {
+        @Test
+        void deterministicAndNearTheFraction() {
+            int eval = 0;
+            for (int i = 0; i < 20_000; i++) {
+                String id = "ticket/T-" + i + "/1";
+                Split s = Splitter.split(id, 0.05);
+                assertThat(Splitter.split(id, 0.05)).isEqualTo(s);
+                eval += s == Split.EVAL ? 1 : 0;
+            }
+            assertThat(eval).isBetween(900, 1100); // 5% of 20000 = 1000, binomial sd ~31
+            assertThat(Splitter.split("x", 0.0)).isEqualTo(Split.TRAIN);
+            assertThat(Splitter.split("x", 1.0)).isEqualTo(Split.EVAL);
+        }
+    }
+
+    @Nested
+    class Redaction {
+        @Test
+        void promptAndResponseShareNumberingAndKnownValuesAreRemoved() {
+            SupportTicket t = ticket().setCustomerName("Jane Doe").setCustomerEmail("jane@example.com").setCustomerAccountId("ACC-778812").build();
+            ExampleRedaction.Redacted r = new ExampleRedaction(new Redactor()).redact(
+                    "Customer: I am Jane Doe, account ACC-778812, write to jane@example.com or bob@corp.io",
+                    "Hi Jane, I emailed jane@example.com and bob@corp.io.", ExampleRedaction.knownValues(t));
+            assertThat(r.prompt()).doesNotContain("Jane", "ACC-778812", "jane@example.com", "bob@corp.io")
+                    .contains("<EMAIL_1>", "<EMAIL_2>", "<ACCOUNT_ID_1>", "<NAME_1>");
+            assertThat(r.response()).isEqualTo("Hi <NAME_1>, I emailed <EMAIL_1> and <EMAIL_2>.");
+            assertThat(r.counts().get(RedactionType.EMAIL)).isEqualTo(4);
+        }
+
+        @Test
+        void anUnterminatedPemBlockInThePromptStillRedactsBoth() {
+            ExampleRedaction.Redacted r = new ExampleRedaction(new Redactor()).redact(
+                    "key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7", "Mail me at joe@example.org please", List.of());
+            assertThat(r.prompt()).doesNotContain("MIIEowIBAAKCAQEA7");
+            assertThat(r.response()).doesNotContain("joe@example.org");
+        }
+    }
+
+    @Test
+    void badConfigValuesNameTheirKey() {
+        assertThatThrownBy(() -> IngestConfig.with("split.eval.fraction", "1.5")).hasMessage("qlora.stream.ingest.split.eval.fraction: 1.5 is not a fraction in 0..1");
+        assertThatThrownBy(() -> IngestConfig.with("filter.min.satisfaction", "x")).hasMessage("qlora.stream.ingest.filter.min.satisfaction: not an integer: x");
+        assertThatThrownBy(() -> IngestConfig.with("route.review.repositories", "acme")).hasMessageContaining("expected match=adapter");
+        assertThatThrownBy(() -> IngestConfig.with("filter.bot.pattern", "(")).hasMessageContaining("filter.bot.pattern: bad regular expression");
+        assertThat(Optional.of(IngestConfig.defaults().dedupeWindow.toHours())).contains(24L);
+    }
+}
