@@ -1,7 +1,11 @@
 package io.qlorastream.app;
 
+import io.qlorastream.app.bench.BenchCommand;
 import io.qlorastream.app.cli.Cli;
+import io.qlorastream.app.model.GenerateCommand;
+import io.qlorastream.app.model.MakeModelCommand;
 import io.qlorastream.app.model.QuantizeCommand;
+import io.qlorastream.app.model.ScoreCommand;
 import io.qlorastream.app.stack.StackCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -27,6 +31,10 @@ import picocli.CommandLine.Spec;
                 StackCommand.class,
                 QuantizeCommand.class,
                 io.qlorastream.app.ingest.RedactCommand.class,
+                BenchCommand.class,
+                MakeModelCommand.class,
+                GenerateCommand.class,
+                ScoreCommand.class,
         })
 public final class QloraStream implements Runnable {
     @Spec

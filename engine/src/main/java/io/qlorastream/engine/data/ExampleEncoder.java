@@ -4,6 +4,7 @@ import io.qlorastream.engine.tokenizer.ChatMessage;
 import io.qlorastream.engine.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -11,8 +12,11 @@ import java.util.List;
  * between them never falls inside a token, and only the target (and its end token) counts in the loss.
  *
  * <p>Without a chat template: {@code bos + enc("### Instruction:\n" + prompt + "\n\n### Response:\n") +
- * enc(response) + eos}. With one: the template rendered with {@code add_generation_prompt} is the prompt, and the rest
- * of the full conversation's rendering (the assistant turn with its end-of-turn tokens) is the target.
+ * enc(response) + eos}; a chat example without a template puts its earlier turns, one {@code role: content} line
+ * each, in the place of the prompt. With a template: the template rendered with {@code add_generation_prompt} over
+ * the turns before the last is the prompt, and the rest of the full conversation's rendering (the assistant turn with
+ * the template's own end-of-turn tokens) is the target. Labels equal the input ids on target positions and -100
+ * elsewhere; the model shifts them (Hugging Face's convention).
  */
 public final class ExampleEncoder {
     public static final String INSTRUCTION_PREFIX = "### Instruction:\n";
@@ -25,15 +29,17 @@ public final class ExampleEncoder {
     }
 
     public TokenizedExample encode(Example example) {
-        if (example instanceof Example.PreTokenized p) {
+        if (example instanceof PreTokenized p) {
+            checkIds(p.inputIds(), "input_ids", false);
+            checkIds(p.labels(), "labels", true);
             return new TokenizedExample(p.inputIds().clone(), p.labels().clone());
         }
-        if (example instanceof Example.PromptResponse pr) {
+        if (example instanceof PromptResponse pr) {
             return tokenizer.hasChatTemplate()
                     ? encodeChat(List.of(new ChatMessage("user", pr.prompt()), new ChatMessage("assistant", pr.response())))
                     : join(encodePrompt(pr.prompt()), tokenizer.encode(pr.response()), true);
         }
-        Example.Chat c = (Example.Chat) example;
+        ChatExample c = (ChatExample) example;
         List<ChatMessage> context = c.messages().subList(0, c.messages().size() - 1);
         ChatMessage target = c.messages().get(c.messages().size() - 1);
         return tokenizer.hasChatTemplate()
@@ -69,12 +75,12 @@ public final class ExampleEncoder {
     }
 
     private TokenizedExample join(int[] prompt, int[] target, boolean appendEos) {
-        Integer eos = appendEos && !tokenizer.eosIds().isEmpty() ? tokenizer.eosIds().iterator().next() : null;
+        Integer eos = appendEos ? tokenizer.eosId() : null;
         int n = prompt.length + target.length + (eos == null ? 0 : 1);
         int[] ids = new int[n];
         int[] labels = new int[n];
         System.arraycopy(prompt, 0, ids, 0, prompt.length);
-        java.util.Arrays.fill(labels, 0, prompt.length, TokenizedExample.IGNORE);
+        Arrays.fill(labels, 0, prompt.length, TokenizedExample.IGNORE);
         System.arraycopy(target, 0, ids, prompt.length, target.length);
         System.arraycopy(target, 0, labels, prompt.length, target.length);
         if (eos != null) {
@@ -82,6 +88,17 @@ public final class ExampleEncoder {
             labels[n - 1] = eos;
         }
         return new TokenizedExample(ids, labels);
+    }
+
+    /** Pre-tokenized ids must exist in this model's vocabulary (labels may also be -100). */
+    private void checkIds(int[] ids, String field, boolean ignoreAllowed) {
+        int vocab = tokenizer.vocabSize();
+        for (int i = 0; i < ids.length; i++) {
+            if ((ids[i] < 0 || ids[i] >= vocab) && !(ignoreAllowed && ids[i] == TokenizedExample.IGNORE)) {
+                throw new IllegalArgumentException(field + "[" + i + "] = " + ids[i] + " is outside the vocabulary of "
+                        + vocab + " tokens");
+            }
+        }
     }
 
     private static String plainConversation(List<ChatMessage> messages) {

@@ -58,11 +58,20 @@ public final class JsonlExamples {
         }
         if (n.has("input_ids")) {
             int[] ids = ints(n.get("input_ids"), "input_ids");
+            // without labels every token is a target, as transformers does for causal LM data
             int[] labels = n.has("labels") ? ints(n.get("labels"), "labels") : ids.clone();
             if (labels.length != ids.length) {
                 throw new IllegalArgumentException("labels has " + labels.length + " entries but input_ids has " + ids.length);
             }
-            return new Example.PreTokenized(ids, labels);
+            for (int i = 0; i < ids.length; i++) {
+                if (ids[i] < 0) {
+                    throw new IllegalArgumentException("\"input_ids\"[" + i + "] is negative");
+                }
+                if (labels[i] < 0 && labels[i] != TokenizedExample.IGNORE) {
+                    throw new IllegalArgumentException("\"labels\"[" + i + "] is " + labels[i] + "; only -100 (ignored) may be negative");
+                }
+            }
+            return new PreTokenized(ids, labels);
         }
         if (n.has("messages")) {
             JsonNode msgs = n.get("messages");
@@ -76,16 +85,13 @@ public final class JsonlExamples {
                 }
                 out.add(new ChatMessage(m.get("role").asText(), m.get("content").asText()));
             }
-            if (!out.get(out.size() - 1).role().equals("assistant")) {
-                throw new IllegalArgumentException("the last message must be the assistant's (the training target)");
-            }
-            return new Example.Chat(out);
+            return new ChatExample(out);
         }
         if (n.has("prompt") || n.has("response")) {
             if (!n.path("prompt").isTextual() || !n.path("response").isTextual()) {
                 throw new IllegalArgumentException("\"prompt\" and \"response\" must both be strings");
             }
-            return new Example.PromptResponse(n.get("prompt").asText(), n.get("response").asText());
+            return new PromptResponse(n.get("prompt").asText(), n.get("response").asText());
         }
         throw new IllegalArgumentException("expected {\"prompt\",\"response\"}, {\"messages\"} or {\"input_ids\",\"labels\"}");
     }

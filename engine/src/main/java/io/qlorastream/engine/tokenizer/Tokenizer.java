@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -21,10 +22,23 @@ import java.util.Set;
 public final class Tokenizer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    static {
+        // DJL loads libtokenizers.so from its jar (native/lib/linux-x86_64) into DJL_CACHE_DIR (default ~/.djl.ai);
+        // offline mode makes it fail fast instead of trying to download anything, and stops its telemetry call
+        // (EC2 metadata + djl-telemetry), which would otherwise reach for the network on first use.
+        if (System.getenv("DJL_OFFLINE") == null && System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        if (System.getenv("OPT_OUT_TRACKING") == null && System.getProperty("OPT_OUT_TRACKING") == null) {
+            System.setProperty("OPT_OUT_TRACKING", "true");
+        }
+    }
+
     private final HuggingFaceTokenizer hf;
     private final Map<String, Integer> tokenIds;
     private final int vocabSize;
     private final Integer bosId;
+    private final Integer eosId;
     private final Set<Integer> eosIds;
     private final ChatTemplate chatTemplate;
 
@@ -34,7 +48,8 @@ public final class Tokenizer implements AutoCloseable {
         this.tokenIds = tokenIds;
         this.vocabSize = vocabSize;
         this.bosId = bosId;
-        this.eosIds = Set.copyOf(eosIds);
+        this.eosId = eosIds.isEmpty() ? null : eosIds.iterator().next();
+        this.eosIds = Collections.unmodifiableSet(new LinkedHashSet<>(eosIds));
         this.chatTemplate = chatTemplate;
     }
 
@@ -57,11 +72,12 @@ public final class Tokenizer implements AutoCloseable {
         String eosToken = tokenText(tokenizerConfig.get("eos_token"));
         Integer bos = bosToken != null && ids.containsKey(bosToken) ? ids.get(bosToken)
                 : firstInt(generationConfig.get("bos_token_id"), modelConfig.get("bos_token_id"));
+        // first the eos token the tokenizer appends (tokenizer_config), then every id generation stops at
         Set<Integer> eos = new LinkedHashSet<>();
-        addInts(eos, generationConfig.get("eos_token_id"));
         if (eosToken != null && ids.containsKey(eosToken)) {
             eos.add(ids.get(eosToken));
         }
+        addInts(eos, generationConfig.get("eos_token_id"));
         addInts(eos, modelConfig.get("eos_token_id"));
 
         ChatTemplate template = null;
@@ -121,6 +137,12 @@ public final class Tokenizer implements AutoCloseable {
         return bosId;
     }
 
+    /** The end token appended after a training target: tokenizer_config's eos_token, else the first eos id; null if none. */
+    public Integer eosId() {
+        return eosId;
+    }
+
+    /** Every id that ends generation (tokenizer_config, generation_config and config.json together), eosId() first. */
     public Set<Integer> eosIds() {
         return eosIds;
     }

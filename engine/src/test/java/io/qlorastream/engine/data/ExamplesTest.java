@@ -29,10 +29,10 @@ class ExamplesTest {
                 ""));
         List<Example> ex = JsonlExamples.read(f);
         assertThat(ex).hasSize(3);
-        assertThat(ex.get(0)).isEqualTo(new Example.PromptResponse("What is 2+2?", "4"));
-        assertThat(((Example.Chat) ex.get(1)).messages()).containsExactly(
+        assertThat(ex.get(0)).isEqualTo(new PromptResponse("What is 2+2?", "4"));
+        assertThat(((ChatExample) ex.get(1)).messages()).containsExactly(
                 new ChatMessage("user", "Hi"), new ChatMessage("assistant", "Hello"));
-        assertThat(((Example.PreTokenized) ex.get(2)).labels()).containsExactly(-100, -100, 6, 7);
+        assertThat(((PreTokenized) ex.get(2)).labels()).containsExactly(-100, -100, 6, 7);
     }
 
     @Test
@@ -49,6 +49,10 @@ class ExamplesTest {
         Path h = Files.writeString(dir.resolve("h.jsonl"), "{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}\n");
         assertThatThrownBy(() -> JsonlExamples.read(h)).hasMessageContaining(h + ":1: the last message must be the assistant's");
 
+        Path l = Files.writeString(dir.resolve("l.jsonl"), "\n\n{\"input_ids\": [1, 2], \"labels\": [-1, 2]}\n");
+        assertThatThrownBy(() -> JsonlExamples.read(l))
+                .hasMessage(l + ":3: \"labels\"[0] is -1; only -100 (ignored) may be negative");
+
         Path i = Files.writeString(dir.resolve("i.jsonl"), "{\"text\": \"x\"}\n");
         assertThatThrownBy(() -> JsonlExamples.read(i)).hasMessageStartingWith(i + ":1: expected {");
     }
@@ -58,7 +62,7 @@ class ExamplesTest {
         ByteLevelBpeWriter.write(dir, 1000);
         try (Tokenizer t = Tokenizer.load(dir)) {
             ExampleEncoder enc = new ExampleEncoder(t);
-            TokenizedExample e = enc.encode(new Example.PromptResponse("Reset my password", "Use the login page."));
+            TokenizedExample e = enc.encode(new PromptResponse("Reset my password", "Use the login page."));
             int[] prompt = enc.encodePrompt("Reset my password");
             int[] response = t.encode("Use the login page.");
 
@@ -85,7 +89,7 @@ class ExamplesTest {
         json.writeValue(dir.resolve("tokenizer_config.json").toFile(), config);
         try (Tokenizer t = Tokenizer.load(dir)) {
             ExampleEncoder enc = new ExampleEncoder(t);
-            TokenizedExample e = enc.encode(new Example.Chat(List.of(
+            TokenizedExample e = enc.encode(new ChatExample(List.of(
                     new ChatMessage("user", "Hi"), new ChatMessage("assistant", "Hello!"))));
             int[] prompt = enc.encodePrompt("Hi");
             assertThat(Arrays.copyOfRange(e.inputIds(), 0, prompt.length)).isEqualTo(prompt);
@@ -96,9 +100,31 @@ class ExamplesTest {
     }
 
     @Test
-    void preTokenizedExamplesPassThrough() {
-        TokenizedExample e = new ExampleEncoder(null).encode(new Example.PreTokenized(new int[]{1, 2, 3}, new int[]{-100, 2, 3}));
-        assertThat(e.inputIds()).containsExactly(1, 2, 3);
-        assertThat(e.targetCount()).isEqualTo(2);
+    void preTokenizedExamplesPassThroughWhenTheirIdsAreInTheVocabulary(@TempDir Path dir) throws Exception {
+        ByteLevelBpeWriter.write(dir, 300);
+        try (Tokenizer t = Tokenizer.load(dir)) {
+            ExampleEncoder enc = new ExampleEncoder(t);
+            TokenizedExample e = enc.encode(new PreTokenized(new int[]{1, 2, 299}, new int[]{-100, 2, 299}));
+            assertThat(e.inputIds()).containsExactly(1, 2, 299);
+            assertThat(e.labels()).containsExactly(-100, 2, 299);
+            assertThat(e.targetCount()).isEqualTo(2);
+            assertThatThrownBy(() -> enc.encode(new PreTokenized(new int[]{1, 300}, new int[]{-100, 300})))
+                    .hasMessage("input_ids[1] = 300 is outside the vocabulary of 300 tokens");
+        }
+    }
+
+    @Test
+    void aChatExampleWithoutATemplateUsesTheEarlierTurnsAsThePrompt(@TempDir Path dir) throws Exception {
+        ByteLevelBpeWriter.write(dir, 500);
+        try (Tokenizer t = Tokenizer.load(dir)) {
+            ExampleEncoder enc = new ExampleEncoder(t);
+            TokenizedExample e = enc.encode(new ChatExample(List.of(new ChatMessage("system", "Be brief."),
+                    new ChatMessage("user", "Hi"), new ChatMessage("assistant", "Hello"))));
+            int[] prompt = enc.encodePrompt("system: Be brief.\nuser: Hi");
+            assertThat(Arrays.copyOfRange(e.inputIds(), 0, prompt.length)).isEqualTo(prompt);
+            int[] target = Arrays.copyOfRange(e.labels(), prompt.length, e.length());
+            assertThat(target[target.length - 1]).isEqualTo(t.eosId());
+            assertThat(t.decode(target)).isEqualTo("Hello");
+        }
     }
 }

@@ -2,6 +2,7 @@ package io.qlorastream.engine.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -85,6 +86,40 @@ class ByteLevelBpeWriterTest {
         assertThat(map).allMatch(s -> s.length() == 1 && !Character.isWhitespace(s.charAt(0)));
         assertThat(map['A']).isEqualTo("A");
         assertThat(map[' ']).isEqualTo("Ġ");
+    }
+
+    @Test
+    void specialTokenIdsComeFromTokenizerGenerationAndModelConfigs(@TempDir Path dir) throws Exception {
+        ByteLevelBpeWriter.write(dir, 400);
+        ObjectMapper json = new ObjectMapper();
+        // a Llama 3 style setup: tokenizer_config names no bos, generation_config and config.json list several eos
+        ObjectNode tc = (ObjectNode) json.readTree(dir.resolve("tokenizer_config.json").toFile());
+        tc.remove("bos_token");
+        json.writeValue(dir.resolve("tokenizer_config.json").toFile(), tc);
+        Files.writeString(dir.resolve("generation_config.json"), "{\"bos_token_id\": 1, \"eos_token_id\": [0, 2]}");
+        Files.writeString(dir.resolve("config.json"), "{\"bos_token_id\": 0, \"eos_token_id\": 399}");
+        try (Tokenizer t = Tokenizer.load(dir)) {
+            assertThat(t.bosId()).isEqualTo(1);
+            assertThat(t.eosId()).isEqualTo(2);
+            assertThat(t.eosIds()).containsExactly(2, 0, 399);
+        }
+        Files.delete(dir.resolve("generation_config.json"));
+        try (Tokenizer t = Tokenizer.load(dir)) {
+            assertThat(t.bosId()).isEqualTo(0);
+        }
+    }
+
+    @Test
+    void theNativeLibraryComesFromTheMavenJarAndDjlRunsOffline(@TempDir Path dir) throws Exception {
+        // the tokenizers jar itself must carry the linux-x86_64 native: nothing may be downloaded at run time
+        assertThat(Tokenizer.class.getClassLoader().getResource("native/lib/linux-x86_64/cpu/libtokenizers.so"))
+                .isNotNull()
+                .satisfies(url -> assertThat(url.toString()).startsWith("jar:").contains("tokenizers-"));
+        ByteLevelBpeWriter.write(dir, 300);
+        try (Tokenizer t = Tokenizer.load(dir)) {
+            assertThat(t.decode(t.encode("offline"))).isEqualTo("offline");
+        }
+        assertThat(ai.djl.util.Utils.isOfflineMode()).isTrue();
     }
 
     @Test

@@ -1,0 +1,24 @@
+package io.qlorastream.app.bench;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code qlora-stream bench <what>}: benchmarks that report figures against a baseline measured in the same run. */
+@Command(name = "bench",
+        description = "Measure throughput and memory against a baseline measured in the same run.",
+        synopsisSubcommandLabel = "WHAT",
+        subcommands = {
+                BenchForwardCommand.class,
+        })
+public final class BenchCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "missing benchmark (one of: "
+                + String.join(", ", spec.subcommands().keySet()) + ")");
+    }
+}

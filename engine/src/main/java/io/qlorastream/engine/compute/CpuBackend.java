@@ -1,0 +1,364 @@
+package io.qlorastream.engine.compute;
+
+import io.qlorastream.engine.tensor.WeightMatrix;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas_nolapack;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.IntConsumer;
+
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
+import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
+
+/**
+ * CPU backend: matrix products through OpenBLAS {@code cblas_sgemm} (Bytedeco), everything else in Java on a fixed
+ * thread pool. OpenBLAS itself runs single-threaded; the parallelism is ours: each task dequantizes a block of weight
+ * rows into its own scratch and multiplies it, so no weight is ever dequantized whole.
+ * <p>
+ * Not safe for concurrent calls from several threads (the native staging buffers are shared); the public methods are
+ * synchronized for that reason.
+ */
+public final class CpuBackend implements Backend {
+
+    /** Weight block size target in floats (about 1 MiB): large enough for sgemm efficiency, small enough for cache. */
+    private static final int BLOCK_FLOATS = 1 << 18;
+
+    static {
+        // Our pool provides the parallelism; OpenBLAS threads inside it would oversubscribe the cores.
+        openblas_nolapack.blas_set_num_threads(1);
+    }
+
+    /**
+     * Up to this many input rows (decoding) a product is memory-bound: dot products in Java straight from a small,
+     * cache-resident block of dequantized rows beat staging the block into native memory for sgemm.
+     */
+    static final int SMALL_M = 4;
+    private static final int SMALL_BLOCK_ROWS = 16;
+
+    private final int threads;
+    private final ExecutorService pool;
+    private final Scratch[] scratch;
+    private final NativeBuffer stageA = new NativeBuffer();
+    private final NativeBuffer stageB = new NativeBuffer();
+    private final NativeBuffer stageC = new NativeBuffer();
+
+    public CpuBackend(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        }
+        this.threads = threads;
+        this.pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "cpu-backend");
+            t.setDaemon(true);
+            return t;
+        });
+        this.scratch = new Scratch[threads];
+        for (int i = 0; i < threads; i++) {
+            scratch[i] = new Scratch();
+        }
+    }
+
+    /** A backend with one thread per available processor. */
+    public static CpuBackend withDefaultThreads() {
+        return new CpuBackend(Runtime.getRuntime().availableProcessors());
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public int threads() {
+        return threads;
+    }
+
+    @Override
+    public void parallelFor(int count, IntConsumer body) {
+        if (count <= 0) {
+            return;
+        }
+        if (threads == 1 || count == 1) {
+            for (int i = 0; i < count; i++) {
+                body.accept(i);
+            }
+            return;
+        }
+        int tasks = Math.min(threads, count);
+        List<Future<?>> futures = new ArrayList<>(tasks);
+        for (int t = 0; t < tasks; t++) {
+            final int task = t;
+            futures.add(pool.submit(() -> {
+                for (int i = task; i < count; i += tasks) {
+                    body.accept(i);
+                }
+            }));
+        }
+        join(futures);
+    }
+
+    /** Runs {@code body.accept(task)} for task in [0, threads) in parallel (one per pool thread). */
+    private void perThread(IntConsumer body) {
+        if (threads == 1) {
+            body.accept(0);
+            return;
+        }
+        List<Future<?>> futures = new ArrayList<>(threads);
+        for (int t = 0; t < threads; t++) {
+            final int task = t;
+            futures.add(pool.submit(() -> body.accept(task)));
+        }
+        join(futures);
+    }
+
+    private static void join(List<Future<?>> futures) {
+        try {
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while computing", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(cause);
+        }
+    }
+
+    private int rowsPerBlock(int rows, int cols) {
+        int byCache = Math.max(16, BLOCK_FLOATS / Math.max(1, cols));
+        int byBalance = Math.max(16, (rows + 4 * threads - 1) / (4 * threads));
+        return Math.min(rows, Math.min(byCache, byBalance));
+    }
+
+    @Override
+    public synchronized void linearForward(float[] y, float[] x, int m, WeightMatrix w, float[] bias) {
+        int n = w.rows();
+        int k = w.cols();
+        if (m <= SMALL_M) {
+            smallLinearForward(y, x, m, w, bias);
+            return;
+        }
+        FloatPointer xs = stageA.fill(x, m * k);
+        FloatPointer ys = stageC.ensure((long) m * n);
+        int nb = rowsPerBlock(n, k);
+        int blocks = (n + nb - 1) / nb;
+        perThread(task -> {
+            Scratch s = scratch[task];
+            for (int blk = task; blk < blocks; blk += threads) {
+                int r0 = blk * nb;
+                int rc = Math.min(nb, n - r0);
+                FloatPointer wb = s.dequantize(w, r0, rc);
+                FloatPointer yView = new FloatPointer(ys).position(r0);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, rc, k, 1f, xs, k, wb, k, 0f, yView, n);
+            }
+        });
+        ys.position(0).get(y, 0, m * n);
+        if (bias != null) {
+            for (int i = 0; i < m; i++) {
+                int off = i * n;
+                for (int j = 0; j < n; j++) {
+                    y[off + j] += bias[j];
+                }
+            }
+        }
+    }
+
+    private void smallLinearForward(float[] y, float[] x, int m, WeightMatrix w, float[] bias) {
+        int n = w.rows();
+        int k = w.cols();
+        int blocks = (n + SMALL_BLOCK_ROWS - 1) / SMALL_BLOCK_ROWS;
+        perThread(task -> {
+            Scratch s = scratch[task];
+            for (int blk = task; blk < blocks; blk += threads) {
+                int r0 = blk * SMALL_BLOCK_ROWS;
+                int rc = Math.min(SMALL_BLOCK_ROWS, n - r0);
+                float[] rows = s.dequantizeToJava(w, r0, rc);
+                for (int r = 0; r < rc; r++) {
+                    float b = bias == null ? 0f : bias[r0 + r];
+                    for (int i = 0; i < m; i++) {
+                        y[i * n + r0 + r] = dot(x, i * k, rows, r * k, k) + b;
+                    }
+                }
+            }
+        });
+    }
+
+    /** Four independent accumulators so the JIT can overlap the multiply-adds. */
+    private static float dot(float[] a, int aOff, float[] b, int bOff, int len) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 3 < len; j += 4) {
+            s0 += a[aOff + j] * b[bOff + j];
+            s1 += a[aOff + j + 1] * b[bOff + j + 1];
+            s2 += a[aOff + j + 2] * b[bOff + j + 2];
+            s3 += a[aOff + j + 3] * b[bOff + j + 3];
+        }
+        for (; j < len; j++) {
+            s0 += a[aOff + j] * b[bOff + j];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    @Override
+    public synchronized void linearBackward(float[] dx, float[] dy, int m, WeightMatrix w) {
+        int n = w.rows();
+        int k = w.cols();
+        FloatPointer dys = stageA.fill(dy, m * n);
+        int nb = rowsPerBlock(n, k);
+        int blocks = (n + nb - 1) / nb;
+        int used = Math.min(threads, blocks);
+        perThread(task -> {
+            if (task >= used) {
+                return;
+            }
+            Scratch s = scratch[task];
+            FloatPointer acc = s.acc.ensure((long) m * k);
+            org.bytedeco.javacpp.Pointer.memset(acc, 0, (long) m * k * Float.BYTES); // not sscal(0): it keeps NaNs
+            for (int blk = task; blk < blocks; blk += used) {
+                int r0 = blk * nb;
+                int rc = Math.min(nb, n - r0);
+                FloatPointer wb = s.dequantize(w, r0, rc);
+                FloatPointer dyView = new FloatPointer(dys).position(r0);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, rc, 1f, dyView, n, wb, k, 1f, acc, k);
+            }
+        });
+        // Sum the per-thread partial products into dx (each thread covered a disjoint set of weight rows).
+        float[] part = new float[m * k];
+        for (int t = 0; t < used; t++) {
+            scratch[t].acc.pointer.position(0).get(part, 0, m * k);
+            for (int i = 0; i < m * k; i++) {
+                dx[i] += part[i];
+            }
+        }
+    }
+
+    @Override
+    public synchronized void sgemmBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                          float[] a, int[] aOff, int lda, float[] b, int[] bOff, int ldb,
+                                          float beta, float[] c, int[] cOff, int ldc) {
+        FloatPointer as = stageA.fill(a, a.length);
+        FloatPointer bs = stageB.fill(b, b.length);
+        FloatPointer cs = stageC.fill(c, c.length);
+        int ta = transA ? CblasTrans : CblasNoTrans;
+        int tb = transB ? CblasTrans : CblasNoTrans;
+        parallelFor(aOff.length, i -> cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha,
+                new FloatPointer(as).position(aOff[i]), lda,
+                new FloatPointer(bs).position(bOff[i]), ldb, beta,
+                new FloatPointer(cs).position(cOff[i]), ldc));
+        cs.position(0).get(c, 0, c.length);
+    }
+
+    /**
+     * Plain OpenBLAS sgemm throughput on this machine: {@code C[m,n] = A[m,k]·B[n,k]ᵀ} with OpenBLAS's own threading
+     * set to {@code blasThreads}, best of {@code repeats} runs, in GFLOP/s. The baseline the benchmarks compare against.
+     */
+    public static synchronized double sgemmGflops(int m, int n, int k, int blasThreads, int repeats) {
+        try (FloatPointer a = new FloatPointer((long) m * k); FloatPointer b = new FloatPointer((long) n * k);
+             FloatPointer c = new FloatPointer((long) m * n)) {
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(1);
+            float[] tmp = new float[Math.max(m, n) * k];
+            for (int i = 0; i < tmp.length; i++) {
+                tmp[i] = (float) (rnd.nextDouble() - 0.5);
+            }
+            a.put(tmp, 0, m * k);
+            b.put(tmp, 0, n * k);
+            openblas_nolapack.blas_set_num_threads(blasThreads);
+            try {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1f, a, k, b, k, 0f, c, n); // warm-up
+                long best = Long.MAX_VALUE;
+                for (int r = 0; r < repeats; r++) {
+                    long t0 = System.nanoTime();
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1f, a, k, b, k, 0f, c, n);
+                    best = Math.min(best, System.nanoTime() - t0);
+                }
+                return 2.0 * m * n * k / best;
+            } finally {
+                openblas_nolapack.blas_set_num_threads(1);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+        for (Scratch s : scratch) {
+            s.close();
+        }
+        stageA.close();
+        stageB.close();
+        stageC.close();
+    }
+
+    /** A native buffer that grows on demand and is reused between calls. */
+    private static final class NativeBuffer implements AutoCloseable {
+        FloatPointer pointer;
+        long capacity;
+
+        FloatPointer ensure(long n) {
+            if (n > capacity) {
+                if (pointer != null) {
+                    pointer.close();
+                }
+                capacity = Math.max(n, capacity + capacity / 2);
+                pointer = new FloatPointer(capacity);
+            }
+            return pointer.position(0);
+        }
+
+        FloatPointer fill(float[] src, int n) {
+            FloatPointer p = ensure(Math.max(1, n));
+            p.put(src, 0, n);
+            return p.position(0);
+        }
+
+        @Override
+        public void close() {
+            if (pointer != null) {
+                pointer.close();
+                pointer = null;
+                capacity = 0;
+            }
+        }
+    }
+
+    /** Per-thread scratch: one dequantized block of weight rows (Java and native copies) and a gradient accumulator. */
+    private static final class Scratch implements AutoCloseable {
+        float[] rows = new float[0];
+        final NativeBuffer block = new NativeBuffer();
+        final NativeBuffer acc = new NativeBuffer();
+
+        FloatPointer dequantize(WeightMatrix w, int r0, int rc) {
+            dequantizeToJava(w, r0, rc);
+            return block.fill(rows, rc * w.cols());
+        }
+
+        float[] dequantizeToJava(WeightMatrix w, int r0, int rc) {
+            int n = rc * w.cols();
+            if (rows.length < n) {
+                rows = new float[n];
+            }
+            w.dequantizeRows(r0, rc, rows, 0);
+            return rows;
+        }
+
+        @Override
+        public void close() {
+            block.close();
+            acc.close();
+        }
+    }
+}

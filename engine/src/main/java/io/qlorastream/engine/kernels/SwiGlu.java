@@ -1,0 +1,34 @@
+package io.qlorastream.engine.kernels;
+
+import io.qlorastream.engine.compute.Backend;
+
+/** The gated activation of the Llama MLP: {@code h = silu(gate) · up}, silu(x) = x·σ(x). */
+public final class SwiGlu {
+    private SwiGlu() {
+    }
+
+    public static void forward(Backend be, float[] out, float[] gate, float[] up, int n) {
+        int chunk = 1 << 14;
+        be.parallelFor((n + chunk - 1) / chunk, c -> {
+            int end = Math.min(n, (c + 1) * chunk);
+            for (int i = c * chunk; i < end; i++) {
+                float g = gate[i];
+                out[i] = (float) (g / (1.0 + Math.exp(-g))) * up[i];
+            }
+        });
+    }
+
+    /** {@code dgate += dout·up·silu'(gate)}, {@code dup += dout·silu(gate)}, silu'(x) = σ(x)(1 + x(1 − σ(x))). */
+    public static void backward(Backend be, float[] dgate, float[] dup, float[] dout, float[] gate, float[] up, int n) {
+        int chunk = 1 << 14;
+        be.parallelFor((n + chunk - 1) / chunk, c -> {
+            int end = Math.min(n, (c + 1) * chunk);
+            for (int i = c * chunk; i < end; i++) {
+                double g = gate[i];
+                double s = 1.0 / (1.0 + Math.exp(-g));
+                dgate[i] += (float) (dout[i] * up[i] * s * (1 + g * (1 - s)));
+                dup[i] += (float) (dout[i] * g * s);
+            }
+        });
+    }
+}

@@ -1,0 +1,351 @@
+package io.qlorastream.engine.model;
+
+import io.qlorastream.engine.compute.Backend;
+import io.qlorastream.engine.kernels.Attention;
+import io.qlorastream.engine.kernels.CrossEntropy;
+import io.qlorastream.engine.kernels.Embedding;
+import io.qlorastream.engine.kernels.LinearLayer;
+import io.qlorastream.engine.kernels.Residual;
+import io.qlorastream.engine.kernels.RmsNorm;
+import io.qlorastream.engine.kernels.Rope;
+import io.qlorastream.engine.kernels.SwiGlu;
+
+/**
+ * The Llama-family decoder forward in fp32 over frozen weights: embedding → blocks (RMSNorm, q/k/v, RoPE, causal GQA
+ * attention, o_proj, residual, RMSNorm, SwiGLU MLP, residual) → final RMSNorm → lm_head.
+ * Activation buffers are laid out once in {@link Activations} and reused call after call.
+ */
+public final class LlamaModel {
+    private final LlamaWeights weights;
+    private final LlamaConfig config;
+    private final Backend backend;
+    private final Rope rope;
+
+    public LlamaModel(LlamaWeights weights, Backend backend) {
+        this.weights = weights;
+        this.config = weights.config;
+        this.backend = backend;
+        this.rope = Rope.of(config);
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public LlamaWeights weights() {
+        return weights;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public Rope rope() {
+        return rope;
+    }
+
+    /** The buffers one decoder block writes; for the backward, every block keeps its own (see {@link Activations}). */
+    public static final class LayerActivations {
+        public final float[] ln1, rstd1, q, k, v, probs, att, attProj, resid2, ln2, rstd2, gate, up, mlpHidden, mlpOut;
+
+        LayerActivations(LlamaConfig c, int rows, int probsSize) {
+            int hidden = c.hiddenSize();
+            int inter = c.intermediateSize();
+            ln1 = new float[rows * hidden];
+            rstd1 = new float[rows];
+            q = new float[rows * c.qDim()];
+            k = new float[rows * c.kvDim()];
+            v = new float[rows * c.kvDim()];
+            probs = new float[probsSize];
+            att = new float[rows * c.qDim()];
+            attProj = new float[rows * hidden];
+            resid2 = new float[rows * hidden];
+            ln2 = new float[rows * hidden];
+            rstd2 = new float[rows];
+            gate = new float[rows * inter];
+            up = new float[rows * inter];
+            mlpHidden = new float[rows * inter];
+            mlpOut = new float[rows * hidden];
+        }
+    }
+
+    /**
+     * All buffers of a forward over up to [batch, seqLen] tokens. {@code resid[l]} is the input of block l and
+     * {@code resid[layers]} the input of the final norm. With {@code keepLayers} every block has its own buffers
+     * (what a backward needs); without, blocks share one set and the residual stream alternates between two arrays.
+     * {@code logitRows} is how many rows get logits (batch·seqLen, or 1 when decoding only needs the last one).
+     */
+    public static final class Activations {
+        public final int batch, seqLen, kvCap, logitRows;
+        public final int[] positions;
+        public final float[][] resid;
+        public final LayerActivations[] layers;
+        public final float[] lnFinal, rstdFinal, logits;
+
+        Activations(LlamaConfig c, int batch, int seqLen, int kvCap, boolean keepLayers, int logitRows) {
+            this.batch = batch;
+            this.seqLen = seqLen;
+            this.kvCap = kvCap;
+            this.logitRows = logitRows;
+            int rows = batch * seqLen;
+            positions = new int[rows];
+            int probsSize = batch * c.numHeads() * seqLen * kvCap;
+            layers = new LayerActivations[c.numLayers()];
+            resid = new float[c.numLayers() + 1][];
+            LayerActivations shared = keepLayers ? null : new LayerActivations(c, rows, probsSize);
+            float[][] alternate = keepLayers ? null : new float[][]{new float[rows * c.hiddenSize()], new float[rows * c.hiddenSize()]};
+            for (int l = 0; l < c.numLayers(); l++) {
+                layers[l] = keepLayers ? new LayerActivations(c, rows, probsSize) : shared;
+            }
+            for (int l = 0; l <= c.numLayers(); l++) {
+                resid[l] = keepLayers ? new float[rows * c.hiddenSize()] : alternate[l % 2];
+            }
+            lnFinal = new float[rows * c.hiddenSize()];
+            rstdFinal = new float[rows];
+            logits = new float[logitRows * c.vocabSize()];
+        }
+    }
+
+    /** Buffers for a batched forward of [batch, seqLen] tokens with logits for every position. */
+    public Activations allocate(int batch, int seqLen, boolean keepLayers) {
+        return new Activations(config, batch, seqLen, seqLen, keepLayers, batch * seqLen);
+    }
+
+    /**
+     * Forward over right-padded sequences: tokens and mask are [batch, seqLen] (mask 1 = real token, 0 = padding),
+     * position t of every row is at RoPE position t. Fills {@code acts.logits} [batch·seqLen, vocab]. mask may be null
+     * (no padding).
+     */
+    public void forward(Activations acts, int[] tokens, int[] mask, int batch, int seqLen) {
+        if (batch != acts.batch || seqLen != acts.seqLen || acts.kvCap != seqLen) {
+            throw new IllegalArgumentException("activations laid out for [" + acts.batch + ", " + acts.seqLen
+                    + "], forward called with [" + batch + ", " + seqLen + "]");
+        }
+        int rows = batch * seqLen;
+        for (int i = 0; i < rows; i++) {
+            acts.positions[i] = i % seqLen;
+        }
+        Embedding.forward(acts.resid[0], tokens, rows, weights.tokenEmbedding);
+        for (int l = 0; l < config.numLayers(); l++) {
+            LayerActivations la = acts.layers[l];
+            Attention.Shape shape = new Attention.Shape(batch, seqLen, seqLen, seqLen, 0, config.numHeads(),
+                    config.numKvHeads(), config.headDim());
+            blockForward(l, acts.resid[l], acts.resid[l + 1], la, acts.positions, rows, la.k, la.v, mask, shape);
+        }
+        finalForward(acts, rows, 0, rows);
+    }
+
+    /**
+     * One decoder block: x → out. k/v of the new rows are written (after RoPE) into kCache/vCache, which attention
+     * reads; for a plain forward those are the block's own k and v buffers.
+     */
+    void blockForward(int l, float[] x, float[] out, LayerActivations la, int[] positions, int rows,
+                      float[] kCache, float[] vCache, int[] keyMask, Attention.Shape shape) {
+        LayerWeights w = weights.layers[l];
+        int hidden = config.hiddenSize();
+        RmsNorm.forward(backend, la.ln1, la.rstd1, x, w.inputNorm, rows, hidden, config.rmsNormEps());
+        LinearLayer.forward(backend, la.q, la.ln1, rows, w.q);
+        LinearLayer.forward(backend, la.k, la.ln1, rows, w.k);
+        LinearLayer.forward(backend, la.v, la.ln1, rows, w.v);
+        rope.forward(backend, la.q, positions, rows, config.numHeads());
+        rope.forward(backend, la.k, positions, rows, config.numKvHeads());
+        if (kCache != la.k) {
+            // decoding, batch 1: append the new rows at their positions in the cache
+            int kvDim = config.kvDim();
+            System.arraycopy(la.k, 0, kCache, shape.qStart() * kvDim, rows * kvDim);
+            System.arraycopy(la.v, 0, vCache, shape.qStart() * kvDim, rows * kvDim);
+        }
+        Attention.forward(backend, la.att, la.probs, la.q, kCache, vCache, keyMask, shape);
+        LinearLayer.forward(backend, la.attProj, la.att, rows, w.o);
+        Residual.forward(la.resid2, x, la.attProj, rows * hidden);
+        RmsNorm.forward(backend, la.ln2, la.rstd2, la.resid2, w.postAttentionNorm, rows, hidden, config.rmsNormEps());
+        LinearLayer.forward(backend, la.gate, la.ln2, rows, w.gate);
+        LinearLayer.forward(backend, la.up, la.ln2, rows, w.up);
+        SwiGlu.forward(backend, la.mlpHidden, la.gate, la.up, rows * config.intermediateSize());
+        LinearLayer.forward(backend, la.mlpOut, la.mlpHidden, rows, w.down);
+        Residual.forward(out, la.resid2, la.mlpOut, rows * hidden);
+    }
+
+    /** Final norm over all rows, lm_head over rows [firstLogitRow, firstLogitRow + logitRows). */
+    void finalForward(Activations acts, int rows, int firstLogitRow, int logitRows) {
+        int hidden = config.hiddenSize();
+        float[] x = acts.resid[config.numLayers()];
+        RmsNorm.forward(backend, acts.lnFinal, acts.rstdFinal, x, weights.finalNorm, rows, hidden, config.rmsNormEps());
+        float[] in = acts.lnFinal;
+        if (firstLogitRow != 0 || logitRows != rows) {
+            in = new float[logitRows * hidden];
+            System.arraycopy(acts.lnFinal, firstLogitRow * hidden, in, 0, logitRows * hidden);
+        }
+        backend.linearForward(acts.logits, in, logitRows, weights.lmHead, null);
+    }
+
+    /** A key/value cache for decoding one sequence: per layer [capacity, kvDim]. */
+    public static final class KvCache {
+        public final int capacity;
+        final float[][] k, v;
+        int length;
+
+        KvCache(LlamaConfig c, int capacity) {
+            this.capacity = capacity;
+            k = new float[c.numLayers()][capacity * c.kvDim()];
+            v = new float[c.numLayers()][capacity * c.kvDim()];
+        }
+
+        /** Tokens already in the cache (the position of the next one). */
+        public int length() {
+            return length;
+        }
+    }
+
+    public KvCache newCache(int capacity) {
+        return new KvCache(config, capacity);
+    }
+
+    /** Buffers for feeding {@code chunk} tokens at a time into a cache of the given capacity (logits of the last only). */
+    public Activations allocateDecode(int chunk, int capacity) {
+        return new Activations(config, 1, chunk, capacity, false, 1);
+    }
+
+    /**
+     * Feeds tokens (all of {@code acts.seqLen} of them) at positions {@code cache.length()...}, appends their keys and
+     * values to the cache and leaves the logits of the last token in {@code acts.logits} [vocab].
+     */
+    public float[] forwardCached(Activations acts, KvCache cache, int[] tokens) {
+        int n = tokens.length;
+        if (n != acts.seqLen || acts.batch != 1 || acts.kvCap != cache.capacity) {
+            throw new IllegalArgumentException("decode activations laid out for " + acts.seqLen + " tokens and capacity "
+                    + acts.kvCap + ", called with " + n + " tokens and capacity " + cache.capacity);
+        }
+        int start = cache.length;
+        if (start + n > cache.capacity) {
+            throw new IllegalArgumentException("KV cache full: " + start + " + " + n + " tokens > capacity " + cache.capacity);
+        }
+        for (int i = 0; i < n; i++) {
+            acts.positions[i] = start + i;
+        }
+        Embedding.forward(acts.resid[0], tokens, n, weights.tokenEmbedding);
+        Attention.Shape shape = new Attention.Shape(1, n, start + n, cache.capacity, start, config.numHeads(),
+                config.numKvHeads(), config.headDim());
+        for (int l = 0; l < config.numLayers(); l++) {
+            blockForward(l, acts.resid[l], acts.resid[l + 1], acts.layers[l], acts.positions, n,
+                    cache.k[l], cache.v[l], null, shape);
+        }
+        cache.length = start + n;
+        finalForward(acts, n, n - 1, 1);
+        return acts.logits;
+    }
+
+    /**
+     * Gradient buffers of a backward over [batch, seqLen], laid out once. Blocks are walked one at a time, so the
+     * per-block buffers are shared. {@code dEmbedded} receives dL/d(embedding output) [rows, hidden] and
+     * {@code dFinalNorm} dL/d(final norm weight) (the only frozen-weight gradient kept: it makes the whole chain checkable).
+     */
+    public static final class Gradients {
+        final float[] dResid, dX, dResid2, dLn, dQ, dK, dV, dProbs, dAtt, dAttProj, dGate, dUp, dMlpHidden, dLnFinal;
+        public final float[] dEmbedded, dFinalNorm, losses, dLoss;
+
+        Gradients(LlamaConfig c, int batch, int seqLen) {
+            int rows = batch * seqLen;
+            int h = c.hiddenSize();
+            int inter = c.intermediateSize();
+            dResid = new float[rows * h];
+            dX = new float[rows * h];
+            dResid2 = new float[rows * h];
+            dLn = new float[rows * h];
+            dQ = new float[rows * c.qDim()];
+            dK = new float[rows * c.kvDim()];
+            dV = new float[rows * c.kvDim()];
+            dProbs = new float[batch * c.numHeads() * seqLen * seqLen];
+            dAtt = new float[rows * c.qDim()];
+            dAttProj = new float[rows * h];
+            dGate = new float[rows * inter];
+            dUp = new float[rows * inter];
+            dMlpHidden = new float[rows * inter];
+            dLnFinal = new float[rows * h];
+            dEmbedded = new float[rows * h];
+            dFinalNorm = new float[h];
+            losses = new float[rows];
+            dLoss = new float[rows];
+        }
+    }
+
+    public Gradients allocateGradients(int batch, int seqLen) {
+        return new Gradients(config, batch, seqLen);
+    }
+
+    /**
+     * Loss and backward after {@link #forward} with activations kept per layer: the mean cross-entropy over the target
+     * tokens (already shifted, see {@link CrossEntropy#shiftLabels}; -100 ignored), then gradients back to the embedding
+     * output. Overwrites {@code acts.logits} with dL/dlogits. Returns the mean loss (NaN without targets).
+     */
+    public double lossAndBackward(Activations acts, Gradients g, int[] targets) {
+        int rows = acts.batch * acts.seqLen;
+        int hidden = config.hiddenSize();
+        int vocab = config.vocabSize();
+        if (acts.layers.length > 1 && acts.layers[0] == acts.layers[1]) {
+            throw new IllegalStateException("backward needs activations kept per layer: allocate(batch, seqLen, true)");
+        }
+        CrossEntropy.forward(backend, g.losses, acts.logits, acts.logits, targets, rows, vocab);
+        int n = 0;
+        double sum = 0;
+        for (int i = 0; i < rows; i++) {
+            if (targets[i] != CrossEntropy.IGNORE) {
+                n++;
+                sum += g.losses[i];
+            }
+        }
+        java.util.Arrays.fill(g.dLoss, n == 0 ? 0f : 1f / n);
+        CrossEntropy.backward(backend, acts.logits, acts.logits, targets, g.dLoss, rows, vocab);
+        zero(g.dLnFinal);
+        backend.linearBackward(g.dLnFinal, acts.logits, rows, weights.lmHead);
+        zero(g.dResid);
+        zero(g.dFinalNorm);
+        RmsNorm.backward(backend, g.dResid, g.dFinalNorm, g.dLnFinal, acts.resid[config.numLayers()], weights.finalNorm,
+                acts.rstdFinal, rows, hidden);
+        Attention.Shape shape = new Attention.Shape(acts.batch, acts.seqLen, acts.seqLen, acts.seqLen, 0,
+                config.numHeads(), config.numKvHeads(), config.headDim());
+        for (int l = config.numLayers() - 1; l >= 0; l--) {
+            blockBackward(l, acts.resid[l], acts.layers[l], g, acts.positions, rows, shape);
+        }
+        System.arraycopy(g.dResid, 0, g.dEmbedded, 0, rows * hidden);
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    /** Block l backward: g.dResid holds dL/d(block output) on entry and dL/d(block input x) on exit. */
+    void blockBackward(int l, float[] x, LayerActivations la, Gradients g, int[] positions, int rows, Attention.Shape shape) {
+        LayerWeights w = weights.layers[l];
+        int hidden = config.hiddenSize();
+        int n = rows * hidden;
+        // out = resid2 + mlpOut: both get dout
+        System.arraycopy(g.dResid, 0, g.dResid2, 0, n);
+        zero(g.dMlpHidden);
+        LinearLayer.backward(backend, g.dMlpHidden, g.dResid, rows, w.down);
+        zero(g.dGate);
+        zero(g.dUp);
+        SwiGlu.backward(backend, g.dGate, g.dUp, g.dMlpHidden, la.gate, la.up, rows * config.intermediateSize());
+        zero(g.dLn);
+        LinearLayer.backward(backend, g.dLn, g.dGate, rows, w.gate);
+        LinearLayer.backward(backend, g.dLn, g.dUp, rows, w.up);
+        RmsNorm.backward(backend, g.dResid2, null, g.dLn, la.resid2, w.postAttentionNorm, la.rstd2, rows, hidden);
+        // resid2 = x + attProj
+        System.arraycopy(g.dResid2, 0, g.dX, 0, n);
+        zero(g.dAtt);
+        LinearLayer.backward(backend, g.dAtt, g.dResid2, rows, w.o);
+        zero(g.dQ);
+        zero(g.dK);
+        zero(g.dV);
+        Attention.backward(backend, g.dQ, g.dK, g.dV, g.dProbs, g.dAtt, la.probs, la.q, la.k, la.v, shape);
+        rope.backward(backend, g.dQ, positions, rows, config.numHeads());
+        rope.backward(backend, g.dK, positions, rows, config.numKvHeads());
+        zero(g.dLn);
+        LinearLayer.backward(backend, g.dLn, g.dQ, rows, w.q);
+        LinearLayer.backward(backend, g.dLn, g.dK, rows, w.k);
+        LinearLayer.backward(backend, g.dLn, g.dV, rows, w.v);
+        RmsNorm.backward(backend, g.dX, null, g.dLn, x, w.inputNorm, la.rstd1, rows, hidden);
+        System.arraycopy(g.dX, 0, g.dResid, 0, n);
+    }
+
+    private static void zero(float[] a) {
+        java.util.Arrays.fill(a, 0f);
+    }
+}
