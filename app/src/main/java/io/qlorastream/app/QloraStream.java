@@ -35,6 +35,7 @@ import picocli.CommandLine.Spec;
                 MakeModelCommand.class,
                 GenerateCommand.class,
                 ScoreCommand.class,
+                io.qlorastream.app.model.TrainCommand.class,
         })
 public final class QloraStream implements Runnable {
     @Spec
