@@ -120,6 +120,10 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Save the resumable state every N steps; 0 = only at the end and on Ctrl-C (default: ${DEFAULT-VALUE}).")
     int saveSteps;
 
+    @Option(names = "--gradient-checkpointing", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Recompute each decoder block in the backward instead of keeping its activations (default: ${DEFAULT-VALUE}).")
+    boolean checkpointing;
+
     @Option(names = "--init-adapter", paramLabel = "DIR", description = "Start from this PEFT adapter instead of a fresh init.")
     Path initAdapter;
 
@@ -132,7 +136,7 @@ public final class TrainCommand implements Callable<Integer> {
         PrintStream stdout = System.out;
         Trainer.Settings settings = new Trainer.Settings(batchSize, gradAccum, maxSeqLen, steps, epochs, seed,
                 LrSchedule.Kind.parse(schedule), lr, warmupSteps, warmupRatio,
-                new AdamW.Config(0.9, 0.999, 1e-8, weightDecay), maxGradNorm, saveSteps);
+                new AdamW.Config(0.9, 0.999, 1e-8, weightDecay), maxGradNorm, saveSteps, checkpointing);
         List<String> targetList = targets.equalsIgnoreCase("all-linear") ? LoraConfig.ALL_TARGETS : LoraConfig.parseTargets(targets);
         LoraConfig loraConfig = new LoraConfig(r, alpha, dropout, targetList, rslora);
         Path stateDir = out.resolve(Trainer.STATE_DIR);

@@ -38,10 +38,13 @@ public final class Trainer {
     public static final String STATE_DIR = "checkpoint";
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Settings of a run; {@code steps} wins over {@code epochs} when positive. */
+    /**
+     * Settings of a run; {@code steps} wins over {@code epochs} when positive; {@code checkpointing} = activation
+     * checkpointing per decoder block (QLoRA's gradient checkpointing).
+     */
     public record Settings(int batchSize, int gradAccum, int maxSeqLen, long steps, double epochs, long seed,
                            LrSchedule.Kind schedule, double lr, int warmupSteps, double warmupRatio,
-                           AdamW.Config adam, double maxGradNorm, int saveSteps) {
+                           AdamW.Config adam, double maxGradNorm, int saveSteps, boolean checkpointing) {
         public Settings {
             if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
             if (gradAccum < 1) throw new IllegalArgumentException("--grad-accum must be at least 1, got " + gradAccum);
@@ -55,7 +58,7 @@ public final class Trainer {
         /** QLoRA's defaults: lr 2e-4, constant after a 3 % warmup, max grad norm 0.3, batch 1 × accumulation 1. */
         public static Settings qlora(long steps) {
             return new Settings(1, 1, 512, steps, 0, 42, LrSchedule.Kind.CONSTANT, 2e-4, -1, 0.03,
-                    AdamW.Config.qlora(), GradClip.QLORA_MAX_NORM, 0);
+                    AdamW.Config.qlora(), GradClip.QLORA_MAX_NORM, 0, true);
         }
 
         public int examplesPerStep() {
@@ -270,7 +273,7 @@ public final class Trainer {
         adapter.zeroGrads();
         for (MicroBatch mb : micro) {
             LlamaModel.Activations acts = activations.computeIfAbsent(mb.batch * 100_000 + mb.seqLen,
-                    k -> model.allocate(mb.batch, mb.seqLen, true));
+                    k -> model.allocateTraining(mb.batch, mb.seqLen, settings.checkpointing()));
             LlamaModel.Gradients g = gradients.computeIfAbsent(mb.batch * 100_000 + mb.seqLen,
                     k -> model.allocateGradients(mb.batch, mb.seqLen));
             model.forward(acts, mb.tokens, mb.mask, mb.batch, mb.seqLen);

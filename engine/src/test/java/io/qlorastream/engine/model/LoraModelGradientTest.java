@@ -64,6 +64,21 @@ class LoraModelGradientTest {
             LlamaBackwardTest.check("adapter", adapter.params, dAdapter, loss);
             LlamaBackwardTest.check("embedding table", table, dTable, loss);
 
+            // activation checkpointing (block inputs kept, blocks recomputed in the backward) gives the same bits
+            LlamaModel.Activations ck = model.allocateTraining(batch, t, true);
+            assertThat(ck.layers[0]).isSameAs(ck.layers[1]);
+            adapter.zeroGrads();
+            model.forward(acts, tokens, mask, batch, t);
+            double full = model.lossAndBackward(acts, g, targets);
+            float[] fullGrads = adapter.grads.clone();
+            float[] fullEmb = g.dEmbedded.clone();
+            adapter.zeroGrads();
+            model.forward(ck, tokens, mask, batch, t);
+            double recomputed = model.lossAndBackward(ck, g, targets);
+            assertThat(recomputed).isEqualTo(full);
+            assertThat(adapter.grads).isEqualTo(fullGrads);
+            assertThat(g.dEmbedded).isEqualTo(fullEmb);
+
             // the LoRA term changes the loss at all (B ≠ 0) and detaching restores the base model
             model.forward(acts, tokens, mask, batch, t);
             double withLora = model.lossAndBackward(acts, g, targets);

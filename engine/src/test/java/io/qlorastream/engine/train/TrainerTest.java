@@ -74,7 +74,7 @@ class TrainerTest {
 
     static Trainer.Settings settings(int batch, int accum, long steps, long seed) {
         return new Trainer.Settings(batch, accum, 64, steps, 0, seed, LrSchedule.Kind.COSINE, 1e-2, 1, 0,
-                AdamW.Config.torchDefaults(), 1.0, 0);
+                AdamW.Config.torchDefaults(), 1.0, 0, true);
     }
 
     static LoraAdapter adapter(double dropout, long seed) {
@@ -91,9 +91,9 @@ class TrainerTest {
         LoraAdapter one = adapter(0, 3);
         LoraAdapter four = adapter(0, 3);
         Trainer.Settings noClip = new Trainer.Settings(4, 1, 64, 1, 0, 7, LrSchedule.Kind.CONSTANT, 1e-3, 0, 0,
-                AdamW.Config.qlora(), 0, 0);
+                AdamW.Config.qlora(), 0, 0, true);
         Trainer.Settings accum = new Trainer.Settings(1, 4, 64, 1, 0, 7, LrSchedule.Kind.CONSTANT, 1e-3, 0, 0,
-                AdamW.Config.qlora(), 0, 0);
+                AdamW.Config.qlora(), 0, 0, true);
         LlamaModel model = new LlamaModel(weights, backend);
         double lossOne = new Trainer(model, one, examples, noClip).trainStep(new long[2]);
         double lossFour = new Trainer(model, four, examples, accum).trainStep(new long[2]);
@@ -155,7 +155,7 @@ class TrainerTest {
     void truncationIsCountedAndTheLossFallsOnRepeatedData() throws Exception {
         LlamaModel model = new LlamaModel(weights, backend);
         Trainer.Settings s = new Trainer.Settings(4, 1, 7, 0, 15, 1, LrSchedule.Kind.CONSTANT, 5e-2, 0, 0,
-                AdamW.Config.qlora(), 1.0, 0);
+                AdamW.Config.qlora(), 1.0, 0, true);
         Trainer t = new Trainer(model, adapter(0, 2), examples, s);
         long longer = examples.stream().filter(e -> e.inputIds().length > 7).count();
         assertThat(longer).isPositive();
@@ -188,7 +188,7 @@ class TrainerTest {
             LlamaModel model = new LlamaModel(w, backend);
             LoraAdapter a = LoraAdapter.initialize(new LoraConfig(16, 32, 0.0, LoraConfig.ALL_TARGETS, false), w.config, 1);
             Trainer.Settings s = new Trainer.Settings(3, 1, 128, 60, 0, 1, LrSchedule.Kind.CONSTANT, 3e-3, 3, 0,
-                    AdamW.Config.qlora(), 1.0, 0);
+                    AdamW.Config.qlora(), 1.0, 0, true);
             Trainer.Result r = new Trainer(model, a, ex, s).run(null, null);
             // The frozen lm_head of a make-model checkpoint (std 0.02) bounds every logit by |h|·|w| ≈ √128 · 0.02·√128 ≈ 2.6
             // after the final RMSNorm, so the loss cannot fall below ≈ ln 1024 − 2.6 ≈ 4.3 whatever the adapter learns:
