@@ -12,7 +12,7 @@ import io.qlorastream.engine.kernels.SwiGlu;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraDropout;
 import io.qlorastream.engine.lora.LoraModule;
-import io.qlorastream.engine.lora.LoraOps;
+import io.qlorastream.engine.lora.LoraKernels;
 
 /**
  * The Llama-family decoder forward in fp32 over frozen weights: embedding → blocks (RMSNorm, q/k/v, RoPE, causal GQA
@@ -95,7 +95,12 @@ public final class LlamaModel {
         if (loraXd.length < rows * m.in) {
             loraXd = new float[rows * m.in];
         }
-        LoraOps.forward(m, loraDropout, x, 0, rows, loraXd, la.loraAx[p], y, 0);
+        float[] in = x;
+        if (loraDropout != null && !loraDropout.isIdentity()) {
+            loraDropout.forward(loraDropout.key(l, m.projection), x, 0, rows * m.in, loraXd, 0);
+            in = loraXd;
+        }
+        LoraKernels.forward(backend, m, in, rows, la.loraAx[p], y);
     }
 
     /** A projection's backward: frozen dx += dy W, then the LoRA gradients and its dx contribution. */
@@ -114,7 +119,17 @@ public final class LlamaModel {
         if (loraScratch.length < rows * m.r) {
             loraScratch = new float[rows * m.r];
         }
-        LoraOps.backward(m, loraDropout, x, 0, rows, loraXd, la.loraAx[p], dy, 0, dx, 0, loraDxd, loraScratch);
+        if (loraDropout == null || loraDropout.isIdentity()) {
+            LoraKernels.backward(backend, m, x, rows, la.loraAx[p], dy, dx, loraScratch);
+            return;
+        }
+        // the dropout mask is recomputed from its key (same micro-batch counter as the forward)
+        long key = loraDropout.key(l, m.projection);
+        int n = rows * m.in;
+        loraDropout.forward(key, x, 0, n, loraXd, 0);
+        java.util.Arrays.fill(loraDxd, 0, n, 0f);
+        LoraKernels.backward(backend, m, loraXd, rows, la.loraAx[p], dy, loraDxd, loraScratch);
+        loraDropout.backward(key, loraDxd, 0, n, dx, 0);
     }
 
     /** The buffers one decoder block writes; for the backward, every block keeps its own (see {@link Activations}). */
