@@ -70,6 +70,12 @@ class TrainCommandIT {
                 "--lora-alpha", "32", "--lora-dropout", "0", "--batch-size", "3", "--steps", "64", "--resume").close();
         assertThat(Files.readAllLines(out.resolve("training_log.jsonl"))).hasSize(64);
 
+        // bench train: figures reported against sgemm measured in the same run
+        try (JarProcess p = ok("bench", "train", "--model", model.toString(), "--seq-len", "32", "--r", "8", "--steps", "1",
+                "--threads", "2")) {
+            assertThat(p.stdout()).contains("train step       [1 x 32] tokens").contains("train / peak").contains("peak RSS");
+        }
+
         // bad input: one line naming the option, exit 1
         JarProcess bad = JarProcess.start("train", "--model", model.toString(), "--data", data.toString(), "--out",
                 dir.resolve("x").toString(), "--batch-size", "0");

@@ -11,6 +11,7 @@ import picocli.CommandLine.Spec;
         synopsisSubcommandLabel = "WHAT",
         subcommands = {
                 BenchForwardCommand.class,
+                BenchTrainCommand.class,
         })
 public final class BenchCommand implements Runnable {
     @Spec
