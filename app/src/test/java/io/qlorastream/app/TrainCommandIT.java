@@ -70,6 +70,13 @@ class TrainCommandIT {
                 "--lora-alpha", "32", "--lora-dropout", "0", "--batch-size", "3", "--steps", "64", "--resume").close();
         assertThat(Files.readAllLines(out.resolve("training_log.jsonl"))).hasSize(64);
 
+        // --init-adapter starts from the trained adapter: its first step already has the trained loss
+        Path out2 = dir.resolve("adapter2");
+        ok("train", "--model", model.toString(), "--data", data.toString(), "--out", out2.toString(), "--init-adapter",
+                out.toString(), "--lora-dropout", "0", "--batch-size", "3", "--steps", "1", "--lr", "1e-9").close();
+        double continued = json.readTree(Files.readAllLines(out2.resolve("training_log.jsonl")).get(0)).get("loss").asDouble();
+        assertThat(continued).isCloseTo(withAdapter, org.assertj.core.data.Offset.offset(1e-3));
+
         // bench train: figures reported against sgemm measured in the same run
         try (JarProcess p = ok("bench", "train", "--model", model.toString(), "--seq-len", "32", "--r", "8", "--steps", "1",
                 "--threads", "2")) {
