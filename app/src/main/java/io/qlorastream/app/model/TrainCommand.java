@@ -90,6 +90,15 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", paramLabel = "F", defaultValue = "0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
     double weightDecay;
 
+    @Option(names = "--adam-beta1", paramLabel = "F", defaultValue = "0.9", description = "AdamW beta1 (default: ${DEFAULT-VALUE}).")
+    double beta1;
+
+    @Option(names = "--adam-beta2", paramLabel = "F", defaultValue = "0.999", description = "AdamW beta2 (default: ${DEFAULT-VALUE}).")
+    double beta2;
+
+    @Option(names = "--adam-epsilon", paramLabel = "F", defaultValue = "1e-8", description = "AdamW epsilon (default: ${DEFAULT-VALUE}).")
+    double adamEps;
+
     @Option(names = "--max-grad-norm", paramLabel = "F", defaultValue = "0.3",
             description = "Clip the global gradient norm; 0 = no clipping (default: ${DEFAULT-VALUE}).")
     double maxGradNorm;
@@ -136,7 +145,7 @@ public final class TrainCommand implements Callable<Integer> {
         PrintStream stdout = System.out;
         Trainer.Settings settings = new Trainer.Settings(batchSize, gradAccum, maxSeqLen, steps, epochs, seed,
                 LrSchedule.Kind.parse(schedule), lr, warmupSteps, warmupRatio,
-                new AdamW.Config(0.9, 0.999, 1e-8, weightDecay), maxGradNorm, saveSteps, checkpointing);
+                new AdamW.Config(beta1, beta2, adamEps, weightDecay), maxGradNorm, saveSteps, checkpointing);
         List<String> targetList = targets.equalsIgnoreCase("all-linear") ? LoraConfig.ALL_TARGETS : LoraConfig.parseTargets(targets);
         LoraConfig loraConfig = new LoraConfig(r, alpha, dropout, targetList, rslora);
         Path stateDir = out.resolve(Trainer.STATE_DIR);
