@@ -21,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -97,8 +96,8 @@ public final class Trainer {
     private final int truncated;
     private long step;
     private volatile boolean stopRequested;
-    private final Map<Integer, LlamaModel.Activations> activations = new HashMap<>();
-    private final Map<Integer, LlamaModel.Gradients> gradients = new HashMap<>();
+    private LlamaModel.Activations acts;
+    private LlamaModel.Gradients grads;
 
     /**
      * @param model   the model, its adapter attached by the trainer
@@ -272,10 +271,14 @@ public final class Trainer {
         GradAccumulation acc = new GradAccumulation(targets);
         adapter.zeroGrads();
         for (MicroBatch mb : micro) {
-            LlamaModel.Activations acts = activations.computeIfAbsent(mb.batch * 100_000 + mb.seqLen,
-                    k -> model.allocateTraining(mb.batch, mb.seqLen, settings.checkpointing()));
-            LlamaModel.Gradients g = gradients.computeIfAbsent(mb.batch * 100_000 + mb.seqLen,
-                    k -> model.allocateGradients(mb.batch, mb.seqLen));
+            if (acts == null || acts.batch != mb.batch || acts.seqLen != mb.seqLen) {
+                // buffers of one shape at a time: memory stays that of the current micro-batch, not of every length seen
+                acts = null;
+                grads = null;
+                acts = model.allocateTraining(mb.batch, mb.seqLen, settings.checkpointing());
+                grads = model.allocateGradients(mb.batch, mb.seqLen);
+            }
+            LlamaModel.Gradients g = grads;
             model.forward(acts, mb.tokens, mb.mask, mb.batch, mb.seqLen);
             double lossSum = model.lossSumAndBackward(acts, g, mb.targets, acc.tokenWeight());
             acc.add(lossSum, mb.targetCount);
