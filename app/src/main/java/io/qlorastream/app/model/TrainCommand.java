@@ -203,8 +203,12 @@ public final class TrainCommand implements Callable<Integer> {
                 });
                 trainer.saveState(stateDir, base);
                 trainer.saveAdapter(out, base);
+                stdout.printf(Locale.ROOT, "%s after %d steps: loss %.4f -> %.4f, %d tokens in %.1fs; adapter in %s%n",
+                        result.completed() ? "done" : "stopped (resume with --resume)", result.stepsDone(),
+                        result.firstLoss(), result.lastLoss(), result.tokens(), result.seconds(), out);
+                stdout.flush();
             } finally {
-                done.countDown();
+                done.countDown(); // after the last line: once the hook returns the JVM may halt
             }
             if (result.completed()) {
                 try {
@@ -213,10 +217,6 @@ public final class TrainCommand implements Callable<Integer> {
                     // already shutting down: the hook is running and returns now that done is counted down
                 }
             }
-            stdout.printf(Locale.ROOT, "%s after %d steps: loss %.4f -> %.4f, %d tokens in %.1fs; adapter in %s%n",
-                    result.completed() ? "done" : "stopped (resume with --resume)", result.stepsDone(),
-                    result.firstLoss(), result.lastLoss(), result.tokens(), result.seconds(), out);
-            stdout.flush();
         }
         return 0;
     }
