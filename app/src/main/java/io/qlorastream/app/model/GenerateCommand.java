@@ -55,6 +55,10 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "A PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors) to apply.")
+    Path adapter;
+
     @Override
     public Integer call() throws Exception {
         if (maxNewTokens < 1) {
@@ -71,7 +75,7 @@ public final class GenerateCommand implements Callable<Integer> {
             int[] produced = new int[maxNewTokens];
             int[] count = {0};
             String[] printed = {""};
-            new Generator(new LlamaModel(weights, backend)).generate(input, maxNewTokens, eos, sampling, token -> {
+            new Generator(AdapterOption.model(weights, backend, adapter)).generate(input, maxNewTokens, eos, sampling, token -> {
                 produced[count[0]++] = token;
                 // decode the whole completion each time: a character may span several byte-level tokens
                 String text = tokenizer.decode(Arrays.copyOf(produced, count[0]));

@@ -54,6 +54,10 @@ public final class ScoreCommand implements Callable<Integer> {
             description = "Print one JSON document instead of text (default: ${DEFAULT-VALUE}).")
     boolean json;
 
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "A PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors) to apply.")
+    Path adapter;
+
     @Override
     public Integer call() throws Exception {
         if (batchSize < 1) {
@@ -72,7 +76,7 @@ public final class ScoreCommand implements Callable<Integer> {
                 ids.add(t.inputIds());
                 labels.add(t.labels());
             }
-            Scorer.Result r = new Scorer(new LlamaModel(weights, backend), batchSize).score(ids, labels);
+            Scorer.Result r = new Scorer(AdapterOption.model(weights, backend, adapter), batchSize).score(ids, labels);
             if (json) {
                 ObjectMapper mapper = new ObjectMapper();
                 ObjectNode root = mapper.createObjectNode();

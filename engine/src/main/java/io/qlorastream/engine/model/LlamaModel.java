@@ -9,6 +9,10 @@ import io.qlorastream.engine.kernels.Residual;
 import io.qlorastream.engine.kernels.RmsNorm;
 import io.qlorastream.engine.kernels.Rope;
 import io.qlorastream.engine.kernels.SwiGlu;
+import io.qlorastream.engine.lora.LoraAdapter;
+import io.qlorastream.engine.lora.LoraDropout;
+import io.qlorastream.engine.lora.LoraModule;
+import io.qlorastream.engine.lora.LoraKernels;
 
 /**
  * The Llama-family decoder forward in fp32 over frozen weights: embedding → blocks (RMSNorm, q/k/v, RoPE, causal GQA
@@ -20,6 +24,10 @@ public final class LlamaModel {
     private final LlamaConfig config;
     private final Backend backend;
     private final Rope rope;
+    /** The attached adapter's modules by [layer][projection index in LayerWeights.PROJECTIONS] (null: none). */
+    private LoraModule[][] lora;
+    private LoraAdapter adapter;
+    private LoraDropout loraDropout;
 
     public LlamaModel(LlamaWeights weights, Backend backend) {
         this.weights = weights;
@@ -44,9 +52,91 @@ public final class LlamaModel {
         return rope;
     }
 
+    /**
+     * Puts a LoRA adapter into the targeted projections: {@code y = W x (+ bias) + scaling · B(A(dropout(x)))}, and
+     * the backward adds the adapter's gradients to {@code adapter.grads} (plus the LoRA path's dx). {@code dropout}
+     * null (or p = 0) for evaluation; {@code adapter} null detaches.
+     */
+    public void attachLora(LoraAdapter adapter, LoraDropout dropout) {
+        this.adapter = adapter;
+        this.loraDropout = dropout;
+        if (adapter == null) {
+            lora = null;
+            return;
+        }
+        if (adapter.numLayers != config.numLayers()) {
+            throw new IllegalArgumentException("adapter has " + adapter.numLayers + " layers, the model " + config.numLayers());
+        }
+        lora = new LoraModule[config.numLayers()][LayerWeights.PROJECTIONS.size()];
+        for (LoraModule m : adapter.modules()) {
+            lora[m.layer][LayerWeights.PROJECTIONS.indexOf(m.projection)] = m;
+        }
+    }
+
+    public LoraAdapter lora() {
+        return adapter;
+    }
+
+    private static final int Q = 0, K = 1, V = 2, O = 3, GATE = 4, UP = 5, DOWN = 6;
+
+    /** Scratch of the LoRA path, grown on demand: dropped-out input, its gradient, dAx. */
+    private float[] loraXd = new float[0], loraDxd = new float[0], loraScratch = new float[0];
+
+    /** A projection's forward: the frozen linear, then the LoRA term of the attached adapter if it targets it. */
+    private void project(int l, int p, float[] y, float[] x, int rows, Linear w, LayerActivations la) {
+        LinearLayer.forward(backend, y, x, rows, w);
+        LoraModule m = lora == null ? null : lora[l][p];
+        if (m == null) {
+            return;
+        }
+        if (la.loraAx[p] == null || la.loraAx[p].length < rows * m.r) {
+            la.loraAx[p] = new float[rows * m.r];
+        }
+        if (loraXd.length < rows * m.in) {
+            loraXd = new float[rows * m.in];
+        }
+        float[] in = x;
+        if (loraDropout != null && !loraDropout.isIdentity()) {
+            loraDropout.forward(loraDropout.key(l, m.projection), x, 0, rows * m.in, loraXd, 0);
+            in = loraXd;
+        }
+        LoraKernels.forward(backend, m, in, rows, la.loraAx[p], y);
+    }
+
+    /** A projection's backward: frozen dx += dy W, then the LoRA gradients and its dx contribution. */
+    private void projectBackward(int l, int p, float[] dx, float[] dy, float[] x, int rows, Linear w, LayerActivations la) {
+        LinearLayer.backward(backend, dx, dy, rows, w);
+        LoraModule m = lora == null ? null : lora[l][p];
+        if (m == null) {
+            return;
+        }
+        if (loraXd.length < rows * m.in) {
+            loraXd = new float[rows * m.in];
+        }
+        if (loraDxd.length < rows * m.in) {
+            loraDxd = new float[rows * m.in];
+        }
+        if (loraScratch.length < rows * m.r) {
+            loraScratch = new float[rows * m.r];
+        }
+        if (loraDropout == null || loraDropout.isIdentity()) {
+            LoraKernels.backward(backend, m, x, rows, la.loraAx[p], dy, dx, loraScratch);
+            return;
+        }
+        // the dropout mask is recomputed from its key (same micro-batch counter as the forward)
+        long key = loraDropout.key(l, m.projection);
+        int n = rows * m.in;
+        loraDropout.forward(key, x, 0, n, loraXd, 0);
+        java.util.Arrays.fill(loraDxd, 0, n, 0f);
+        LoraKernels.backward(backend, m, loraXd, rows, la.loraAx[p], dy, loraDxd, loraScratch);
+        loraDropout.backward(key, loraDxd, 0, n, dx, 0);
+    }
+
     /** The buffers one decoder block writes; for the backward, every block keeps its own (see {@link Activations}). */
     public static final class LayerActivations {
         public final float[] ln1, rstd1, q, k, v, probs, att, attProj, resid2, ln2, rstd2, gate, up, mlpHidden, mlpOut;
+        /** LoRA's A·x per projection (kept for the backward), allocated when an adapter targets it. */
+        final float[][] loraAx = new float[LayerWeights.PROJECTIONS.size()][];
 
         LayerActivations(LlamaConfig c, int rows, int probsSize) {
             int hidden = c.hiddenSize();
@@ -77,13 +167,22 @@ public final class LlamaModel {
      */
     public static final class Activations {
         public final int batch, seqLen, kvCap, logitRows;
+        /** Activation checkpointing: every block's input is kept, its insides are recomputed in the backward. */
+        public final boolean checkpointed;
         public final int[] positions;
+        /** The key mask of the last {@link LlamaModel#forward} (a checkpointed backward recomputes blocks with it). */
+        int[] mask;
         public final float[][] resid;
         public final LayerActivations[] layers;
         public final float[] lnFinal, rstdFinal, logits;
 
         Activations(LlamaConfig c, int batch, int seqLen, int kvCap, boolean keepLayers, int logitRows) {
+            this(c, batch, seqLen, kvCap, keepLayers, false, logitRows);
+        }
+
+        Activations(LlamaConfig c, int batch, int seqLen, int kvCap, boolean keepLayers, boolean checkpointed, int logitRows) {
             this.batch = batch;
+            this.checkpointed = checkpointed;
             this.seqLen = seqLen;
             this.kvCap = kvCap;
             this.logitRows = logitRows;
@@ -93,12 +192,12 @@ public final class LlamaModel {
             layers = new LayerActivations[c.numLayers()];
             resid = new float[c.numLayers() + 1][];
             LayerActivations shared = keepLayers ? null : new LayerActivations(c, rows, probsSize);
-            float[][] alternate = keepLayers ? null : new float[][]{new float[rows * c.hiddenSize()], new float[rows * c.hiddenSize()]};
+            float[][] alternate = keepLayers || checkpointed ? null : new float[][]{new float[rows * c.hiddenSize()], new float[rows * c.hiddenSize()]};
             for (int l = 0; l < c.numLayers(); l++) {
                 layers[l] = keepLayers ? new LayerActivations(c, rows, probsSize) : shared;
             }
             for (int l = 0; l <= c.numLayers(); l++) {
-                resid[l] = keepLayers ? new float[rows * c.hiddenSize()] : alternate[l % 2];
+                resid[l] = keepLayers || checkpointed ? new float[rows * c.hiddenSize()] : alternate[l % 2];
             }
             lnFinal = new float[rows * c.hiddenSize()];
             rstdFinal = new float[rows];
@@ -112,6 +211,16 @@ public final class LlamaModel {
     }
 
     /**
+     * Buffers for training over [batch, seqLen]: with {@code checkpoint} only every block's input is kept (one set of
+     * block buffers is shared and each block is recomputed just before its backward, about one more forward of
+     * compute for layers× less activation memory); without, every block keeps its own buffers.
+     */
+    public Activations allocateTraining(int batch, int seqLen, boolean checkpoint) {
+        return checkpoint ? new Activations(config, batch, seqLen, seqLen, false, true, batch * seqLen)
+                : allocate(batch, seqLen, true);
+    }
+
+    /**
      * Forward over right-padded sequences: tokens and mask are [batch, seqLen] (mask 1 = real token, 0 = padding),
      * position t of every row is at RoPE position t. Fills {@code acts.logits} [batch·seqLen, vocab]. mask may be null
      * (no padding).
@@ -122,6 +231,7 @@ public final class LlamaModel {
                     + "], forward called with [" + batch + ", " + seqLen + "]");
         }
         int rows = batch * seqLen;
+        acts.mask = mask;
         for (int i = 0; i < rows; i++) {
             acts.positions[i] = i % seqLen;
         }
@@ -144,9 +254,9 @@ public final class LlamaModel {
         LayerWeights w = weights.layers[l];
         int hidden = config.hiddenSize();
         RmsNorm.forward(backend, la.ln1, la.rstd1, x, w.inputNorm, rows, hidden, config.rmsNormEps());
-        LinearLayer.forward(backend, la.q, la.ln1, rows, w.q);
-        LinearLayer.forward(backend, la.k, la.ln1, rows, w.k);
-        LinearLayer.forward(backend, la.v, la.ln1, rows, w.v);
+        project(l, Q, la.q, la.ln1, rows, w.q, la);
+        project(l, K, la.k, la.ln1, rows, w.k, la);
+        project(l, V, la.v, la.ln1, rows, w.v, la);
         rope.forward(backend, la.q, positions, rows, config.numHeads());
         rope.forward(backend, la.k, positions, rows, config.numKvHeads());
         if (kCache != la.k) {
@@ -156,13 +266,13 @@ public final class LlamaModel {
             System.arraycopy(la.v, 0, vCache, shape.qStart() * kvDim, rows * kvDim);
         }
         Attention.forward(backend, la.att, la.probs, la.q, kCache, vCache, keyMask, shape);
-        LinearLayer.forward(backend, la.attProj, la.att, rows, w.o);
+        project(l, O, la.attProj, la.att, rows, w.o, la);
         Residual.forward(la.resid2, x, la.attProj, rows * hidden);
         RmsNorm.forward(backend, la.ln2, la.rstd2, la.resid2, w.postAttentionNorm, rows, hidden, config.rmsNormEps());
-        LinearLayer.forward(backend, la.gate, la.ln2, rows, w.gate);
-        LinearLayer.forward(backend, la.up, la.ln2, rows, w.up);
+        project(l, GATE, la.gate, la.ln2, rows, w.gate, la);
+        project(l, UP, la.up, la.ln2, rows, w.up, la);
         SwiGlu.forward(backend, la.mlpHidden, la.gate, la.up, rows * config.intermediateSize());
-        LinearLayer.forward(backend, la.mlpOut, la.mlpHidden, rows, w.down);
+        project(l, DOWN, la.mlpOut, la.mlpHidden, rows, w.down, la);
         Residual.forward(out, la.resid2, la.mlpOut, rows * hidden);
     }
 
@@ -243,6 +353,8 @@ public final class LlamaModel {
     public static final class Gradients {
         final float[] dResid, dX, dResid2, dLn, dQ, dK, dV, dProbs, dAtt, dAttProj, dGate, dUp, dMlpHidden, dLnFinal;
         public final float[] dEmbedded, dFinalNorm, losses, dLoss;
+        /** Scratch output of a block recomputed by activation checkpointing. */
+        float[] blockOut;
 
         Gradients(LlamaConfig c, int batch, int seqLen) {
             int rows = batch * seqLen;
@@ -279,10 +391,25 @@ public final class LlamaModel {
      * output. Overwrites {@code acts.logits} with dL/dlogits. Returns the mean loss (NaN without targets).
      */
     public double lossAndBackward(Activations acts, Gradients g, int[] targets) {
+        int n = 0;
+        for (int t : targets) {
+            if (t != CrossEntropy.IGNORE) {
+                n++;
+            }
+        }
+        double sum = lossSumAndBackward(acts, g, targets, n == 0 ? 0f : 1f / n);
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    /**
+     * Like {@link #lossAndBackward} but the gradient of every target token's loss is seeded with {@code tokenWeight}
+     * (1 / target tokens of a whole accumulated step, see GradAccumulation), and the summed token losses are returned.
+     */
+    public double lossSumAndBackward(Activations acts, Gradients g, int[] targets, float tokenWeight) {
         int rows = acts.batch * acts.seqLen;
         int hidden = config.hiddenSize();
         int vocab = config.vocabSize();
-        if (acts.layers.length > 1 && acts.layers[0] == acts.layers[1]) {
+        if (!acts.checkpointed && acts.layers.length > 1 && acts.layers[0] == acts.layers[1]) {
             throw new IllegalStateException("backward needs activations kept per layer: allocate(batch, seqLen, true)");
         }
         CrossEntropy.forward(backend, g.losses, acts.logits, acts.logits, targets, rows, vocab);
@@ -294,7 +421,7 @@ public final class LlamaModel {
                 sum += g.losses[i];
             }
         }
-        java.util.Arrays.fill(g.dLoss, n == 0 ? 0f : 1f / n);
+        java.util.Arrays.fill(g.dLoss, tokenWeight);
         CrossEntropy.backward(backend, acts.logits, acts.logits, targets, g.dLoss, rows, vocab);
         zero(g.dLnFinal);
         backend.linearBackward(g.dLnFinal, acts.logits, rows, weights.lmHead);
@@ -305,10 +432,19 @@ public final class LlamaModel {
         Attention.Shape shape = new Attention.Shape(acts.batch, acts.seqLen, acts.seqLen, acts.seqLen, 0,
                 config.numHeads(), config.numKvHeads(), config.headDim());
         for (int l = config.numLayers() - 1; l >= 0; l--) {
+            if (acts.checkpointed) {
+                // recompute the block from its kept input (same dropout masks: they are keyed by the micro-batch
+                // counter); its output goes to scratch, resid[l + 1] already holds it
+                if (g.blockOut == null || g.blockOut.length < rows * hidden) {
+                    g.blockOut = new float[rows * hidden];
+                }
+                blockForward(l, acts.resid[l], g.blockOut, acts.layers[l], acts.positions, rows, acts.layers[l].k,
+                        acts.layers[l].v, acts.mask, shape);
+            }
             blockBackward(l, acts.resid[l], acts.layers[l], g, acts.positions, rows, shape);
         }
         System.arraycopy(g.dResid, 0, g.dEmbedded, 0, rows * hidden);
-        return n == 0 ? Double.NaN : sum / n;
+        return sum;
     }
 
     /** Block l backward: g.dResid holds dL/d(block output) on entry and dL/d(block input x) on exit. */
@@ -319,18 +455,18 @@ public final class LlamaModel {
         // out = resid2 + mlpOut: both get dout
         System.arraycopy(g.dResid, 0, g.dResid2, 0, n);
         zero(g.dMlpHidden);
-        LinearLayer.backward(backend, g.dMlpHidden, g.dResid, rows, w.down);
+        projectBackward(l, DOWN, g.dMlpHidden, g.dResid, la.mlpHidden, rows, w.down, la);
         zero(g.dGate);
         zero(g.dUp);
         SwiGlu.backward(backend, g.dGate, g.dUp, g.dMlpHidden, la.gate, la.up, rows * config.intermediateSize());
         zero(g.dLn);
-        LinearLayer.backward(backend, g.dLn, g.dGate, rows, w.gate);
-        LinearLayer.backward(backend, g.dLn, g.dUp, rows, w.up);
+        projectBackward(l, GATE, g.dLn, g.dGate, la.ln2, rows, w.gate, la);
+        projectBackward(l, UP, g.dLn, g.dUp, la.ln2, rows, w.up, la);
         RmsNorm.backward(backend, g.dResid2, null, g.dLn, la.resid2, w.postAttentionNorm, la.rstd2, rows, hidden);
         // resid2 = x + attProj
         System.arraycopy(g.dResid2, 0, g.dX, 0, n);
         zero(g.dAtt);
-        LinearLayer.backward(backend, g.dAtt, g.dResid2, rows, w.o);
+        projectBackward(l, O, g.dAtt, g.dResid2, la.att, rows, w.o, la);
         zero(g.dQ);
         zero(g.dK);
         zero(g.dV);
@@ -338,9 +474,9 @@ public final class LlamaModel {
         rope.backward(backend, g.dQ, positions, rows, config.numHeads());
         rope.backward(backend, g.dK, positions, rows, config.numKvHeads());
         zero(g.dLn);
-        LinearLayer.backward(backend, g.dLn, g.dQ, rows, w.q);
-        LinearLayer.backward(backend, g.dLn, g.dK, rows, w.k);
-        LinearLayer.backward(backend, g.dLn, g.dV, rows, w.v);
+        projectBackward(l, Q, g.dLn, g.dQ, la.ln1, rows, w.q, la);
+        projectBackward(l, K, g.dLn, g.dK, la.ln1, rows, w.k, la);
+        projectBackward(l, V, g.dLn, g.dV, la.ln1, rows, w.v, la);
         RmsNorm.backward(backend, g.dX, null, g.dLn, x, w.inputNorm, la.rstd1, rows, hidden);
         System.arraycopy(g.dX, 0, g.dResid, 0, n);
     }

@@ -1,0 +1,223 @@
+package io.qlorastream.app.model;
+
+import io.qlorastream.app.cli.ComputeOptions;
+import io.qlorastream.app.cli.ConfigFileOption;
+import io.qlorastream.engine.compute.Backend;
+import io.qlorastream.engine.data.Example;
+import io.qlorastream.engine.data.ExampleEncoder;
+import io.qlorastream.engine.data.JsonlExamples;
+import io.qlorastream.engine.data.TokenizedExample;
+import io.qlorastream.engine.lora.LoraAdapter;
+import io.qlorastream.engine.lora.LoraConfig;
+import io.qlorastream.engine.lora.PeftAdapter;
+import io.qlorastream.engine.model.LlamaModel;
+import io.qlorastream.engine.model.LlamaWeights;
+import io.qlorastream.engine.model.LoadOptions;
+import io.qlorastream.engine.model.ModelLoader;
+import io.qlorastream.engine.optim.AdamW;
+import io.qlorastream.engine.optim.LrSchedule;
+import io.qlorastream.engine.optim.TrainingState;
+import io.qlorastream.engine.tokenizer.Tokenizer;
+import io.qlorastream.engine.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code qlora-stream train}: QLoRA fine-tuning of a LoRA adapter on a JSONL data set over the NF4 model. */
+@Command(name = "train",
+        description = "Train a LoRA adapter (QLoRA: NF4 frozen base, fp32 adapter) on a JSON Lines data set and write it in "
+                + "PEFT layout to --out, with a resumable state in --out/checkpoint and one JSON line per step in "
+                + "--out/training_log.jsonl. Ctrl-C saves the state; --resume continues from it.")
+public final class TrainCommand implements Callable<Integer> {
+
+    @Mixin
+    ConfigFileOption configFile;
+
+    @Mixin
+    ComputeOptions compute;
+
+    @Option(names = "--model", paramLabel = "DIR", required = true, description = "Model directory (required).")
+    Path model;
+
+    @Option(names = "--data", paramLabel = "FILE", required = true,
+            description = "JSON Lines: prompt/response, messages, or input_ids/labels per line (required).")
+    Path data;
+
+    @Option(names = "--out", paramLabel = "DIR", required = true, description = "Adapter output directory (required).")
+    Path out;
+
+    @Option(names = "--r", paramLabel = "N", defaultValue = "64", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
+    int r;
+
+    @Option(names = "--lora-alpha", paramLabel = "A", defaultValue = "16", description = "LoRA alpha (default: ${DEFAULT-VALUE}).")
+    double alpha;
+
+    @Option(names = "--lora-dropout", paramLabel = "P", defaultValue = "0.05", description = "LoRA dropout (default: ${DEFAULT-VALUE}).")
+    double dropout;
+
+    @Option(names = "--target-modules", paramLabel = "LIST", defaultValue = "all-linear",
+            description = "Comma-separated projections (q_proj,...,down_proj) or all-linear (default: ${DEFAULT-VALUE}).")
+    String targets;
+
+    @Option(names = "--use-rslora", negatable = false, defaultValue = "false",
+            description = "Scale by alpha/sqrt(r) instead of alpha/r (default: ${DEFAULT-VALUE}).")
+    boolean rslora;
+
+    @Option(names = "--lr", paramLabel = "LR", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--schedule", paramLabel = "KIND", defaultValue = "constant",
+            description = "constant, linear or cosine, after the warmup (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "0",
+            description = "Linear warmup steps; 0 = use --warmup-ratio (default: ${DEFAULT-VALUE}).")
+    int warmupSteps;
+
+    @Option(names = "--warmup-ratio", paramLabel = "F", defaultValue = "0.03",
+            description = "Warmup as a fraction of the steps (default: ${DEFAULT-VALUE}).")
+    double warmupRatio;
+
+    @Option(names = "--weight-decay", paramLabel = "F", defaultValue = "0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
+
+    @Option(names = "--adam-beta1", paramLabel = "F", defaultValue = "0.9", description = "AdamW beta1 (default: ${DEFAULT-VALUE}).")
+    double beta1;
+
+    @Option(names = "--adam-beta2", paramLabel = "F", defaultValue = "0.999", description = "AdamW beta2 (default: ${DEFAULT-VALUE}).")
+    double beta2;
+
+    @Option(names = "--adam-epsilon", paramLabel = "F", defaultValue = "1e-8", description = "AdamW epsilon (default: ${DEFAULT-VALUE}).")
+    double adamEps;
+
+    @Option(names = "--max-grad-norm", paramLabel = "F", defaultValue = "0.3",
+            description = "Clip the global gradient norm; 0 = no clipping (default: ${DEFAULT-VALUE}).")
+    double maxGradNorm;
+
+    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "1",
+            description = "Sequences per micro-batch, right-padded (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--grad-accum", paramLabel = "N", defaultValue = "1",
+            description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
+    int gradAccum;
+
+    @Option(names = "--max-seq-len", paramLabel = "N", defaultValue = "512",
+            description = "Truncate longer examples (counted and reported) (default: ${DEFAULT-VALUE}).")
+    int maxSeqLen;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "0",
+            description = "Optimizer steps; 0 = use --epochs (default: ${DEFAULT-VALUE}).")
+    long steps;
+
+    @Option(names = "--epochs", paramLabel = "F", defaultValue = "1", description = "Passes over the data when --steps is 0 (default: ${DEFAULT-VALUE}).")
+    double epochs;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "Seed of init, data order and dropout (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--save-steps", paramLabel = "N", defaultValue = "0",
+            description = "Save the resumable state every N steps; 0 = only at the end and on Ctrl-C (default: ${DEFAULT-VALUE}).")
+    int saveSteps;
+
+    @Option(names = "--gradient-checkpointing", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Recompute each decoder block in the backward instead of keeping its activations (default: ${DEFAULT-VALUE}).")
+    boolean checkpointing;
+
+    @Option(names = "--init-adapter", paramLabel = "DIR", description = "Start from this PEFT adapter instead of a fresh init.")
+    Path initAdapter;
+
+    @Option(names = "--resume", negatable = false, defaultValue = "false",
+            description = "Continue from --out/checkpoint (default: ${DEFAULT-VALUE}).")
+    boolean resume;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintStream stdout = System.out;
+        Trainer.Settings settings = new Trainer.Settings(batchSize, gradAccum, maxSeqLen, steps, epochs, seed,
+                LrSchedule.Kind.parse(schedule), lr, warmupSteps, warmupRatio,
+                new AdamW.Config(beta1, beta2, adamEps, weightDecay), maxGradNorm, saveSteps, checkpointing);
+        List<String> targetList = targets.equalsIgnoreCase("all-linear") ? LoraConfig.ALL_TARGETS : LoraConfig.parseTargets(targets);
+        LoraConfig loraConfig = new LoraConfig(r, alpha, dropout, targetList, rslora);
+        Path stateDir = out.resolve(Trainer.STATE_DIR);
+        String base = model.toString();
+        try (Tokenizer tokenizer = Tokenizer.load(model);
+             LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults());
+             Backend backend = compute.backend()) {
+            List<Example> raw = JsonlExamples.read(data);
+            ExampleEncoder encoder = new ExampleEncoder(tokenizer);
+            List<TokenizedExample> examples = new ArrayList<>(raw.size());
+            for (Example e : raw) {
+                examples.add(encoder.encode(e));
+            }
+            TrainingState saved = resume ? TrainingState.load(stateDir, weights.config) : null;
+            LoraAdapter adapter;
+            if (saved != null) {
+                adapter = saved.adapter;
+            } else if (initAdapter != null) {
+                adapter = PeftAdapter.load(initAdapter, weights.config);
+            } else {
+                adapter = LoraAdapter.initialize(loraConfig, weights.config, seed);
+            }
+            LlamaModel llama = new LlamaModel(weights, backend);
+            Trainer trainer = new Trainer(llama, adapter, examples, settings);
+            if (saved != null) {
+                trainer.restore(saved);
+            }
+            Files.createDirectories(out);
+            stdout.printf(Locale.ROOT, "training %d examples (%d truncated to %d tokens), %d adapter parameters, steps %d..%d%n",
+                    examples.size(), trainer.truncatedExamples(), maxSeqLen, adapter.parameterCount(), trainer.step(),
+                    trainer.totalSteps());
+            CountDownLatch done = new CountDownLatch(1);
+            Thread hook = new Thread(() -> {
+                trainer.requestStop();
+                try {
+                    done.await(); // the loop finishes its step and saves the state before the JVM exits
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "train-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            Trainer.Result result;
+            try {
+                result = trainer.run(out.resolve(Trainer.LOG_FILE), m -> {
+                    stdout.printf(Locale.ROOT, "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tokens/s  ETA %.0fs%n",
+                            m.step(), m.totalSteps(), m.loss(), m.lr(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds());
+                    stdout.flush();
+                    if (saveSteps > 0 && m.step() % saveSteps == 0 && m.step() < m.totalSteps()) {
+                        try {
+                            trainer.saveState(stateDir, base);
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }
+                });
+                trainer.saveState(stateDir, base);
+                trainer.saveAdapter(out, base);
+                stdout.printf(Locale.ROOT, "%s after %d steps: loss %.4f -> %.4f, %d tokens in %.1fs; adapter in %s%n",
+                        result.completed() ? "done" : "stopped (resume with --resume)", result.stepsDone(),
+                        result.firstLoss(), result.lastLoss(), result.tokens(), result.seconds(), out);
+                stdout.flush();
+            } finally {
+                done.countDown(); // after the last line: once the hook returns the JVM may halt
+            }
+            if (result.completed()) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // already shutting down: the hook is running and returns now that done is counted down
+                }
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,87 @@
+package io.qlorastream.engine.bench;
+
+import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.data.TokenizedExample;
+import io.qlorastream.engine.lora.LoraAdapter;
+import io.qlorastream.engine.lora.LoraConfig;
+import io.qlorastream.engine.model.LayerWeights;
+import io.qlorastream.engine.model.LlamaConfig;
+import io.qlorastream.engine.model.LlamaModel;
+import io.qlorastream.engine.optim.AdamW;
+import io.qlorastream.engine.optim.GradClip;
+import io.qlorastream.engine.optim.LrSchedule;
+import io.qlorastream.engine.train.Trainer;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Training throughput of full QLoRA optimizer steps (forward, loss, backward through the frozen NF4 weights with the
+ * LoRA gradients, clipping, AdamW) on random tokens, compared with OpenBLAS sgemm measured in the same run. Model FLOPs
+ * per step count what training needs, not what this implementation spends: the forward's matrix products once and their
+ * input-gradient products once more (frozen weights have no weight gradient), i.e. 2× the forward; the recompute of
+ * activation checkpointing and the LoRA products are not counted. Not a test: the figures are reported, not asserted.
+ */
+public final class TrainBenchmark {
+
+    public record Result(int batch, int seqLen, int threads, boolean checkpointing, int adapterParameters, int steps,
+                         double secondsPerStep, double tokensPerSecond, double flopsPerStep, double gflops,
+                         double sgemmGflopsOneThread, double sgemmGflopsAllThreads, String sgemmShape, long peakRssBytes) {
+        public double sgemmGflops() {
+            return Math.max(sgemmGflopsOneThread, sgemmGflopsAllThreads);
+        }
+
+        public double fractionOfPeak() {
+            return gflops / sgemmGflops();
+        }
+    }
+
+    private TrainBenchmark() {
+    }
+
+    /** One warm-up step, then {@code steps} timed steps of one micro-batch of [batch, seqLen] tokens each. */
+    public static Result run(LlamaModel model, LoraConfig lora, int batch, int seqLen, int steps, boolean checkpointing)
+            throws IOException {
+        LlamaConfig c = model.config();
+        SplittableRandom rnd = new SplittableRandom(11);
+        List<TokenizedExample> examples = new ArrayList<>();
+        for (int b = 0; b < batch; b++) {
+            int[] ids = new int[seqLen];
+            for (int i = 0; i < seqLen; i++) {
+                ids[i] = rnd.nextInt(c.vocabSize());
+            }
+            examples.add(new TokenizedExample(ids, ids.clone()));
+        }
+        LoraAdapter adapter = LoraAdapter.initialize(lora, c, 1);
+        Trainer.Settings s = new Trainer.Settings(batch, 1, seqLen, steps + 1, 0, 1, LrSchedule.Kind.CONSTANT, 2e-4, 0, 0,
+                AdamW.Config.qlora(), GradClip.QLORA_MAX_NORM, 0, checkpointing);
+        Trainer trainer = new Trainer(model, adapter, examples, s);
+        double[] afterWarmup = new double[1];
+        Trainer.Result r = trainer.run(null, m -> {
+            if (m.step() == 1) {
+                afterWarmup[0] = m.elapsedSeconds();
+            }
+        });
+        double secondsPerStep = (r.seconds() - afterWarmup[0]) / steps;
+
+        long linearParams = 0;
+        for (LayerWeights lw : model.weights().layers) {
+            for (String p : LayerWeights.PROJECTIONS) {
+                linearParams += (long) lw.projection(p).inFeatures() * lw.projection(p).outFeatures();
+            }
+        }
+        double forward = batch * (2.0 * seqLen * linearParams + 2.0 * seqLen * c.vocabSize() * c.hiddenSize()
+                + 2.0 * 2.0 * c.numLayers() * c.numHeads() * c.headDim() * (seqLen * (seqLen + 1) / 2.0));
+        double flops = 2 * forward;
+        int threads = model.backend().threads();
+        int rows = batch * seqLen;
+        int n = Math.max(c.intermediateSize(), c.hiddenSize());
+        double peakOne = CpuBackend.sgemmGflops(rows, n, c.hiddenSize(), 1, 3);
+        double peakAll = threads == 1 ? peakOne : CpuBackend.sgemmGflops(rows, n, c.hiddenSize(), threads, 3);
+        return new Result(batch, seqLen, threads, checkpointing, adapter.parameterCount(), steps, secondsPerStep,
+                rows / secondsPerStep, flops, flops / secondsPerStep / 1e9, peakOne, peakAll,
+                rows + "x" + n + "x" + c.hiddenSize(), ProcessMemory.peakRssBytes());
+    }
+}

@@ -1,0 +1,323 @@
+package io.qlorastream.engine.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qlorastream.engine.data.TokenizedExample;
+import io.qlorastream.engine.kernels.CrossEntropy;
+import io.qlorastream.engine.lora.LoraAdapter;
+import io.qlorastream.engine.lora.LoraDropout;
+import io.qlorastream.engine.lora.PeftAdapter;
+import io.qlorastream.engine.lora.Rng;
+import io.qlorastream.engine.model.LlamaModel;
+import io.qlorastream.engine.optim.AdamW;
+import io.qlorastream.engine.optim.GradAccumulation;
+import io.qlorastream.engine.optim.GradClip;
+import io.qlorastream.engine.optim.LrSchedule;
+import io.qlorastream.engine.optim.TrainingState;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The QLoRA training loop over a fixed list of tokenized examples: micro-batches of {@code batchSize} right-padded
+ * sequences, {@code gradAccum} micro-batches per optimizer step whose loss is the mean over all the step's target
+ * tokens ({@link GradAccumulation}), gradient clipping, AdamW with a learning-rate schedule. The data order is a
+ * seeded permutation per epoch ({@link Rng}), so the examples of step s are a function of (seed, s) alone and a
+ * resumed run continues exactly where a saved one stopped.
+ */
+public final class Trainer {
+    public static final String LOG_FILE = "training_log.jsonl";
+    public static final String STATE_DIR = "checkpoint";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * Settings of a run; {@code steps} wins over {@code epochs} when positive; {@code checkpointing} = activation
+     * checkpointing per decoder block (QLoRA's gradient checkpointing).
+     */
+    public record Settings(int batchSize, int gradAccum, int maxSeqLen, long steps, double epochs, long seed,
+                           LrSchedule.Kind schedule, double lr, int warmupSteps, double warmupRatio,
+                           AdamW.Config adam, double maxGradNorm, int saveSteps, boolean checkpointing) {
+        public Settings {
+            if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
+            if (gradAccum < 1) throw new IllegalArgumentException("--grad-accum must be at least 1, got " + gradAccum);
+            if (maxSeqLen < 2) throw new IllegalArgumentException("--max-seq-len must be at least 2, got " + maxSeqLen);
+            if (steps <= 0 && !(epochs > 0)) throw new IllegalArgumentException("--steps or --epochs must be positive");
+            if (!(lr > 0)) throw new IllegalArgumentException("--lr must be positive, got " + lr);
+            if (!(maxGradNorm >= 0)) throw new IllegalArgumentException("--max-grad-norm must be >= 0, got " + maxGradNorm);
+            if (saveSteps < 0) throw new IllegalArgumentException("--save-steps must be >= 0, got " + saveSteps);
+        }
+
+        /** QLoRA's defaults: lr 2e-4, constant after a 3 % warmup, max grad norm 0.3, batch 1 × accumulation 1. */
+        public static Settings qlora(long steps) {
+            return new Settings(1, 1, 512, steps, 0, 42, LrSchedule.Kind.CONSTANT, 2e-4, -1, 0.03,
+                    AdamW.Config.qlora(), GradClip.QLORA_MAX_NORM, 0, true);
+        }
+
+        public int examplesPerStep() {
+            return batchSize * gradAccum;
+        }
+
+        public long totalSteps(int exampleCount) {
+            if (steps > 0) {
+                return steps;
+            }
+            return Math.max(1, (long) Math.ceil(epochs * exampleCount / examplesPerStep()));
+        }
+    }
+
+    /** One optimizer step's figures. */
+    public record StepMetrics(long step, long totalSteps, double loss, double lr, double gradNorm, long targetTokens,
+                              long tokens, double tokensPerSecond, double elapsedSeconds, double etaSeconds, double epoch) {
+    }
+
+    public interface Listener {
+        void onStep(StepMetrics m);
+    }
+
+    public record Result(long stepsDone, boolean completed, double firstLoss, double lastLoss, int truncatedExamples,
+                         long tokens, double seconds) {
+    }
+
+    private final LlamaModel model;
+    private final LoraAdapter adapter;
+    private final List<TokenizedExample> examples;
+    private final Settings settings;
+    private final LoraDropout dropout;
+    private final AdamW optimizer;
+    private final LrSchedule schedule;
+    private final long totalSteps;
+    private final int truncated;
+    private long step;
+    private volatile boolean stopRequested;
+    private LlamaModel.Activations acts;
+    private LlamaModel.Gradients grads;
+
+    /**
+     * @param model   the model, its adapter attached by the trainer
+     * @param adapter the adapter trained in place (fresh PEFT init, an --init-adapter, or a resumed state's)
+     */
+    public Trainer(LlamaModel model, LoraAdapter adapter, List<TokenizedExample> examples, Settings settings) {
+        if (examples.isEmpty()) {
+            throw new IllegalArgumentException("no training examples");
+        }
+        this.model = model;
+        this.adapter = adapter;
+        this.settings = settings;
+        List<TokenizedExample> cut = new ArrayList<>(examples.size());
+        int t = 0;
+        for (TokenizedExample e : examples) {
+            if (e.inputIds().length > settings.maxSeqLen()) {
+                t++;
+                cut.add(new TokenizedExample(java.util.Arrays.copyOf(e.inputIds(), settings.maxSeqLen()),
+                        java.util.Arrays.copyOf(e.labels(), settings.maxSeqLen())));
+            } else {
+                cut.add(e);
+            }
+        }
+        this.examples = cut;
+        this.truncated = t;
+        this.dropout = new LoraDropout(adapter.config.dropout(), settings.seed());
+        this.optimizer = new AdamW(settings.adam(), adapter.parameterCount());
+        this.totalSteps = settings.totalSteps(examples.size());
+        int warmup = LrSchedule.warmupSteps(settings.warmupSteps(), settings.warmupRatio(), totalSteps);
+        this.schedule = new LrSchedule(settings.schedule(), settings.lr(), warmup, totalSteps);
+        model.attachLora(adapter, dropout);
+    }
+
+    public long totalSteps() {
+        return totalSteps;
+    }
+
+    public int truncatedExamples() {
+        return truncated;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    /** Asks the loop to stop after the step in progress (a shutdown hook calls this). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** Continues from a state saved by {@link #saveState}: adapter, moments, step and dropout counter. */
+    public void restore(TrainingState s) {
+        if (s.adapter.parameterCount() != adapter.parameterCount()) {
+            throw new IllegalArgumentException("saved state has " + s.adapter.parameterCount()
+                    + " adapter parameters, this run " + adapter.parameterCount());
+        }
+        System.arraycopy(s.adapter.params, 0, adapter.params, 0, adapter.params.length);
+        optimizer.restore(s.optimizer.stepCount(), s.optimizer.expAvg(), s.optimizer.expAvgSq());
+        step = s.step;
+        dropout.restore(s.dropoutCounter);
+    }
+
+    public void saveState(Path dir, String baseModel) throws IOException {
+        Map<String, String> extra = new LinkedHashMap<>();
+        extra.put("seed", Long.toString(settings.seed()));
+        extra.put("examples_per_step", Integer.toString(settings.examplesPerStep()));
+        extra.put("total_steps", Long.toString(totalSteps));
+        new TrainingState(adapter, optimizer, step, dropout.counter(), Map.of(), extra).save(dir, baseModel);
+    }
+
+    /** Index into {@code examples} of the i-th example drawn (i counted over all epochs). */
+    int exampleAt(long i) {
+        int n = examples.size();
+        long epoch = i / n;
+        return permutation(epoch)[(int) (i % n)];
+    }
+
+    private long cachedEpoch = -1;
+    private int[] cachedPermutation;
+
+    private int[] permutation(long epoch) {
+        if (epoch != cachedEpoch) {
+            int n = examples.size();
+            int[] p = new int[n];
+            for (int i = 0; i < n; i++) p[i] = i;
+            Rng rng = new Rng(Rng.mix64(settings.seed() * 0x9E3779B97F4A7C15L + epoch));
+            for (int i = n - 1; i > 0; i--) { // Fisher–Yates
+                int j = rng.nextInt(i + 1);
+                int tmp = p[i];
+                p[i] = p[j];
+                p[j] = tmp;
+            }
+            cachedPermutation = p;
+            cachedEpoch = epoch;
+        }
+        return cachedPermutation;
+    }
+
+    /**
+     * Runs steps until {@code totalSteps} (or a stop request), appending one JSON line per step to
+     * {@code logFile} (may be null) and calling the listener.
+     */
+    public Result run(Path logFile, Listener listener) throws IOException {
+        long start = System.nanoTime();
+        long tokens = 0;
+        double first = Double.NaN, last = Double.NaN;
+        long startStep = step;
+        Writer log = logFile == null ? null : Files.newBufferedWriter(logFile, StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        try {
+            while (step < totalSteps && !stopRequested) {
+                long[] stepTokens = new long[2];
+                double loss = trainStep(stepTokens);
+                double lr = schedule.lr(step - 1);
+                tokens += stepTokens[0];
+                double secs = (System.nanoTime() - start) / 1e9;
+                double tps = tokens / Math.max(secs, 1e-9);
+                double eta = secs / (step - startStep) * (totalSteps - step);
+                if (Double.isNaN(first)) first = loss;
+                last = loss;
+                StepMetrics m = new StepMetrics(step, totalSteps, loss, lr, lastGradNorm, stepTokens[1], stepTokens[0],
+                        tps, secs, eta, (double) step * settings.examplesPerStep() / examples.size());
+                if (log != null) {
+                    Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("step", m.step());
+                    line.put("loss", m.loss());
+                    line.put("lr", m.lr());
+                    line.put("grad_norm", m.gradNorm());
+                    line.put("target_tokens", m.targetTokens());
+                    line.put("tokens", m.tokens());
+                    line.put("tokens_per_s", m.tokensPerSecond());
+                    line.put("epoch", m.epoch());
+                    line.put("elapsed_s", m.elapsedSeconds());
+                    log.write(JSON.writeValueAsString(line));
+                    log.write('\n');
+                    log.flush();
+                }
+                if (listener != null) listener.onStep(m);
+            }
+        } finally {
+            if (log != null) log.close();
+        }
+        return new Result(step, step >= totalSteps, first, last, truncated, tokens, (System.nanoTime() - start) / 1e9);
+    }
+
+    private double lastGradNorm;
+
+    /** One optimizer step; stepTokens receives {tokens fed, target tokens}. Returns the step's mean loss. */
+    double trainStep(long[] stepTokens) {
+        int bs = settings.batchSize();
+        int ga = settings.gradAccum();
+        long firstExample = step * settings.examplesPerStep();
+        // Pass 1: the step's micro-batches and their target tokens (the loss denominator of the whole step).
+        List<MicroBatch> micro = new ArrayList<>(ga);
+        long targets = 0;
+        for (int m = 0; m < ga; m++) {
+            List<TokenizedExample> rows = new ArrayList<>(bs);
+            for (int b = 0; b < bs; b++) {
+                rows.add(examples.get(exampleAt(firstExample + (long) m * bs + b)));
+            }
+            MicroBatch mb = MicroBatch.of(rows);
+            micro.add(mb);
+            targets += mb.targetCount;
+            stepTokens[0] += mb.realTokens;
+        }
+        stepTokens[1] = targets;
+        GradAccumulation acc = new GradAccumulation(targets);
+        adapter.zeroGrads();
+        for (MicroBatch mb : micro) {
+            if (acts == null || acts.batch != mb.batch || acts.seqLen != mb.seqLen) {
+                // buffers of one shape at a time: memory stays that of the current micro-batch, not of every length seen
+                acts = null;
+                grads = null;
+                acts = model.allocateTraining(mb.batch, mb.seqLen, settings.checkpointing());
+                grads = model.allocateGradients(mb.batch, mb.seqLen);
+            }
+            LlamaModel.Gradients g = grads;
+            model.forward(acts, mb.tokens, mb.mask, mb.batch, mb.seqLen);
+            double lossSum = model.lossSumAndBackward(acts, g, mb.targets, acc.tokenWeight());
+            acc.add(lossSum, mb.targetCount);
+            dropout.nextMicroBatch();
+        }
+        lastGradNorm = settings.maxGradNorm() > 0 ? GradClip.clip(adapter.grads, settings.maxGradNorm())
+                : GradClip.globalNorm(adapter.grads);
+        optimizer.step(adapter.params, adapter.grads, schedule.lr(step));
+        step++;
+        return acc.meanLoss();
+    }
+
+    /** Right-padded [batch, seqLen] tokens, mask (1 real, 0 pad) and shifted targets (-100 on pads and last positions). */
+    record MicroBatch(int batch, int seqLen, int[] tokens, int[] mask, int[] targets, int targetCount, int realTokens) {
+        static MicroBatch of(List<TokenizedExample> rows) {
+            int batch = rows.size();
+            int seqLen = 2;
+            for (TokenizedExample e : rows) seqLen = Math.max(seqLen, e.inputIds().length);
+            int[] tokens = new int[batch * seqLen];
+            int[] mask = new int[batch * seqLen];
+            int[] labels = new int[batch * seqLen];
+            java.util.Arrays.fill(labels, GradAccumulation.IGNORE_INDEX);
+            int real = 0;
+            for (int b = 0; b < batch; b++) {
+                TokenizedExample e = rows.get(b);
+                int n = e.inputIds().length;
+                System.arraycopy(e.inputIds(), 0, tokens, b * seqLen, n);
+                System.arraycopy(e.labels(), 0, labels, b * seqLen, n);
+                java.util.Arrays.fill(mask, b * seqLen, b * seqLen + n, 1);
+                real += n;
+            }
+            int[] targets = CrossEntropy.shiftLabels(labels, batch, seqLen);
+            return new MicroBatch(batch, seqLen, tokens, mask, targets,
+                    GradAccumulation.countTargets(targets, 0, targets.length), real);
+        }
+    }
+
+    /** Writes the trained adapter (PEFT layout) into {@code dir}. */
+    public void saveAdapter(Path dir, String baseModel) throws IOException {
+        PeftAdapter.save(adapter, dir, baseModel);
+    }
+}
