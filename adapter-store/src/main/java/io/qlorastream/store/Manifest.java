@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -69,8 +68,7 @@ public final class Manifest {
       throw new IllegalArgumentException("no \"files\" object");
     }
     Map<String, String> files = new TreeMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = fileNode.fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
+    for (Map.Entry<String, JsonNode> e : fileNode.properties()) {
       if (!e.getValue().isTextual()) {
         throw new IllegalArgumentException("hash of " + e.getKey() + " is not a string");
       }

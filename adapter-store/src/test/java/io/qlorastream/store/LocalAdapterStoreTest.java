@@ -152,6 +152,9 @@ class LocalAdapterStoreTest {
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> store.put("/", snapshotDir("b", 6)))
         .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> store.put("support/snapshots/with space", snapshotDir("c", 6)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("with space");
+    assertThatThrownBy(() -> store.list("support/.staging")).isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
