@@ -60,6 +60,33 @@ public final class LoraDropout {
         }
     }
 
+    /** Elements per parallel task of the backend variants (the masks depend on element indices only, not on the cut). */
+    private static final int PARALLEL_CHUNK = 1 << 14;
+
+    /** {@link #forward(long, float[], int, int, float[], int)} spread over the backend's threads: the same values. */
+    public void forward(io.qlorastream.engine.compute.Backend be, long key, float[] x, int xOff, int n, float[] out, int outOff) {
+        be.parallelFor((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK, c -> {
+            int from = c * PARALLEL_CHUNK;
+            int to = Math.min(n, from + PARALLEL_CHUNK);
+            for (int i = from; i < to; i++) {
+                out[outOff + i] = keeps(key, i) ? x[xOff + i] * keepScale : 0f;
+            }
+        });
+    }
+
+    /** {@link #backward(long, float[], int, int, float[], int)} spread over the backend's threads: the same values. */
+    public void backward(io.qlorastream.engine.compute.Backend be, long key, float[] dOut, int dOff, int n, float[] dx, int dxOff) {
+        be.parallelFor((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK, c -> {
+            int from = c * PARALLEL_CHUNK;
+            int to = Math.min(n, from + PARALLEL_CHUNK);
+            for (int i = from; i < to; i++) {
+                if (keeps(key, i)) {
+                    dx[dxOff + i] += dOut[dOff + i] * keepScale;
+                }
+            }
+        });
+    }
+
     /** {@code dx[i] += keep ? dOut[i] / (1−p) : 0}, the backward of {@link #forward} with the same key. */
     public void backward(long key, float[] dOut, int dOff, int n, float[] dx, int dxOff) {
         for (int i = 0; i < n; i++) {

@@ -81,6 +81,8 @@ public final class LlamaModel {
 
     /** Scratch of the LoRA path, grown on demand: dropped-out input, its gradient, dAx. */
     private float[] loraXd = new float[0], loraDxd = new float[0], loraScratch = new float[0];
+    /** Scratch of the LoRA weight gradients of one module (reused: a new array per call would be garbage). */
+    private float[] loraGradScratch;
 
     /** A projection's forward: the frozen linear, then the LoRA term of the attached adapter if it targets it. */
     private void project(int l, int p, float[] y, float[] x, int rows, Linear w, LayerActivations la) {
@@ -97,7 +99,7 @@ public final class LlamaModel {
         }
         float[] in = x;
         if (loraDropout != null && !loraDropout.isIdentity()) {
-            loraDropout.forward(loraDropout.key(l, m.projection), x, 0, rows * m.in, loraXd, 0);
+            loraDropout.forward(backend, loraDropout.key(l, m.projection), x, 0, rows * m.in, loraXd, 0);
             in = loraXd;
         }
         LoraKernels.forward(backend, m, in, rows, la.loraAx[p], y);
@@ -120,16 +122,16 @@ public final class LlamaModel {
             loraScratch = new float[rows * m.r];
         }
         if (loraDropout == null || loraDropout.isIdentity()) {
-            LoraKernels.backward(backend, m, x, rows, la.loraAx[p], dy, dx, loraScratch);
+            loraGradScratch = LoraKernels.backward(backend, m, x, rows, la.loraAx[p], dy, dx, loraScratch, loraGradScratch);
             return;
         }
         // the dropout mask is recomputed from its key (same micro-batch counter as the forward)
         long key = loraDropout.key(l, m.projection);
         int n = rows * m.in;
-        loraDropout.forward(key, x, 0, n, loraXd, 0);
+        loraDropout.forward(backend, key, x, 0, n, loraXd, 0);
         java.util.Arrays.fill(loraDxd, 0, n, 0f);
-        LoraKernels.backward(backend, m, loraXd, rows, la.loraAx[p], dy, loraDxd, loraScratch);
-        loraDropout.backward(key, loraDxd, 0, n, dx, 0);
+        loraGradScratch = LoraKernels.backward(backend, m, loraXd, rows, la.loraAx[p], dy, loraDxd, loraScratch, loraGradScratch);
+        loraDropout.backward(backend, key, loraDxd, 0, n, dx, 0);
     }
 
     /** The buffers one decoder block writes; for the backward, every block keeps its own (see {@link Activations}). */
@@ -164,11 +166,15 @@ public final class LlamaModel {
      * {@code resid[layers]} the input of the final norm. With {@code keepLayers} every block has its own buffers
      * (what a backward needs); without, blocks share one set and the residual stream alternates between two arrays.
      * {@code logitRows} is how many rows get logits (batch·seqLen, or 1 when decoding only needs the last one).
+     * With {@code lossChunked} (training buffers, see {@link LlamaModel#allocateTraining}) the forward stops at the final
+     * norm and the loss computes lm_head chunk by chunk: {@code logits} then holds one chunk of {@code logitRows} rows.
      */
     public static final class Activations {
         public final int batch, seqLen, kvCap, logitRows;
         /** Activation checkpointing: every block's input is kept, its insides are recomputed in the backward. */
         public final boolean checkpointed;
+        /** lm_head and the loss run chunk by chunk of {@code logitRows} rows inside the backward (training buffers). */
+        public final boolean lossChunked;
         public final int[] positions;
         /** The key mask of the last {@link LlamaModel#forward} (a checkpointed backward recomputes blocks with it). */
         int[] mask;
@@ -181,8 +187,14 @@ public final class LlamaModel {
         }
 
         Activations(LlamaConfig c, int batch, int seqLen, int kvCap, boolean keepLayers, boolean checkpointed, int logitRows) {
+            this(c, batch, seqLen, kvCap, keepLayers, checkpointed, logitRows, false);
+        }
+
+        Activations(LlamaConfig c, int batch, int seqLen, int kvCap, boolean keepLayers, boolean checkpointed, int logitRows,
+                    boolean lossChunked) {
             this.batch = batch;
             this.checkpointed = checkpointed;
+            this.lossChunked = lossChunked;
             this.seqLen = seqLen;
             this.kvCap = kvCap;
             this.logitRows = logitRows;
@@ -213,11 +225,26 @@ public final class LlamaModel {
     /**
      * Buffers for training over [batch, seqLen]: with {@code checkpoint} only every block's input is kept (one set of
      * block buffers is shared and each block is recomputed just before its backward, about one more forward of
-     * compute for layers× less activation memory); without, every block keeps its own buffers.
+     * compute for layers× less activation memory); without, every block keeps its own buffers. Either way the logits
+     * are never held whole: {@link #forward} stops at the final norm and {@link #lossSumAndBackward} runs lm_head, the
+     * loss and their backward over {@link #lossChunkRows} rows at a time (for a 32k vocabulary and 512 tokens that is
+     * 16 MB instead of 64 MB of logits, and as much less in the backend's staging buffers).
      */
     public Activations allocateTraining(int batch, int seqLen, boolean checkpoint) {
-        return checkpoint ? new Activations(config, batch, seqLen, seqLen, false, true, batch * seqLen)
-                : allocate(batch, seqLen, true);
+        return allocateTraining(batch, seqLen, checkpoint, lossChunkRows(batch * seqLen));
+    }
+
+    /** Training buffers with loss chunks of {@code chunkRows} rows (tests use small chunks). */
+    Activations allocateTraining(int batch, int seqLen, boolean checkpoint, int chunkRows) {
+        return new Activations(config, batch, seqLen, seqLen, !checkpoint, checkpoint, chunkRows, true);
+    }
+
+    /** Logit floats per loss chunk of training buffers (16 MB): rows enough for an efficient lm_head product. */
+    static final int LOSS_CHUNK_FLOATS = 1 << 22;
+
+    /** Rows of one loss chunk for {@code rows} training rows. */
+    public int lossChunkRows(int rows) {
+        return Math.max(1, Math.min(rows, Math.max(16, LOSS_CHUNK_FLOATS / config.vocabSize())));
     }
 
     /**
@@ -241,6 +268,12 @@ public final class LlamaModel {
             Attention.Shape shape = new Attention.Shape(batch, seqLen, seqLen, seqLen, 0, config.numHeads(),
                     config.numKvHeads(), config.headDim());
             blockForward(l, acts.resid[l], acts.resid[l + 1], la, acts.positions, rows, la.k, la.v, mask, shape);
+        }
+        if (acts.lossChunked) {
+            // training buffers: lm_head runs chunk by chunk inside the loss
+            RmsNorm.forward(backend, acts.lnFinal, acts.rstdFinal, acts.resid[config.numLayers()], weights.finalNorm, rows,
+                    config.hiddenSize(), config.rmsNormEps());
+            return;
         }
         finalForward(acts, rows, 0, rows);
     }
@@ -355,6 +388,8 @@ public final class LlamaModel {
         public final float[] dEmbedded, dFinalNorm, losses, dLoss;
         /** Scratch output of a block recomputed by activation checkpointing. */
         float[] blockOut;
+        /** One loss chunk's final-norm rows and their gradient (training buffers). */
+        float[] chunkIn, chunkDx;
 
         Gradients(LlamaConfig c, int batch, int seqLen) {
             int rows = batch * seqLen;
@@ -388,7 +423,8 @@ public final class LlamaModel {
     /**
      * Loss and backward after {@link #forward} with activations kept per layer: the mean cross-entropy over the target
      * tokens (already shifted, see {@link CrossEntropy#shiftLabels}; -100 ignored), then gradients back to the embedding
-     * output. Overwrites {@code acts.logits} with dL/dlogits. Returns the mean loss (NaN without targets).
+     * output. Overwrites {@code acts.logits} with dL/dlogits (of the last loss chunk for training buffers). Returns the
+     * mean loss (NaN without targets).
      */
     public double lossAndBackward(Activations acts, Gradients g, int[] targets) {
         int n = 0;
@@ -412,19 +448,21 @@ public final class LlamaModel {
         if (!acts.checkpointed && acts.layers.length > 1 && acts.layers[0] == acts.layers[1]) {
             throw new IllegalStateException("backward needs activations kept per layer: allocate(batch, seqLen, true)");
         }
-        CrossEntropy.forward(backend, g.losses, acts.logits, acts.logits, targets, rows, vocab);
-        int n = 0;
+        java.util.Arrays.fill(g.dLoss, tokenWeight);
+        zero(g.dLnFinal);
+        if (acts.lossChunked) {
+            lossChunks(acts, g, targets);
+        } else {
+            CrossEntropy.forward(backend, g.losses, acts.logits, acts.logits, targets, rows, vocab);
+            CrossEntropy.backward(backend, acts.logits, acts.logits, targets, g.dLoss, rows, vocab);
+            backend.linearBackward(g.dLnFinal, acts.logits, rows, weights.lmHead);
+        }
         double sum = 0;
         for (int i = 0; i < rows; i++) {
             if (targets[i] != CrossEntropy.IGNORE) {
-                n++;
                 sum += g.losses[i];
             }
         }
-        java.util.Arrays.fill(g.dLoss, tokenWeight);
-        CrossEntropy.backward(backend, acts.logits, acts.logits, targets, g.dLoss, rows, vocab);
-        zero(g.dLnFinal);
-        backend.linearBackward(g.dLnFinal, acts.logits, rows, weights.lmHead);
         zero(g.dResid);
         zero(g.dFinalNorm);
         RmsNorm.backward(backend, g.dResid, g.dFinalNorm, g.dLnFinal, acts.resid[config.numLayers()], weights.finalNorm,
@@ -445,6 +483,34 @@ public final class LlamaModel {
         }
         System.arraycopy(g.dResid, 0, g.dEmbedded, 0, rows * hidden);
         return sum;
+    }
+
+    /**
+     * lm_head, cross-entropy and their backward for rows [r0, r0 + chunk) at a time: fills g.losses and g.dLnFinal as
+     * the whole-logits path does, row for row the same products, with one chunk of logits in memory.
+     */
+    private void lossChunks(Activations acts, Gradients g, int[] targets) {
+        int rows = acts.batch * acts.seqLen;
+        int hidden = config.hiddenSize();
+        int vocab = config.vocabSize();
+        int chunk = acts.logitRows;
+        if (g.chunkIn == null || g.chunkIn.length < chunk * hidden) {
+            g.chunkIn = new float[chunk * hidden];
+            g.chunkDx = new float[chunk * hidden];
+        }
+        for (int r0 = 0; r0 < rows; r0 += chunk) {
+            int rc = Math.min(chunk, rows - r0);
+            System.arraycopy(acts.lnFinal, r0 * hidden, g.chunkIn, 0, rc * hidden);
+            backend.linearForward(acts.logits, g.chunkIn, rc, weights.lmHead, null);
+            int[] t = java.util.Arrays.copyOfRange(targets, r0, r0 + rc);
+            float[] losses = new float[rc];
+            CrossEntropy.forward(backend, losses, acts.logits, acts.logits, t, rc, vocab);
+            System.arraycopy(losses, 0, g.losses, r0, rc);
+            CrossEntropy.backward(backend, acts.logits, acts.logits, t, java.util.Arrays.copyOfRange(g.dLoss, r0, r0 + rc), rc, vocab);
+            java.util.Arrays.fill(g.chunkDx, 0, rc * hidden, 0f);
+            backend.linearBackward(g.chunkDx, acts.logits, rc, weights.lmHead);
+            System.arraycopy(g.chunkDx, 0, g.dLnFinal, r0 * hidden, rc * hidden);
+        }
     }
 
     /** Block l backward: g.dResid holds dL/d(block output) on entry and dL/d(block input x) on exit. */
