@@ -139,8 +139,18 @@ public final class LlamaModel {
         public final float[] ln1, rstd1, q, k, v, probs, att, attProj, resid2, ln2, rstd2, gate, up, mlpHidden, mlpOut;
         /** LoRA's A·x per projection (kept for the backward), allocated when an adapter targets it. */
         final float[][] loraAx = new float[LayerWeights.PROJECTIONS.size()][];
+        /**
+         * 0: probs holds every head's attention probabilities; else probs holds this many heads at a time and the
+         * backward recomputes them (training buffers whose probabilities would exceed {@link #ATTENTION_CHUNK_FLOATS}).
+         */
+        final int attentionChunkHeads;
 
         LayerActivations(LlamaConfig c, int rows, int probsSize) {
+            this(c, rows, probsSize, 0);
+        }
+
+        LayerActivations(LlamaConfig c, int rows, int probsSize, int attentionChunkHeads) {
+            this.attentionChunkHeads = attentionChunkHeads;
             int hidden = c.hiddenSize();
             int inter = c.intermediateSize();
             ln1 = new float[rows * hidden];
@@ -187,11 +197,11 @@ public final class LlamaModel {
         }
 
         Activations(LlamaConfig c, int batch, int seqLen, int kvCap, boolean keepLayers, boolean checkpointed, int logitRows) {
-            this(c, batch, seqLen, kvCap, keepLayers, checkpointed, logitRows, false);
+            this(c, batch, seqLen, kvCap, keepLayers, checkpointed, logitRows, false, Long.MAX_VALUE);
         }
 
         Activations(LlamaConfig c, int batch, int seqLen, int kvCap, boolean keepLayers, boolean checkpointed, int logitRows,
-                    boolean lossChunked) {
+                    boolean lossChunked, long attentionChunkFloats) {
             this.batch = batch;
             this.checkpointed = checkpointed;
             this.lossChunked = lossChunked;
@@ -201,12 +211,20 @@ public final class LlamaModel {
             int rows = batch * seqLen;
             positions = new int[rows];
             int probsSize = batch * c.numHeads() * seqLen * kvCap;
+            int chunkHeads = 0;
+            if ((long) probsSize > attentionChunkFloats) {
+                Attention.Shape shape = new Attention.Shape(batch, seqLen, seqLen, seqLen, 0, c.numHeads(), c.numKvHeads(), c.headDim());
+                chunkHeads = Attention.chunkHeads(shape, attentionChunkFloats);
+                probsSize = chunkHeads * seqLen * seqLen;
+            }
+            final int heads = chunkHeads;
+            final int probs = probsSize;
             layers = new LayerActivations[c.numLayers()];
             resid = new float[c.numLayers() + 1][];
-            LayerActivations shared = keepLayers ? null : new LayerActivations(c, rows, probsSize);
+            LayerActivations shared = keepLayers ? null : new LayerActivations(c, rows, probs, heads);
             float[][] alternate = keepLayers || checkpointed ? null : new float[][]{new float[rows * c.hiddenSize()], new float[rows * c.hiddenSize()]};
             for (int l = 0; l < c.numLayers(); l++) {
-                layers[l] = keepLayers ? new LayerActivations(c, rows, probsSize) : shared;
+                layers[l] = keepLayers ? new LayerActivations(c, rows, probs, heads) : shared;
             }
             for (int l = 0; l <= c.numLayers(); l++) {
                 resid[l] = keepLayers || checkpointed ? new float[rows * c.hiddenSize()] : alternate[l % 2];
@@ -231,16 +249,26 @@ public final class LlamaModel {
      * 16 MB instead of 64 MB of logits, and as much less in the backend's staging buffers).
      */
     public Activations allocateTraining(int batch, int seqLen, boolean checkpoint) {
-        return allocateTraining(batch, seqLen, checkpoint, lossChunkRows(batch * seqLen));
+        return allocateTraining(batch, seqLen, checkpoint, lossChunkRows(batch * seqLen), ATTENTION_CHUNK_FLOATS);
     }
 
-    /** Training buffers with loss chunks of {@code chunkRows} rows (tests use small chunks). */
-    Activations allocateTraining(int batch, int seqLen, boolean checkpoint, int chunkRows) {
-        return new Activations(config, batch, seqLen, seqLen, !checkpoint, checkpoint, chunkRows, true);
+    /** Training buffers with loss chunks of {@code chunkRows} rows and attention chunks of at most so many floats (tests use small ones). */
+    Activations allocateTraining(int batch, int seqLen, boolean checkpoint, int chunkRows, long attentionChunkFloats) {
+        return new Activations(config, batch, seqLen, seqLen, !checkpoint, checkpoint, chunkRows, true, attentionChunkFloats);
     }
 
-    /** Logit floats per loss chunk of training buffers (16 MB): rows enough for an efficient lm_head product. */
+    /**
+     * Logit floats per loss chunk of training buffers (16 MB): 131 rows of a 32k vocabulary, enough for an efficient
+     * lm_head product; each chunk converts the whole (BF16) lm_head again, so much smaller chunks cost time.
+     */
     static final int LOSS_CHUNK_FLOATS = 1 << 22;
+
+    /**
+     * Training buffers keep the attention probabilities of all heads up to this many floats (16 MB); above it they are
+     * computed by whole KV groups of heads and recomputed in the backward (1B at seq 512: 33.5 MB → 8.4 MB, twice:
+     * probabilities and their gradient), at the cost of one more QKᵀ and softmax per layer.
+     */
+    static final long ATTENTION_CHUNK_FLOATS = 1 << 22;
 
     /** Rows of one loss chunk for {@code rows} training rows. */
     public int lossChunkRows(int rows) {
@@ -298,7 +326,11 @@ public final class LlamaModel {
             System.arraycopy(la.k, 0, kCache, shape.qStart() * kvDim, rows * kvDim);
             System.arraycopy(la.v, 0, vCache, shape.qStart() * kvDim, rows * kvDim);
         }
-        Attention.forward(backend, la.att, la.probs, la.q, kCache, vCache, keyMask, shape);
+        if (la.attentionChunkHeads > 0) {
+            Attention.forwardChunked(backend, la.att, la.probs, la.q, kCache, vCache, keyMask, shape, la.attentionChunkHeads);
+        } else {
+            Attention.forward(backend, la.att, la.probs, la.q, kCache, vCache, keyMask, shape);
+        }
         project(l, O, la.attProj, la.att, rows, w.o, la);
         Residual.forward(la.resid2, x, la.attProj, rows * hidden);
         RmsNorm.forward(backend, la.ln2, la.rstd2, la.resid2, w.postAttentionNorm, rows, hidden, config.rmsNormEps());
@@ -384,7 +416,9 @@ public final class LlamaModel {
      * {@code dFinalNorm} dL/d(final norm weight) (the only frozen-weight gradient kept: it makes the whole chain checkable).
      */
     public static final class Gradients {
-        final float[] dResid, dX, dResid2, dLn, dQ, dK, dV, dProbs, dAtt, dAttProj, dGate, dUp, dMlpHidden, dLnFinal;
+        final float[] dResid, dX, dResid2, dLn, dQ, dK, dV, dAtt, dAttProj, dMlpHidden, dLnFinal;
+        /** Attention probabilities' gradient, sized by the first backward to the activations' probs (whole or a chunk). */
+        float[] dProbs = new float[0];
         public final float[] dEmbedded, dFinalNorm, losses, dLoss;
         /** Scratch output of a block recomputed by activation checkpointing. */
         float[] blockOut;
@@ -402,11 +436,8 @@ public final class LlamaModel {
             dQ = new float[rows * c.qDim()];
             dK = new float[rows * c.kvDim()];
             dV = new float[rows * c.kvDim()];
-            dProbs = new float[batch * c.numHeads() * seqLen * seqLen];
             dAtt = new float[rows * c.qDim()];
             dAttProj = new float[rows * h];
-            dGate = new float[rows * inter];
-            dUp = new float[rows * inter];
             dMlpHidden = new float[rows * inter];
             dLnFinal = new float[rows * h];
             dEmbedded = new float[rows * h];
@@ -423,8 +454,9 @@ public final class LlamaModel {
     /**
      * Loss and backward after {@link #forward} with activations kept per layer: the mean cross-entropy over the target
      * tokens (already shifted, see {@link CrossEntropy#shiftLabels}; -100 ignored), then gradients back to the embedding
-     * output. Overwrites {@code acts.logits} with dL/dlogits (of the last loss chunk for training buffers). Returns the
-     * mean loss (NaN without targets).
+     * output. Overwrites {@code acts.logits} with dL/dlogits (of the last loss chunk for training buffers) and the MLP
+     * gate/up activations with their gradients: a backward consumes its forward. Returns the mean loss (NaN without
+     * targets).
      */
     public double lossAndBackward(Activations acts, Gradients g, int[] targets) {
         int n = 0;
@@ -479,7 +511,7 @@ public final class LlamaModel {
                 blockForward(l, acts.resid[l], g.blockOut, acts.layers[l], acts.positions, rows, acts.layers[l].k,
                         acts.layers[l].v, acts.mask, shape);
             }
-            blockBackward(l, acts.resid[l], acts.layers[l], g, acts.positions, rows, shape);
+            blockBackward(l, acts.resid[l], acts.layers[l], g, acts.positions, rows, shape, acts.mask);
         }
         System.arraycopy(g.dResid, 0, g.dEmbedded, 0, rows * hidden);
         return sum;
@@ -514,7 +546,8 @@ public final class LlamaModel {
     }
 
     /** Block l backward: g.dResid holds dL/d(block output) on entry and dL/d(block input x) on exit. */
-    void blockBackward(int l, float[] x, LayerActivations la, Gradients g, int[] positions, int rows, Attention.Shape shape) {
+    void blockBackward(int l, float[] x, LayerActivations la, Gradients g, int[] positions, int rows, Attention.Shape shape,
+                       int[] keyMask) {
         LayerWeights w = weights.layers[l];
         int hidden = config.hiddenSize();
         int n = rows * hidden;
@@ -522,12 +555,13 @@ public final class LlamaModel {
         System.arraycopy(g.dResid, 0, g.dResid2, 0, n);
         zero(g.dMlpHidden);
         projectBackward(l, DOWN, g.dMlpHidden, g.dResid, la.mlpHidden, rows, w.down, la);
-        zero(g.dGate);
-        zero(g.dUp);
-        SwiGlu.backward(backend, g.dGate, g.dUp, g.dMlpHidden, la.gate, la.up, rows * config.intermediateSize());
+        // gate and up are dead once the SwiGLU backward has read them (a block's backward runs once, right after its
+        // forward or recompute): their gradients overwrite them instead of taking two more [tokens, inter] buffers
+        float[] dGate = la.gate, dUp = la.up;
+        SwiGlu.backwardInPlace(backend, g.dMlpHidden, dGate, dUp, rows * config.intermediateSize());
         zero(g.dLn);
-        projectBackward(l, GATE, g.dLn, g.dGate, la.ln2, rows, w.gate, la);
-        projectBackward(l, UP, g.dLn, g.dUp, la.ln2, rows, w.up, la);
+        projectBackward(l, GATE, g.dLn, dGate, la.ln2, rows, w.gate, la);
+        projectBackward(l, UP, g.dLn, dUp, la.ln2, rows, w.up, la);
         RmsNorm.backward(backend, g.dResid2, null, g.dLn, la.resid2, w.postAttentionNorm, la.rstd2, rows, hidden);
         // resid2 = x + attProj
         System.arraycopy(g.dResid2, 0, g.dX, 0, n);
@@ -536,7 +570,15 @@ public final class LlamaModel {
         zero(g.dQ);
         zero(g.dK);
         zero(g.dV);
-        Attention.backward(backend, g.dQ, g.dK, g.dV, g.dProbs, g.dAtt, la.probs, la.q, la.k, la.v, shape);
+        if (g.dProbs.length < la.probs.length) {
+            g.dProbs = new float[la.probs.length];
+        }
+        if (la.attentionChunkHeads > 0) {
+            Attention.backwardRecomputing(backend, g.dQ, g.dK, g.dV, la.probs, g.dProbs, g.dAtt, la.q, la.k, la.v, keyMask,
+                    shape, la.attentionChunkHeads);
+        } else {
+            Attention.backward(backend, g.dQ, g.dK, g.dV, g.dProbs, g.dAtt, la.probs, la.q, la.k, la.v, shape);
+        }
         rope.backward(backend, g.dQ, positions, rows, config.numHeads());
         rope.backward(backend, g.dK, positions, rows, config.numKvHeads());
         zero(g.dLn);

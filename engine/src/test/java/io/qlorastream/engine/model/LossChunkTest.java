@@ -15,6 +15,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * chunks (including a short last one) must give the loss and gradients of the whole-logits path: every row's logits
  * are the same dot products, only the number of rows per sgemm call differs, so the only allowed difference is the
  * rounding of a differently blocked product (relative 1e-5 here, far below what a wrong row offset would cause).
+ * Attention computed by KV groups with the probabilities recomputed in the backward gives the very same bits.
  */
 class LossChunkTest {
 
@@ -54,7 +55,7 @@ class LossChunkTest {
             float[] expectedLosses = g.losses.clone();
 
             for (boolean checkpoint : new boolean[]{true, false}) {
-                LlamaModel.Activations chunked = model.allocateTraining(batch, t, checkpoint, 4); // 14 rows: 4+4+4+2
+                LlamaModel.Activations chunked = model.allocateTraining(batch, t, checkpoint, 4, Long.MAX_VALUE); // 14 rows: 4+4+4+2
                 assertThat(chunked.lossChunked).isTrue();
                 assertThat(chunked.logits).hasSize(4 * c.vocabSize());
                 adapter.zeroGrads();
@@ -67,6 +68,19 @@ class LossChunkTest {
                 }
                 assertClose(adapter.grads, expectedGrads, "adapter grads");
                 assertClose(g.dEmbedded, expectedEmb, "embedding grads");
+
+                // attention by KV groups (2 of the 4 heads at a time, 2 query heads per KV head), probabilities
+                // recomputed in the backward: the same products and softmax per head, so the very same bits
+                LlamaModel.Activations byGroups = model.allocateTraining(batch, t, checkpoint, 4, 2L * t * t);
+                assertThat(byGroups.layers[0].attentionChunkHeads).isEqualTo(2);
+                assertThat(byGroups.layers[0].probs).hasSize(2 * t * t);
+                float[] chunkedGrads = adapter.grads.clone();
+                float[] chunkedEmb = g.dEmbedded.clone();
+                adapter.zeroGrads();
+                model.forward(byGroups, tokens, mask, batch, t);
+                assertThat(model.lossAndBackward(byGroups, g, targets)).isEqualTo(loss);
+                assertThat(adapter.grads).isEqualTo(chunkedGrads);
+                assertThat(g.dEmbedded).isEqualTo(chunkedEmb);
             }
         }
     }
