@@ -139,10 +139,15 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /**
+     * Weight rows per block: blocks of at most about {@link #BLOCK_FLOATS}, as few as that allows in a multiple of the
+     * thread count (every block costs one more packing of the whole input inside sgemm, and the backward's inner
+     * dimension is the block's rows: few large blocks beat many small ones).
+     */
     private int rowsPerBlock(int rows, int cols) {
         int byCache = Math.max(16, BLOCK_FLOATS / Math.max(1, cols));
-        int byBalance = Math.max(16, (rows + 4 * threads - 1) / (4 * threads));
-        return Math.min(rows, Math.min(byCache, byBalance));
+        int blocks = threads * ((rows + threads * byCache - 1) / (threads * byCache));
+        return Math.min(rows, Math.max(16, (rows + blocks - 1) / blocks));
     }
 
     @Override

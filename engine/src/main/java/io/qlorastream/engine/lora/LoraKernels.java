@@ -10,8 +10,8 @@ import io.qlorastream.engine.compute.Backend;
  * computed into module-sized scratch and then added to the adapter's gradients.
  */
 public final class LoraKernels {
-    /** Output rows (or columns) per sgemm piece. */
-    static final int CHUNK = 32;
+    /** Output rows (or columns) per sgemm piece: 128 amortizes sgemm's packing of the shared operand (A, B). */
+    static final int CHUNK = 128;
 
     private LoraKernels() {
     }
