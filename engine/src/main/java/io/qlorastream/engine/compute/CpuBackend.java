@@ -15,6 +15,7 @@ import java.util.function.IntConsumer;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_saxpy;
 import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 
 /**
@@ -48,7 +49,6 @@ public final class CpuBackend implements Backend {
     private final NativeBuffer stageA = new NativeBuffer();
     private final NativeBuffer stageB = new NativeBuffer();
     private final NativeBuffer stageC = new NativeBuffer();
-    private float[] part = new float[0];
 
     public CpuBackend(int threads) {
         if (threads < 1) {
@@ -242,17 +242,14 @@ public final class CpuBackend implements Backend {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, rc, 1f, dyView, n, wb, k, 1f, acc, k);
             }
         });
-        // Sum the per-thread partial products into dx (each thread covered a disjoint set of weight rows), through one
-        // reused array: a fresh one per call would be garbage the size of an activation, several times per layer.
-        if (part.length < m * k) {
-            part = new float[m * k];
-        }
+        // Sum the per-thread partial products into dx (each thread covered a disjoint set of weight rows) in native
+        // memory: dx += acc_0, += acc_1, ... in thread order, as float adds (saxpy with alpha 1), with no Java-side copy
+        // of the partials.
+        FloatPointer dxs = stageC.fill(dx, m * k);
         for (int t = 0; t < used; t++) {
-            scratch[t].acc.pointer.position(0).get(part, 0, m * k);
-            for (int i = 0; i < m * k; i++) {
-                dx[i] += part[i];
-            }
+            cblas_saxpy(m * k, 1f, scratch[t].acc.pointer.position(0), 1, dxs, 1);
         }
+        dxs.position(0).get(dx, 0, m * k);
     }
 
     @Override

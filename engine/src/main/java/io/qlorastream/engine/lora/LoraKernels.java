@@ -95,9 +95,15 @@ public final class LoraKernels {
             g[m.aOffset + i] += gw[i];
         }
         if (dx != null) {
-            pieces(tokens, (mt, t0) -> be.sgemmBatched(false, false, mt, in, r, 1f, dax, times(t0, r), r,
-                    p, fill(t0.length, m.aOffset), in, 1f, dx, times(t0, in), in));
+            inputGradient(be, m, tokens, dax, dx);
         }
         return gw;
+    }
+
+    /** {@code dx += dax A}: the LoRA path's input gradient from the dax a backward with dx = null left in its scratch. */
+    public static void inputGradient(Backend be, LoraModule m, int tokens, float[] dax, float[] dx) {
+        int in = m.in, r = m.r;
+        pieces(tokens, (mt, t0) -> be.sgemmBatched(false, false, mt, in, r, 1f, dax, times(t0, r), r,
+                m.params, fill(t0.length, m.aOffset), in, 1f, dx, times(t0, in), in));
     }
 }

@@ -79,8 +79,8 @@ public final class LlamaModel {
 
     private static final int Q = 0, K = 1, V = 2, O = 3, GATE = 4, UP = 5, DOWN = 6;
 
-    /** Scratch of the LoRA path, grown on demand: dropped-out input, its gradient, dAx. */
-    private float[] loraXd = new float[0], loraDxd = new float[0], loraScratch = new float[0];
+    /** Scratch of the LoRA path, grown on demand: dropped-out input (then its gradient), dAx. */
+    private float[] loraXd = new float[0], loraScratch = new float[0];
     /** Scratch of the LoRA weight gradients of one module (reused: a new array per call would be garbage). */
     private float[] loraGradScratch;
 
@@ -115,9 +115,6 @@ public final class LlamaModel {
         if (loraXd.length < rows * m.in) {
             loraXd = new float[rows * m.in];
         }
-        if (loraDxd.length < rows * m.in) {
-            loraDxd = new float[rows * m.in];
-        }
         if (loraScratch.length < rows * m.r) {
             loraScratch = new float[rows * m.r];
         }
@@ -129,9 +126,11 @@ public final class LlamaModel {
         long key = loraDropout.key(l, m.projection);
         int n = rows * m.in;
         loraDropout.forward(backend, key, x, 0, n, loraXd, 0);
-        java.util.Arrays.fill(loraDxd, 0, n, 0f);
-        loraGradScratch = LoraKernels.backward(backend, m, loraXd, rows, la.loraAx[p], dy, loraDxd, loraScratch, loraGradScratch);
-        loraDropout.backward(backend, key, loraDxd, 0, n, dx, 0);
+        // the weight gradients read the dropped-out input; once they are done the same buffer takes its gradient
+        loraGradScratch = LoraKernels.backward(backend, m, loraXd, rows, la.loraAx[p], dy, null, loraScratch, loraGradScratch);
+        java.util.Arrays.fill(loraXd, 0, n, 0f);
+        LoraKernels.inputGradient(backend, m, rows, loraScratch, loraXd);
+        loraDropout.backward(backend, key, loraXd, 0, n, dx, 0);
     }
 
     /** The buffers one decoder block writes; for the backward, every block keeps its own (see {@link Activations}). */
