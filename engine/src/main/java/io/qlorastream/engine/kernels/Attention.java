@@ -126,16 +126,7 @@ public final class Attention {
             be.sgemmBatched(true, false, s.tk(), s.headDim(), s.tq(), 1f, probs, sel[2], s.tk(), dout, sel[0], s.qDim(),
                     1f, dv, sel[1], s.kvDim());
         }
-        be.parallelFor(bh * s.tq(), r -> {
-            int off = r * s.tk();
-            double dot = 0;
-            for (int j = 0; j < s.tk(); j++) {
-                dot += (double) probs[off + j] * dprobs[off + j];
-            }
-            for (int j = 0; j < s.tk(); j++) {
-                dprobs[off + j] = (float) (probs[off + j] * (dprobs[off + j] - dot)) * scale;
-            }
-        });
+        be.parallelFor(bh * s.tq(), r -> softmaxBackwardRow(probs, dprobs, r * s.tk(), r % s.tq(), scale, s));
         // dq_h += dscore · k_h
         be.sgemmBatched(false, false, s.tq(), s.headDim(), s.tk(), 1f, dprobs, pOff, s.tk(), k, kOff, s.kvDim(),
                 1f, dq, qOff, s.qDim());
@@ -252,16 +243,7 @@ public final class Attention {
             be.sgemmBatched(true, false, s.tk(), s.headDim(), s.tq(), 1f, probs, sel[2], s.tk(), dout, sel[0], s.qDim(),
                     1f, dv, sel[1], s.kvDim());
         }
-        be.parallelFor(n * s.tq(), r -> {
-            int off = r * s.tk();
-            double dot = 0;
-            for (int j = 0; j < s.tk(); j++) {
-                dot += (double) probs[off + j] * dprobs[off + j];
-            }
-            for (int j = 0; j < s.tk(); j++) {
-                dprobs[off + j] = (float) (probs[off + j] * (dprobs[off + j] - dot)) * scale;
-            }
-        });
+        be.parallelFor(n * s.tq(), r -> softmaxBackwardRow(probs, dprobs, r * s.tk(), r % s.tq(), scale, s));
         be.sgemmBatched(false, false, s.tq(), s.headDim(), s.tk(), 1f, dprobs, pc, s.tk(), k, kc, s.kvDim(),
                 1f, dq, qc, s.qDim());
         for (int gi = 0; gi < s.group(); gi++) {
@@ -281,5 +263,22 @@ public final class Attention {
             sel[2][u] = pc[u * group + gi];
         }
         return sel;
+    }
+
+    /**
+     * dscore = p · (dp − Σ_j p_j dp_j) · scale for query row i (scores at off). Keys after the row's position have
+     * p = 0 (causal): their terms add nothing to the sum and their dscore is 0, so the loops stop at the position,
+     * half the work of a full row on average.
+     */
+    private static void softmaxBackwardRow(float[] probs, float[] dprobs, int off, int i, float scale, Shape s) {
+        int end = Math.min(s.tk(), s.qStart() + i + 1);
+        double dot = 0;
+        for (int j = 0; j < end; j++) {
+            dot += (double) probs[off + j] * dprobs[off + j];
+        }
+        for (int j = 0; j < end; j++) {
+            dprobs[off + j] = (float) (probs[off + j] * (dprobs[off + j] - dot)) * scale;
+        }
+        java.util.Arrays.fill(dprobs, off + end, off + s.tk(), 0f);
     }
 }

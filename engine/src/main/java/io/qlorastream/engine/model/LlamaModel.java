@@ -99,10 +99,25 @@ public final class LlamaModel {
         }
         float[] in = x;
         if (loraDropout != null && !loraDropout.isIdentity()) {
-            loraDropout.forward(backend, loraDropout.key(l, m.projection), x, 0, rows * m.in, loraXd, 0);
+            long[] bits = dropoutMask(la, p, loraDropout.key(l, m.projection), rows * m.in);
+            loraDropout.forward(backend, bits, x, 0, rows * m.in, loraXd, 0);
             in = loraXd;
         }
         LoraKernels.forward(backend, m, in, rows, la.loraAx[p], y);
+    }
+
+    /**
+     * The dropout mask of {@code key} over n elements, from the block buffers' cache when their last forward made it
+     * (a mask is a function of its key alone): hashing every element is most of dropout's cost, and the backward (and,
+     * with checkpointing, the recompute of the last block) applies the mask its forward made.
+     */
+    private long[] dropoutMask(LayerActivations la, int p, long key, int n) {
+        if (la.dropMask[p] == null || la.dropKey[p] != key || la.dropN[p] != n) {
+            la.dropMask[p] = loraDropout.mask(backend, key, n, la.dropMask[p]);
+            la.dropKey[p] = key;
+            la.dropN[p] = n;
+        }
+        return la.dropMask[p];
     }
 
     /** A projection's backward: frozen dx += dy W, then the LoRA gradients and its dx contribution. */
@@ -122,15 +137,15 @@ public final class LlamaModel {
             loraGradScratch = LoraKernels.backward(backend, m, x, rows, la.loraAx[p], dy, dx, loraScratch, loraGradScratch);
             return;
         }
-        // the dropout mask is recomputed from its key (same micro-batch counter as the forward)
-        long key = loraDropout.key(l, m.projection);
+        // the dropout mask of the forward (kept in the block's buffers, or recomputed from its key: same micro-batch counter)
         int n = rows * m.in;
-        loraDropout.forward(backend, key, x, 0, n, loraXd, 0);
+        long[] bits = dropoutMask(la, p, loraDropout.key(l, m.projection), n);
+        loraDropout.forward(backend, bits, x, 0, n, loraXd, 0);
         // the weight gradients read the dropped-out input; once they are done the same buffer takes its gradient
         loraGradScratch = LoraKernels.backward(backend, m, loraXd, rows, la.loraAx[p], dy, null, loraScratch, loraGradScratch);
         java.util.Arrays.fill(loraXd, 0, n, 0f);
         LoraKernels.inputGradient(backend, m, rows, loraScratch, loraXd);
-        loraDropout.backward(backend, key, loraXd, 0, n, dx, 0);
+        loraDropout.backward(backend, bits, loraXd, 0, n, dx, 0);
     }
 
     /** The buffers one decoder block writes; for the backward, every block keeps its own (see {@link Activations}). */
@@ -138,6 +153,10 @@ public final class LlamaModel {
         public final float[] ln1, rstd1, q, k, v, probs, att, attProj, resid2, ln2, rstd2, gate, up, mlpHidden, mlpOut;
         /** LoRA's A·x per projection (kept for the backward), allocated when an adapter targets it. */
         final float[][] loraAx = new float[LayerWeights.PROJECTIONS.size()][];
+        /** LoRA dropout masks of the last forward through these buffers, per projection, with their key and length. */
+        final long[][] dropMask = new long[LayerWeights.PROJECTIONS.size()][];
+        final long[] dropKey = new long[LayerWeights.PROJECTIONS.size()];
+        final int[] dropN = new int[LayerWeights.PROJECTIONS.size()];
         /**
          * 0: probs holds every head's attention probabilities; else probs holds this many heads at a time and the
          * backward recomputes them (training buffers whose probabilities would exceed {@link #ATTENTION_CHUNK_FLOATS}).
