@@ -65,9 +65,20 @@ class TrainCommandIT {
         }
         assertThat(without - withAdapter).isGreaterThan(Math.log(10));
 
-        // resume: 60 more steps on top of the saved state continue the log
+        // resume with another seed or batch size: one line naming each, exit 1, nothing written
+        JarProcess refused = JarProcess.start("train", "--model", model.toString(), "--data", data.toString(), "--out",
+                out.toString(), "--r", "16", "--lora-alpha", "32", "--lora-dropout", "0", "--lr", "3e-3", "--warmup-steps", "3",
+                "--max-grad-norm", "1", "--batch-size", "2", "--seed", "7", "--steps", "64", "--resume");
+        assertThat(refused.awaitExit(Duration.ofSeconds(120))).isEqualTo(1);
+        assertThat(refused.stderr().strip()).doesNotContain("\n")
+                .contains("cannot resume: the state was saved with --seed 42, --batch-size 3; this run has --seed 7, --batch-size 2");
+        refused.close();
+        assertThat(Files.readAllLines(out.resolve("training_log.jsonl"))).hasSize(60);
+
+        // resume: 4 more steps on top of the saved state, same settings, continue the log
         ok("train", "--model", model.toString(), "--data", data.toString(), "--out", out.toString(), "--r", "16",
-                "--lora-alpha", "32", "--lora-dropout", "0", "--batch-size", "3", "--steps", "64", "--resume").close();
+                "--lora-alpha", "32", "--lora-dropout", "0", "--lr", "3e-3", "--warmup-steps", "3", "--max-grad-norm", "1",
+                "--batch-size", "3", "--steps", "64", "--resume").close();
         assertThat(Files.readAllLines(out.resolve("training_log.jsonl"))).hasSize(64);
 
         // --init-adapter starts from the trained adapter: its first step already has the trained loss

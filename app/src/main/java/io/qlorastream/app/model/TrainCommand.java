@@ -2,6 +2,7 @@ package io.qlorastream.app.model;
 
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.ConfigFileOption;
+import io.qlorastream.app.cli.ProgressBar;
 import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.data.Example;
 import io.qlorastream.engine.data.ExampleEncoder;
@@ -137,7 +138,9 @@ public final class TrainCommand implements Callable<Integer> {
     Path initAdapter;
 
     @Option(names = "--resume", negatable = false, defaultValue = "false",
-            description = "Continue from --out/checkpoint (default: ${DEFAULT-VALUE}).")
+            description = "Continue from --out/checkpoint; every setting that shapes the run (seed, batch size, accumulation, "
+                    + "data, LoRA, schedule, optimizer) must be the one it was saved with, only --steps/--epochs may grow "
+                    + "(default: ${DEFAULT-VALUE}).")
     boolean resume;
 
     @Override
@@ -162,6 +165,12 @@ public final class TrainCommand implements Callable<Integer> {
             TrainingState saved = resume ? TrainingState.load(stateDir, weights.config) : null;
             LoraAdapter adapter;
             if (saved != null) {
+                // the adapter comes from the state: a LoRA setting given now that differs would be silently ignored
+                String loraMismatch = Trainer.mismatch(loraSettings(saved.adapter.config), loraSettings(loraConfig));
+                if (loraMismatch != null) {
+                    throw new IllegalArgumentException("cannot resume: " + loraMismatch
+                            + " (a resumed run must repeat the settings its state was saved with)");
+                }
                 adapter = saved.adapter;
             } else if (initAdapter != null) {
                 adapter = PeftAdapter.load(initAdapter, weights.config);
@@ -188,19 +197,14 @@ public final class TrainCommand implements Callable<Integer> {
             }, "train-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             Trainer.Result result;
+            ProgressBar progress = ProgressBar.forStdout();
             try {
-                result = trainer.run(out.resolve(Trainer.LOG_FILE), m -> {
-                    stdout.printf(Locale.ROOT, "step %d/%d  loss %.4f  lr %.3g  grad norm %.3f  %.0f tokens/s  ETA %.0fs%n",
-                            m.step(), m.totalSteps(), m.loss(), m.lr(), m.gradNorm(), m.tokensPerSecond(), m.etaSeconds());
-                    stdout.flush();
-                    if (saveSteps > 0 && m.step() % saveSteps == 0 && m.step() < m.totalSteps()) {
-                        try {
-                            trainer.saveState(stateDir, base);
-                        } catch (java.io.IOException e) {
-                            throw new java.io.UncheckedIOException(e);
-                        }
-                    }
+                result = trainer.run(out.resolve(Trainer.LOG_FILE), stateDir, base, m -> {
+                    progress.update(m.step(), m.totalSteps(), String.format(Locale.ROOT,
+                            "loss %.4f  lr %.3g  grad norm %.3f  %.0f tokens/s", m.loss(), m.lr(), m.gradNorm(),
+                            m.tokensPerSecond()), m.etaSeconds());
                 });
+                progress.finish();
                 trainer.saveState(stateDir, base);
                 trainer.saveAdapter(out, base);
                 stdout.printf(Locale.ROOT, "%s after %d steps: loss %.4f -> %.4f, %d tokens in %.1fs; adapter in %s%n",
@@ -208,6 +212,7 @@ public final class TrainCommand implements Callable<Integer> {
                         result.firstLoss(), result.lastLoss(), result.tokens(), result.seconds(), out);
                 stdout.flush();
             } finally {
+                progress.finish();
                 done.countDown(); // after the last line: once the hook returns the JVM may halt
             }
             if (result.completed()) {
@@ -219,5 +224,16 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The LoRA settings by the option that sets them, for the resume check. */
+    private static java.util.Map<String, String> loraSettings(LoraConfig c) {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put("--r", Integer.toString(c.r()));
+        m.put("--lora-alpha", Double.toString(c.alpha()));
+        m.put("--lora-dropout", Double.toString(c.dropout()));
+        m.put("--target-modules", String.join(",", new java.util.TreeSet<>(c.targetModules()))); // a set in PEFT's file
+        m.put("--use-rslora", Boolean.toString(c.useRslora()));
+        return m;
     }
 }

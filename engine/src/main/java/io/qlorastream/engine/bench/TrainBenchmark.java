@@ -65,6 +65,8 @@ public final class TrainBenchmark {
             }
         });
         double secondsPerStep = (r.seconds() - afterWarmup[0]) / steps;
+        // the training's peak, read before the sgemm reference allocates its own operands (about 100 MB on a 1B model)
+        long peakRss = ProcessMemory.peakRssBytes();
 
         long linearParams = 0;
         for (LayerWeights lw : model.weights().layers) {
@@ -82,6 +84,6 @@ public final class TrainBenchmark {
         double peakAll = threads == 1 ? peakOne : CpuBackend.sgemmGflops(rows, n, c.hiddenSize(), threads, 3);
         return new Result(batch, seqLen, threads, checkpointing, adapter.parameterCount(), steps, secondsPerStep,
                 rows / secondsPerStep, flops, flops / secondsPerStep / 1e9, peakOne, peakAll,
-                rows + "x" + n + "x" + c.hiddenSize(), ProcessMemory.peakRssBytes());
+                rows + "x" + n + "x" + c.hiddenSize(), peakRss);
     }
 }

@@ -15,6 +15,7 @@ import java.util.function.IntConsumer;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasTrans;
+import static org.bytedeco.openblas.global.openblas_nolapack.cblas_saxpy;
 import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 
 /**
@@ -138,10 +139,15 @@ public final class CpuBackend implements Backend {
         }
     }
 
+    /**
+     * Weight rows per block: blocks of at most about {@link #BLOCK_FLOATS}, as few as that allows in a multiple of the
+     * thread count (every block costs one more packing of the whole input inside sgemm, and the backward's inner
+     * dimension is the block's rows: few large blocks beat many small ones).
+     */
     private int rowsPerBlock(int rows, int cols) {
         int byCache = Math.max(16, BLOCK_FLOATS / Math.max(1, cols));
-        int byBalance = Math.max(16, (rows + 4 * threads - 1) / (4 * threads));
-        return Math.min(rows, Math.min(byCache, byBalance));
+        int blocks = threads * ((rows + threads * byCache - 1) / (threads * byCache));
+        return Math.min(rows, Math.max(16, (rows + blocks - 1) / blocks));
     }
 
     @Override
@@ -236,30 +242,52 @@ public final class CpuBackend implements Backend {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, k, rc, 1f, dyView, n, wb, k, 1f, acc, k);
             }
         });
-        // Sum the per-thread partial products into dx (each thread covered a disjoint set of weight rows).
-        float[] part = new float[m * k];
+        // Sum the per-thread partial products into dx (each thread covered a disjoint set of weight rows) in native
+        // memory: dx += acc_0, += acc_1, ... in thread order, as float adds (saxpy with alpha 1), with no Java-side copy
+        // of the partials.
+        FloatPointer dxs = stageC.fill(dx, m * k);
         for (int t = 0; t < used; t++) {
-            scratch[t].acc.pointer.position(0).get(part, 0, m * k);
-            for (int i = 0; i < m * k; i++) {
-                dx[i] += part[i];
-            }
+            cblas_saxpy(m * k, 1f, scratch[t].acc.pointer.position(0), 1, dxs, 1);
         }
+        dxs.position(0).get(dx, 0, m * k);
     }
 
     @Override
     public synchronized void sgemmBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
                                           float[] a, int[] aOff, int lda, float[] b, int[] bOff, int ldb,
                                           float beta, float[] c, int[] cOff, int ldc) {
-        FloatPointer as = stageA.fill(a, a.length);
-        FloatPointer bs = stageB.fill(b, b.length);
-        FloatPointer cs = stageC.fill(c, c.length);
+        int count = aOff.length;
+        if (count == 0 || m == 0 || n == 0) {
+            return;
+        }
+        // Stage only the span the products touch: operands may be slices of large arrays (LoRA factors inside the
+        // whole adapter's parameters, one chunk of tokens), and copying whole arrays would cost more than the product.
+        int[] aSpan = span(aOff, transA ? k : m, transA ? m : k, lda);
+        int[] bSpan = span(bOff, transB ? n : k, transB ? k : n, ldb);
+        int[] cSpan = span(cOff, m, n, ldc);
+        FloatPointer as = stageA.fill(a, aSpan[0], aSpan[1] - aSpan[0]);
+        FloatPointer bs = stageB.fill(b, bSpan[0], bSpan[1] - bSpan[0]);
+        // all of C's span is copied in, whatever beta: it may hold gaps that no product writes
+        FloatPointer cs = stageC.fill(c, cSpan[0], cSpan[1] - cSpan[0]);
         int ta = transA ? CblasTrans : CblasNoTrans;
         int tb = transB ? CblasTrans : CblasNoTrans;
-        parallelFor(aOff.length, i -> cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha,
-                new FloatPointer(as).position(aOff[i]), lda,
-                new FloatPointer(bs).position(bOff[i]), ldb, beta,
-                new FloatPointer(cs).position(cOff[i]), ldc));
-        cs.position(0).get(c, 0, c.length);
+        parallelFor(count, i -> cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha,
+                new FloatPointer(as).position(aOff[i] - aSpan[0]), lda,
+                new FloatPointer(bs).position(bOff[i] - bSpan[0]), ldb, beta,
+                new FloatPointer(cs).position(cOff[i] - cSpan[0]), ldc));
+        cs.position(0).get(c, cSpan[0], cSpan[1] - cSpan[0]);
+    }
+
+    /** [first, end) of the elements read by row-major matrices of [rows, cols] with stride ld at each offset. */
+    private static int[] span(int[] offsets, int rows, int cols, int ld) {
+        int lo = Integer.MAX_VALUE;
+        int hi = 0;
+        long extent = rows == 0 || cols == 0 ? 0 : (long) (rows - 1) * ld + cols;
+        for (int off : offsets) {
+            lo = Math.min(lo, off);
+            hi = (int) Math.max(hi, off + extent);
+        }
+        return new int[]{lo, Math.max(lo, hi)};
     }
 
     /**
@@ -320,8 +348,13 @@ public final class CpuBackend implements Backend {
         }
 
         FloatPointer fill(float[] src, int n) {
+            return fill(src, 0, n);
+        }
+
+        /** Copies src[from, from + n) to the start of the buffer. */
+        FloatPointer fill(float[] src, int from, int n) {
             FloatPointer p = ensure(Math.max(1, n));
-            p.put(src, 0, n);
+            p.put(src, from, n);
             return p.position(0);
         }
 

@@ -60,9 +60,11 @@ public final class Attention {
     }
 
     private static void softmaxRow(float[] p, int r, int[] keyMask, Shape s) {
-        int b = r / (s.heads() * s.tq());
-        int i = r % s.tq();
-        int off = r * s.tk();
+        softmaxRow(p, r * s.tk(), r / (s.heads() * s.tq()), r % s.tq(), keyMask, s);
+    }
+
+    /** Softmax of query row i of batch b, whose scores start at p[off]. */
+    private static void softmaxRow(float[] p, int off, int b, int i, int[] keyMask, Shape s) {
         int last = s.qStart() + i;
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j <= last; j++) {
@@ -124,16 +126,7 @@ public final class Attention {
             be.sgemmBatched(true, false, s.tk(), s.headDim(), s.tq(), 1f, probs, sel[2], s.tk(), dout, sel[0], s.qDim(),
                     1f, dv, sel[1], s.kvDim());
         }
-        be.parallelFor(bh * s.tq(), r -> {
-            int off = r * s.tk();
-            double dot = 0;
-            for (int j = 0; j < s.tk(); j++) {
-                dot += (double) probs[off + j] * dprobs[off + j];
-            }
-            for (int j = 0; j < s.tk(); j++) {
-                dprobs[off + j] = (float) (probs[off + j] * (dprobs[off + j] - dot)) * scale;
-            }
-        });
+        be.parallelFor(bh * s.tq(), r -> softmaxBackwardRow(probs, dprobs, r * s.tk(), r % s.tq(), scale, s));
         // dq_h += dscore · k_h
         be.sgemmBatched(false, false, s.tq(), s.headDim(), s.tk(), 1f, dprobs, pOff, s.tk(), k, kOff, s.kvDim(),
                 1f, dq, qOff, s.qDim());
@@ -160,5 +153,132 @@ public final class Attention {
             }
         }
         return sel;
+    }
+
+    /**
+     * Heads per chunk of {@link #forwardChunked}/{@link #backwardRecomputing}: whole KV groups (every query head of a
+     * KV head, so GQA's shared dk/dv rows are still accumulated in the same order) such that one chunk's probabilities
+     * take at most {@code maxFloats} (at least one group).
+     */
+    public static int chunkHeads(Shape s, long maxFloats) {
+        long perGroup = (long) s.group() * s.tq() * s.tk();
+        long groups = Math.max(1, maxFloats / perGroup);
+        return (int) Math.min((long) s.batch() * s.heads(), groups * s.group());
+    }
+
+    /**
+     * {@link #forward} over {@code chunkHeads} (batch, head) pairs at a time with probabilities of one chunk in
+     * {@code probs} ([chunkHeads, tq, tk]): the same products and softmax per head, so the same output, with a
+     * fraction of the probabilities' memory. The backward must then recompute them ({@link #backwardRecomputing}).
+     */
+    public static void forwardChunked(Backend be, float[] out, float[] probs, float[] q, float[] k, float[] v, int[] keyMask,
+                                      Shape s, int chunkHeads) {
+        int bh = s.batch() * s.heads();
+        int[] qOff = new int[bh];
+        int[] kOff = new int[bh];
+        int[] pOff = new int[bh];
+        offsets(s, qOff, kOff, pOff);
+        for (int e0 = 0; e0 < bh; e0 += chunkHeads) {
+            int e1 = Math.min(bh, e0 + chunkHeads);
+            int[] qc = java.util.Arrays.copyOfRange(qOff, e0, e1);
+            int[] kc = java.util.Arrays.copyOfRange(kOff, e0, e1);
+            int[] pc = local(pOff, e0, e1);
+            scores(be, probs, q, k, keyMask, s, e0, qc, kc, pc);
+            be.sgemmBatched(false, false, s.tq(), s.headDim(), s.tk(), 1f, probs, pc, s.tk(), v, kc, s.kvDim(),
+                    0f, out, qc, s.qDim());
+        }
+    }
+
+    /** Probabilities of entries [e0, e0 + pc.length) into probs at the local offsets pc. */
+    private static void scores(Backend be, float[] probs, float[] q, float[] k, int[] keyMask, Shape s, int e0, int[] qc,
+                               int[] kc, int[] pc) {
+        float scale = (float) (1.0 / Math.sqrt(s.headDim()));
+        be.sgemmBatched(false, true, s.tq(), s.tk(), s.headDim(), scale, q, qc, s.qDim(), k, kc, s.kvDim(),
+                0f, probs, pc, s.tk());
+        be.parallelFor(pc.length * s.tq(), r -> {
+            int e = e0 + r / s.tq();
+            softmaxRow(probs, r * s.tk(), e / s.heads(), r % s.tq(), keyMask, s);
+        });
+    }
+
+    private static int[] local(int[] pOff, int e0, int e1) {
+        int[] o = new int[e1 - e0];
+        for (int i = 0; i < o.length; i++) {
+            o[i] = pOff[e0 + i] - pOff[e0];
+        }
+        return o;
+    }
+
+    /**
+     * {@link #backward} after {@link #forwardChunked}: per chunk of {@code chunkHeads} heads the probabilities are
+     * recomputed from q and k (the forward's products and softmax again) into {@code probs}, then the chunk's gradients
+     * accumulate exactly as {@link #backward} accumulates them. probs and dprobs: [chunkHeads, tq, tk] scratch.
+     */
+    public static void backwardRecomputing(Backend be, float[] dq, float[] dk, float[] dv, float[] probs, float[] dprobs,
+                                           float[] dout, float[] q, float[] k, float[] v, int[] keyMask, Shape s,
+                                           int chunkHeads) {
+        int bh = s.batch() * s.heads();
+        int[] qOff = new int[bh];
+        int[] kOff = new int[bh];
+        int[] pOff = new int[bh];
+        offsets(s, qOff, kOff, pOff);
+        for (int e0 = 0; e0 < bh; e0 += chunkHeads) {
+            int e1 = Math.min(bh, e0 + chunkHeads);
+            int[] qc = java.util.Arrays.copyOfRange(qOff, e0, e1);
+            int[] kc = java.util.Arrays.copyOfRange(kOff, e0, e1);
+            int[] pc = local(pOff, e0, e1);
+            scores(be, probs, q, k, keyMask, s, e0, qc, kc, pc);
+            gradients(be, dq, dk, dv, probs, dprobs, dout, q, k, v, s, e1 - e0, qc, kc, pc);
+        }
+    }
+
+    /** The body of the backward for {@code n} entries (whole KV groups) with offsets qc, kc and probability offsets pc. */
+    private static void gradients(Backend be, float[] dq, float[] dk, float[] dv, float[] probs, float[] dprobs, float[] dout,
+                                  float[] q, float[] k, float[] v, Shape s, int n, int[] qc, int[] kc, int[] pc) {
+        float scale = (float) (1.0 / Math.sqrt(s.headDim()));
+        be.sgemmBatched(false, true, s.tq(), s.tk(), s.headDim(), 1f, dout, qc, s.qDim(), v, kc, s.kvDim(),
+                0f, dprobs, pc, s.tk());
+        for (int gi = 0; gi < s.group(); gi++) {
+            int[][] sel = member(gi, s.group(), n, qc, kc, pc);
+            be.sgemmBatched(true, false, s.tk(), s.headDim(), s.tq(), 1f, probs, sel[2], s.tk(), dout, sel[0], s.qDim(),
+                    1f, dv, sel[1], s.kvDim());
+        }
+        be.parallelFor(n * s.tq(), r -> softmaxBackwardRow(probs, dprobs, r * s.tk(), r % s.tq(), scale, s));
+        be.sgemmBatched(false, false, s.tq(), s.headDim(), s.tk(), 1f, dprobs, pc, s.tk(), k, kc, s.kvDim(),
+                1f, dq, qc, s.qDim());
+        for (int gi = 0; gi < s.group(); gi++) {
+            int[][] sel = member(gi, s.group(), n, qc, kc, pc);
+            be.sgemmBatched(true, false, s.tk(), s.headDim(), s.tq(), 1f, dprobs, sel[2], s.tk(), q, sel[0], s.qDim(),
+                    1f, dk, sel[1], s.kvDim());
+        }
+    }
+
+    /** Entries gi, gi + group, ... of n consecutive entries that start a KV group: {q, kv, probs} offsets. */
+    private static int[][] member(int gi, int group, int n, int[] qc, int[] kc, int[] pc) {
+        int c = n / group;
+        int[][] sel = new int[3][c];
+        for (int u = 0; u < c; u++) {
+            sel[0][u] = qc[u * group + gi];
+            sel[1][u] = kc[u * group + gi];
+            sel[2][u] = pc[u * group + gi];
+        }
+        return sel;
+    }
+
+    /**
+     * dscore = p · (dp − Σ_j p_j dp_j) · scale for query row i (scores at off). Keys after the row's position have
+     * p = 0 (causal): their terms add nothing to the sum and their dscore is 0, so the loops stop at the position,
+     * half the work of a full row on average.
+     */
+    private static void softmaxBackwardRow(float[] probs, float[] dprobs, int off, int i, float scale, Shape s) {
+        int end = Math.min(s.tk(), s.qStart() + i + 1);
+        double dot = 0;
+        for (int j = 0; j < end; j++) {
+            dot += (double) probs[off + j] * dprobs[off + j];
+        }
+        for (int j = 0; j < end; j++) {
+            dprobs[off + j] = (float) (probs[off + j] * (dprobs[off + j] - dot)) * scale;
+        }
+        java.util.Arrays.fill(dprobs, off + end, off + s.tk(), 0f);
     }
 }

@@ -18,6 +18,25 @@ public final class SwiGlu {
         });
     }
 
+    /**
+     * The backward written over its inputs: {@code gate[i]} becomes dL/dgate and {@code up[i]} dL/dup (the values
+     * {@link #backward} adds to zeroed buffers), for a caller that no longer needs the activations; saves two
+     * [tokens, intermediate] buffers.
+     */
+    public static void backwardInPlace(Backend be, float[] dout, float[] gate, float[] up, int n) {
+        int chunk = 1 << 14;
+        be.parallelFor((n + chunk - 1) / chunk, c -> {
+            int end = Math.min(n, (c + 1) * chunk);
+            for (int i = c * chunk; i < end; i++) {
+                double g = gate[i];
+                float u = up[i];
+                double s = 1.0 / (1.0 + Math.exp(-g));
+                gate[i] = 0f + (float) (dout[i] * u * s * (1 + g * (1 - s))); // dout·up in float, as backward
+                up[i] = 0f + (float) (dout[i] * g * s);
+            }
+        });
+    }
+
     /** {@code dgate += dout·up·silu'(gate)}, {@code dup += dout·silu(gate)}, silu'(x) = σ(x)(1 + x(1 − σ(x))). */
     public static void backward(Backend be, float[] dgate, float[] dup, float[] dout, float[] gate, float[] up, int n) {
         int chunk = 1 << 14;

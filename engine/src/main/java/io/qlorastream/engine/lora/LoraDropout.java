@@ -60,6 +60,83 @@ public final class LoraDropout {
         }
     }
 
+    /** Elements per parallel task of the backend variants (the masks depend on element indices only, not on the cut). */
+    private static final int PARALLEL_CHUNK = 1 << 14;
+
+    /** {@link #forward(long, float[], int, int, float[], int)} spread over the backend's threads: the same values. */
+    public void forward(io.qlorastream.engine.compute.Backend be, long key, float[] x, int xOff, int n, float[] out, int outOff) {
+        be.parallelFor((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK, c -> {
+            int from = c * PARALLEL_CHUNK;
+            int to = Math.min(n, from + PARALLEL_CHUNK);
+            for (int i = from; i < to; i++) {
+                out[outOff + i] = keeps(key, i) ? x[xOff + i] * keepScale : 0f;
+            }
+        });
+    }
+
+    /** {@link #backward(long, float[], int, int, float[], int)} spread over the backend's threads: the same values. */
+    public void backward(io.qlorastream.engine.compute.Backend be, long key, float[] dOut, int dOff, int n, float[] dx, int dxOff) {
+        be.parallelFor((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK, c -> {
+            int from = c * PARALLEL_CHUNK;
+            int to = Math.min(n, from + PARALLEL_CHUNK);
+            for (int i = from; i < to; i++) {
+                if (keeps(key, i)) {
+                    dx[dxOff + i] += dOut[dOff + i] * keepScale;
+                }
+            }
+        });
+    }
+
+    /**
+     * The keep decisions of elements [0, n) of {@code key} as bits (bit i of word i/64 set = kept), computed in
+     * parallel; {@code bits} is reused when long enough. Hashing is most of dropout's cost: a caller that applies the
+     * same mask several times (forward, checkpointing's recompute, backward) computes it once with this.
+     */
+    public long[] mask(io.qlorastream.engine.compute.Backend be, long key, int n, long[] bits) {
+        int words = (n + 63) >>> 6;
+        long[] out = bits != null && bits.length >= words ? bits : new long[words];
+        int wordsPerTask = PARALLEL_CHUNK / 64;
+        be.parallelFor((words + wordsPerTask - 1) / wordsPerTask, c -> {
+            int w1 = Math.min(words, (c + 1) * wordsPerTask);
+            for (int w = c * wordsPerTask; w < w1; w++) {
+                long word = 0;
+                int base = w << 6;
+                int end = Math.min(64, n - base);
+                for (int b = 0; b < end; b++) {
+                    if (keeps(key, base + b)) {
+                        word |= 1L << b;
+                    }
+                }
+                out[w] = word;
+            }
+        });
+        return out;
+    }
+
+    /** {@link #forward} with a mask from {@link #mask}: the same values. */
+    public void forward(io.qlorastream.engine.compute.Backend be, long[] bits, float[] x, int xOff, int n, float[] out, int outOff) {
+        be.parallelFor((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK, c -> {
+            int from = c * PARALLEL_CHUNK;
+            int to = Math.min(n, from + PARALLEL_CHUNK);
+            for (int i = from; i < to; i++) {
+                out[outOff + i] = (bits[i >>> 6] >>> i & 1L) != 0 ? x[xOff + i] * keepScale : 0f;
+            }
+        });
+    }
+
+    /** {@link #backward} with a mask from {@link #mask}: the same values. */
+    public void backward(io.qlorastream.engine.compute.Backend be, long[] bits, float[] dOut, int dOff, int n, float[] dx, int dxOff) {
+        be.parallelFor((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK, c -> {
+            int from = c * PARALLEL_CHUNK;
+            int to = Math.min(n, from + PARALLEL_CHUNK);
+            for (int i = from; i < to; i++) {
+                if ((bits[i >>> 6] >>> i & 1L) != 0) {
+                    dx[dxOff + i] += dOut[dOff + i] * keepScale;
+                }
+            }
+        });
+    }
+
     /** {@code dx[i] += keep ? dOut[i] / (1−p) : 0}, the backward of {@link #forward} with the same key. */
     public void backward(long key, float[] dOut, int dOff, int n, float[] dx, int dxOff) {
         for (int i = 0; i < n; i++) {

@@ -6,13 +6,12 @@ import io.qlorastream.engine.compute.Backend;
  * {@link LoraOps}' products routed through the backend's sgemm, for the model's projections. Each product is cut into
  * independent pieces of a fixed size ({@link #CHUNK} rows of the output: tokens, or rows of dB, or columns of dA) that
  * {@code sgemmBatched} spreads over the threads; the cut does not depend on the thread count, so neither do the results
- * and training stays bit-reproducible. A and B are copied out of the flat adapter array first (module-sized, cheap next
- * to the products) because the CPU backend stages whole operand arrays; the weight gradients are computed into
- * module-sized scratch and then added to the adapter's gradients.
+ * and training stays bit-reproducible. A and B are read in place in the flat adapter array; the weight gradients are
+ * computed into module-sized scratch and then added to the adapter's gradients.
  */
 public final class LoraKernels {
-    /** Output rows (or columns) per sgemm piece. */
-    static final int CHUNK = 32;
+    /** Output rows (or columns) per sgemm piece: 128 amortizes sgemm's packing of the shared operand (A, B). */
+    static final int CHUNK = 128;
 
     private LoraKernels() {
     }
@@ -47,13 +46,19 @@ public final class LoraKernels {
     /** {@code ax = x Aᵀ}, {@code y += (ax Bᵀ)·scaling}; x [tokens, in], ax [tokens, r], y [tokens, out]. */
     public static void forward(Backend be, LoraModule m, float[] x, int tokens, float[] ax, float[] y) {
         int in = m.in, out = m.out, r = m.r;
-        float[] a = java.util.Arrays.copyOfRange(m.params, m.aOffset, m.aOffset + r * in);
-        float[] b = java.util.Arrays.copyOfRange(m.params, m.bOffset, m.bOffset + out * r);
+        // A and B are read in place inside the adapter's flat array (the backend stages only the span a product reads)
         pieces(tokens, (mt, t0) -> {
-            int[] zero = new int[t0.length];
-            be.sgemmBatched(false, true, mt, r, in, 1f, x, times(t0, in), in, a, zero, in, 0f, ax, times(t0, r), r);
-            be.sgemmBatched(false, true, mt, out, r, m.scaling, ax, times(t0, r), r, b, zero, r, 1f, y, times(t0, out), out);
+            int[] aAt = fill(t0.length, m.aOffset);
+            int[] bAt = fill(t0.length, m.bOffset);
+            be.sgemmBatched(false, true, mt, r, in, 1f, x, times(t0, in), in, m.params, aAt, in, 0f, ax, times(t0, r), r);
+            be.sgemmBatched(false, true, mt, out, r, m.scaling, ax, times(t0, r), r, m.params, bAt, r, 1f, y, times(t0, out), out);
         });
+    }
+
+    private static int[] fill(int n, int value) {
+        int[] o = new int[n];
+        java.util.Arrays.fill(o, value);
+        return o;
     }
 
     /**
@@ -62,27 +67,43 @@ public final class LoraKernels {
      */
     public static void backward(Backend be, LoraModule m, float[] x, int tokens, float[] ax, float[] dy, float[] dx,
                                 float[] dax) {
+        backward(be, m, x, tokens, ax, dy, dx, dax, null);
+    }
+
+    /**
+     * {@link #backward(Backend, LoraModule, float[], int, float[], float[], float[], float[])} with a caller's scratch
+     * for the module's weight gradients (grown when null or short; the grown array is returned for reuse), so a
+     * training step allocates nothing per call.
+     */
+    public static float[] backward(Backend be, LoraModule m, float[] x, int tokens, float[] ax, float[] dy, float[] dx,
+                                   float[] dax, float[] scratch) {
         int in = m.in, out = m.out, r = m.r;
-        float[] a = java.util.Arrays.copyOfRange(m.params, m.aOffset, m.aOffset + r * in);
-        float[] b = java.util.Arrays.copyOfRange(m.params, m.bOffset, m.bOffset + out * r);
+        float[] p = m.params;
         pieces(tokens, (mt, t0) -> be.sgemmBatched(false, false, mt, r, out, m.scaling, dy, times(t0, out), out,
-                b, new int[t0.length], r, 0f, dax, times(t0, r), r));
-        float[] gb = new float[out * r];
-        pieces(out, (mo, o0) -> be.sgemmBatched(true, false, mo, r, tokens, m.scaling, dy, o0, out,
-                ax, new int[o0.length], r, 0f, gb, times(o0, r), r));
-        float[] ga = new float[r * in];
-        pieces(in, (ni, i0) -> be.sgemmBatched(true, false, r, ni, tokens, 1f, dax, new int[i0.length], r,
-                x, i0, in, 0f, ga, i0, in));
+                p, fill(t0.length, m.bOffset), r, 0f, dax, times(t0, r), r));
+        float[] gw = scratch == null || scratch.length < Math.max(out * r, r * in) ? new float[Math.max(out * r, r * in)] : scratch;
         float[] g = m.grads;
-        for (int i = 0; i < ga.length; i++) {
-            g[m.aOffset + i] += ga[i];
+        // dB first, added to the adapter's gradients, then dA in the same scratch (the products write every element)
+        pieces(out, (mo, o0) -> be.sgemmBatched(true, false, mo, r, tokens, m.scaling, dy, o0, out,
+                ax, new int[o0.length], r, 0f, gw, times(o0, r), r));
+        for (int i = 0; i < out * r; i++) {
+            g[m.bOffset + i] += gw[i];
         }
-        for (int i = 0; i < gb.length; i++) {
-            g[m.bOffset + i] += gb[i];
+        pieces(in, (ni, i0) -> be.sgemmBatched(true, false, r, ni, tokens, 1f, dax, new int[i0.length], r,
+                x, i0, in, 0f, gw, i0, in));
+        for (int i = 0; i < r * in; i++) {
+            g[m.aOffset + i] += gw[i];
         }
         if (dx != null) {
-            pieces(tokens, (mt, t0) -> be.sgemmBatched(false, false, mt, in, r, 1f, dax, times(t0, r), r,
-                    a, new int[t0.length], in, 1f, dx, times(t0, in), in));
+            inputGradient(be, m, tokens, dax, dx);
         }
+        return gw;
+    }
+
+    /** {@code dx += dax A}: the LoRA path's input gradient from the dax a backward with dx = null left in its scratch. */
+    public static void inputGradient(Backend be, LoraModule m, int tokens, float[] dax, float[] dx) {
+        int in = m.in, r = m.r;
+        pieces(tokens, (mt, t0) -> be.sgemmBatched(false, false, mt, in, r, 1f, dax, times(t0, r), r,
+                m.params, fill(t0.length, m.aOffset), in, 1f, dx, times(t0, in), in));
     }
 }

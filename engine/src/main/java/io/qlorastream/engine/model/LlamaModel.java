@@ -79,8 +79,10 @@ public final class LlamaModel {
 
     private static final int Q = 0, K = 1, V = 2, O = 3, GATE = 4, UP = 5, DOWN = 6;
 
-    /** Scratch of the LoRA path, grown on demand: dropped-out input, its gradient, dAx. */
-    private float[] loraXd = new float[0], loraDxd = new float[0], loraScratch = new float[0];
+    /** Scratch of the LoRA path, grown on demand: dropped-out input (then its gradient), dAx. */
+    private float[] loraXd = new float[0], loraScratch = new float[0];
+    /** Scratch of the LoRA weight gradients of one module (reused: a new array per call would be garbage). */
+    private float[] loraGradScratch;
 
     /** A projection's forward: the frozen linear, then the LoRA term of the attached adapter if it targets it. */
     private void project(int l, int p, float[] y, float[] x, int rows, Linear w, LayerActivations la) {
@@ -97,10 +99,25 @@ public final class LlamaModel {
         }
         float[] in = x;
         if (loraDropout != null && !loraDropout.isIdentity()) {
-            loraDropout.forward(loraDropout.key(l, m.projection), x, 0, rows * m.in, loraXd, 0);
+            long[] bits = dropoutMask(la, p, loraDropout.key(l, m.projection), rows * m.in);
+            loraDropout.forward(backend, bits, x, 0, rows * m.in, loraXd, 0);
             in = loraXd;
         }
         LoraKernels.forward(backend, m, in, rows, la.loraAx[p], y);
+    }
+
+    /**
+     * The dropout mask of {@code key} over n elements, from the block buffers' cache when their last forward made it
+     * (a mask is a function of its key alone): hashing every element is most of dropout's cost, and the backward (and,
+     * with checkpointing, the recompute of the last block) applies the mask its forward made.
+     */
+    private long[] dropoutMask(LayerActivations la, int p, long key, int n) {
+        if (la.dropMask[p] == null || la.dropKey[p] != key || la.dropN[p] != n) {
+            la.dropMask[p] = loraDropout.mask(backend, key, n, la.dropMask[p]);
+            la.dropKey[p] = key;
+            la.dropN[p] = n;
+        }
+        return la.dropMask[p];
     }
 
     /** A projection's backward: frozen dx += dy W, then the LoRA gradients and its dx contribution. */
@@ -113,23 +130,22 @@ public final class LlamaModel {
         if (loraXd.length < rows * m.in) {
             loraXd = new float[rows * m.in];
         }
-        if (loraDxd.length < rows * m.in) {
-            loraDxd = new float[rows * m.in];
-        }
         if (loraScratch.length < rows * m.r) {
             loraScratch = new float[rows * m.r];
         }
         if (loraDropout == null || loraDropout.isIdentity()) {
-            LoraKernels.backward(backend, m, x, rows, la.loraAx[p], dy, dx, loraScratch);
+            loraGradScratch = LoraKernels.backward(backend, m, x, rows, la.loraAx[p], dy, dx, loraScratch, loraGradScratch);
             return;
         }
-        // the dropout mask is recomputed from its key (same micro-batch counter as the forward)
-        long key = loraDropout.key(l, m.projection);
+        // the dropout mask of the forward (kept in the block's buffers, or recomputed from its key: same micro-batch counter)
         int n = rows * m.in;
-        loraDropout.forward(key, x, 0, n, loraXd, 0);
-        java.util.Arrays.fill(loraDxd, 0, n, 0f);
-        LoraKernels.backward(backend, m, loraXd, rows, la.loraAx[p], dy, loraDxd, loraScratch);
-        loraDropout.backward(key, loraDxd, 0, n, dx, 0);
+        long[] bits = dropoutMask(la, p, loraDropout.key(l, m.projection), n);
+        loraDropout.forward(backend, bits, x, 0, n, loraXd, 0);
+        // the weight gradients read the dropped-out input; once they are done the same buffer takes its gradient
+        loraGradScratch = LoraKernels.backward(backend, m, loraXd, rows, la.loraAx[p], dy, null, loraScratch, loraGradScratch);
+        java.util.Arrays.fill(loraXd, 0, n, 0f);
+        LoraKernels.inputGradient(backend, m, rows, loraScratch, loraXd);
+        loraDropout.backward(backend, bits, loraXd, 0, n, dx, 0);
     }
 
     /** The buffers one decoder block writes; for the backward, every block keeps its own (see {@link Activations}). */
@@ -137,8 +153,22 @@ public final class LlamaModel {
         public final float[] ln1, rstd1, q, k, v, probs, att, attProj, resid2, ln2, rstd2, gate, up, mlpHidden, mlpOut;
         /** LoRA's A·x per projection (kept for the backward), allocated when an adapter targets it. */
         final float[][] loraAx = new float[LayerWeights.PROJECTIONS.size()][];
+        /** LoRA dropout masks of the last forward through these buffers, per projection, with their key and length. */
+        final long[][] dropMask = new long[LayerWeights.PROJECTIONS.size()][];
+        final long[] dropKey = new long[LayerWeights.PROJECTIONS.size()];
+        final int[] dropN = new int[LayerWeights.PROJECTIONS.size()];
+        /**
+         * 0: probs holds every head's attention probabilities; else probs holds this many heads at a time and the
+         * backward recomputes them (training buffers whose probabilities would exceed {@link #ATTENTION_CHUNK_FLOATS}).
+         */
+        final int attentionChunkHeads;
 
         LayerActivations(LlamaConfig c, int rows, int probsSize) {
+            this(c, rows, probsSize, 0);
+        }
+
+        LayerActivations(LlamaConfig c, int rows, int probsSize, int attentionChunkHeads) {
+            this.attentionChunkHeads = attentionChunkHeads;
             int hidden = c.hiddenSize();
             int inter = c.intermediateSize();
             ln1 = new float[rows * hidden];
@@ -164,11 +194,15 @@ public final class LlamaModel {
      * {@code resid[layers]} the input of the final norm. With {@code keepLayers} every block has its own buffers
      * (what a backward needs); without, blocks share one set and the residual stream alternates between two arrays.
      * {@code logitRows} is how many rows get logits (batch·seqLen, or 1 when decoding only needs the last one).
+     * With {@code lossChunked} (training buffers, see {@link LlamaModel#allocateTraining}) the forward stops at the final
+     * norm and the loss computes lm_head chunk by chunk: {@code logits} then holds one chunk of {@code logitRows} rows.
      */
     public static final class Activations {
         public final int batch, seqLen, kvCap, logitRows;
         /** Activation checkpointing: every block's input is kept, its insides are recomputed in the backward. */
         public final boolean checkpointed;
+        /** lm_head and the loss run chunk by chunk of {@code logitRows} rows inside the backward (training buffers). */
+        public final boolean lossChunked;
         public final int[] positions;
         /** The key mask of the last {@link LlamaModel#forward} (a checkpointed backward recomputes blocks with it). */
         int[] mask;
@@ -181,20 +215,34 @@ public final class LlamaModel {
         }
 
         Activations(LlamaConfig c, int batch, int seqLen, int kvCap, boolean keepLayers, boolean checkpointed, int logitRows) {
+            this(c, batch, seqLen, kvCap, keepLayers, checkpointed, logitRows, false, Long.MAX_VALUE);
+        }
+
+        Activations(LlamaConfig c, int batch, int seqLen, int kvCap, boolean keepLayers, boolean checkpointed, int logitRows,
+                    boolean lossChunked, long attentionChunkFloats) {
             this.batch = batch;
             this.checkpointed = checkpointed;
+            this.lossChunked = lossChunked;
             this.seqLen = seqLen;
             this.kvCap = kvCap;
             this.logitRows = logitRows;
             int rows = batch * seqLen;
             positions = new int[rows];
             int probsSize = batch * c.numHeads() * seqLen * kvCap;
+            int chunkHeads = 0;
+            if ((long) probsSize > attentionChunkFloats) {
+                Attention.Shape shape = new Attention.Shape(batch, seqLen, seqLen, seqLen, 0, c.numHeads(), c.numKvHeads(), c.headDim());
+                chunkHeads = Attention.chunkHeads(shape, attentionChunkFloats);
+                probsSize = chunkHeads * seqLen * seqLen;
+            }
+            final int heads = chunkHeads;
+            final int probs = probsSize;
             layers = new LayerActivations[c.numLayers()];
             resid = new float[c.numLayers() + 1][];
-            LayerActivations shared = keepLayers ? null : new LayerActivations(c, rows, probsSize);
+            LayerActivations shared = keepLayers ? null : new LayerActivations(c, rows, probs, heads);
             float[][] alternate = keepLayers || checkpointed ? null : new float[][]{new float[rows * c.hiddenSize()], new float[rows * c.hiddenSize()]};
             for (int l = 0; l < c.numLayers(); l++) {
-                layers[l] = keepLayers ? new LayerActivations(c, rows, probsSize) : shared;
+                layers[l] = keepLayers ? new LayerActivations(c, rows, probs, heads) : shared;
             }
             for (int l = 0; l <= c.numLayers(); l++) {
                 resid[l] = keepLayers || checkpointed ? new float[rows * c.hiddenSize()] : alternate[l % 2];
@@ -213,11 +261,36 @@ public final class LlamaModel {
     /**
      * Buffers for training over [batch, seqLen]: with {@code checkpoint} only every block's input is kept (one set of
      * block buffers is shared and each block is recomputed just before its backward, about one more forward of
-     * compute for layers× less activation memory); without, every block keeps its own buffers.
+     * compute for layers× less activation memory); without, every block keeps its own buffers. Either way the logits
+     * are never held whole: {@link #forward} stops at the final norm and {@link #lossSumAndBackward} runs lm_head, the
+     * loss and their backward over {@link #lossChunkRows} rows at a time (for a 32k vocabulary and 512 tokens that is
+     * 16 MB instead of 64 MB of logits, and as much less in the backend's staging buffers).
      */
     public Activations allocateTraining(int batch, int seqLen, boolean checkpoint) {
-        return checkpoint ? new Activations(config, batch, seqLen, seqLen, false, true, batch * seqLen)
-                : allocate(batch, seqLen, true);
+        return allocateTraining(batch, seqLen, checkpoint, lossChunkRows(batch * seqLen), ATTENTION_CHUNK_FLOATS);
+    }
+
+    /** Training buffers with loss chunks of {@code chunkRows} rows and attention chunks of at most so many floats (tests use small ones). */
+    Activations allocateTraining(int batch, int seqLen, boolean checkpoint, int chunkRows, long attentionChunkFloats) {
+        return new Activations(config, batch, seqLen, seqLen, !checkpoint, checkpoint, chunkRows, true, attentionChunkFloats);
+    }
+
+    /**
+     * Logit floats per loss chunk of training buffers (16 MB): 131 rows of a 32k vocabulary, enough for an efficient
+     * lm_head product; each chunk converts the whole (BF16) lm_head again, so much smaller chunks cost time.
+     */
+    static final int LOSS_CHUNK_FLOATS = 1 << 22;
+
+    /**
+     * Training buffers keep the attention probabilities of all heads up to this many floats (16 MB); above it they are
+     * computed by whole KV groups of heads and recomputed in the backward (1B at seq 512: 33.5 MB → 8.4 MB, twice:
+     * probabilities and their gradient), at the cost of one more QKᵀ and softmax per layer.
+     */
+    static final long ATTENTION_CHUNK_FLOATS = 1 << 22;
+
+    /** Rows of one loss chunk for {@code rows} training rows. */
+    public int lossChunkRows(int rows) {
+        return Math.max(1, Math.min(rows, Math.max(16, LOSS_CHUNK_FLOATS / config.vocabSize())));
     }
 
     /**
@@ -242,6 +315,12 @@ public final class LlamaModel {
                     config.numKvHeads(), config.headDim());
             blockForward(l, acts.resid[l], acts.resid[l + 1], la, acts.positions, rows, la.k, la.v, mask, shape);
         }
+        if (acts.lossChunked) {
+            // training buffers: lm_head runs chunk by chunk inside the loss
+            RmsNorm.forward(backend, acts.lnFinal, acts.rstdFinal, acts.resid[config.numLayers()], weights.finalNorm, rows,
+                    config.hiddenSize(), config.rmsNormEps());
+            return;
+        }
         finalForward(acts, rows, 0, rows);
     }
 
@@ -265,7 +344,11 @@ public final class LlamaModel {
             System.arraycopy(la.k, 0, kCache, shape.qStart() * kvDim, rows * kvDim);
             System.arraycopy(la.v, 0, vCache, shape.qStart() * kvDim, rows * kvDim);
         }
-        Attention.forward(backend, la.att, la.probs, la.q, kCache, vCache, keyMask, shape);
+        if (la.attentionChunkHeads > 0) {
+            Attention.forwardChunked(backend, la.att, la.probs, la.q, kCache, vCache, keyMask, shape, la.attentionChunkHeads);
+        } else {
+            Attention.forward(backend, la.att, la.probs, la.q, kCache, vCache, keyMask, shape);
+        }
         project(l, O, la.attProj, la.att, rows, w.o, la);
         Residual.forward(la.resid2, x, la.attProj, rows * hidden);
         RmsNorm.forward(backend, la.ln2, la.rstd2, la.resid2, w.postAttentionNorm, rows, hidden, config.rmsNormEps());
@@ -351,10 +434,14 @@ public final class LlamaModel {
      * {@code dFinalNorm} dL/d(final norm weight) (the only frozen-weight gradient kept: it makes the whole chain checkable).
      */
     public static final class Gradients {
-        final float[] dResid, dX, dResid2, dLn, dQ, dK, dV, dProbs, dAtt, dAttProj, dGate, dUp, dMlpHidden, dLnFinal;
+        final float[] dResid, dX, dResid2, dLn, dQ, dK, dV, dAtt, dAttProj, dMlpHidden, dLnFinal;
+        /** Attention probabilities' gradient, sized by the first backward to the activations' probs (whole or a chunk). */
+        float[] dProbs = new float[0];
         public final float[] dEmbedded, dFinalNorm, losses, dLoss;
         /** Scratch output of a block recomputed by activation checkpointing. */
         float[] blockOut;
+        /** One loss chunk's final-norm rows and their gradient (training buffers). */
+        float[] chunkIn, chunkDx;
 
         Gradients(LlamaConfig c, int batch, int seqLen) {
             int rows = batch * seqLen;
@@ -367,11 +454,8 @@ public final class LlamaModel {
             dQ = new float[rows * c.qDim()];
             dK = new float[rows * c.kvDim()];
             dV = new float[rows * c.kvDim()];
-            dProbs = new float[batch * c.numHeads() * seqLen * seqLen];
             dAtt = new float[rows * c.qDim()];
             dAttProj = new float[rows * h];
-            dGate = new float[rows * inter];
-            dUp = new float[rows * inter];
             dMlpHidden = new float[rows * inter];
             dLnFinal = new float[rows * h];
             dEmbedded = new float[rows * h];
@@ -388,7 +472,9 @@ public final class LlamaModel {
     /**
      * Loss and backward after {@link #forward} with activations kept per layer: the mean cross-entropy over the target
      * tokens (already shifted, see {@link CrossEntropy#shiftLabels}; -100 ignored), then gradients back to the embedding
-     * output. Overwrites {@code acts.logits} with dL/dlogits. Returns the mean loss (NaN without targets).
+     * output. Overwrites {@code acts.logits} with dL/dlogits (of the last loss chunk for training buffers) and the MLP
+     * gate/up activations with their gradients: a backward consumes its forward. Returns the mean loss (NaN without
+     * targets).
      */
     public double lossAndBackward(Activations acts, Gradients g, int[] targets) {
         int n = 0;
@@ -412,19 +498,21 @@ public final class LlamaModel {
         if (!acts.checkpointed && acts.layers.length > 1 && acts.layers[0] == acts.layers[1]) {
             throw new IllegalStateException("backward needs activations kept per layer: allocate(batch, seqLen, true)");
         }
-        CrossEntropy.forward(backend, g.losses, acts.logits, acts.logits, targets, rows, vocab);
-        int n = 0;
+        java.util.Arrays.fill(g.dLoss, tokenWeight);
+        zero(g.dLnFinal);
+        if (acts.lossChunked) {
+            lossChunks(acts, g, targets);
+        } else {
+            CrossEntropy.forward(backend, g.losses, acts.logits, acts.logits, targets, rows, vocab);
+            CrossEntropy.backward(backend, acts.logits, acts.logits, targets, g.dLoss, rows, vocab);
+            backend.linearBackward(g.dLnFinal, acts.logits, rows, weights.lmHead);
+        }
         double sum = 0;
         for (int i = 0; i < rows; i++) {
             if (targets[i] != CrossEntropy.IGNORE) {
-                n++;
                 sum += g.losses[i];
             }
         }
-        java.util.Arrays.fill(g.dLoss, tokenWeight);
-        CrossEntropy.backward(backend, acts.logits, acts.logits, targets, g.dLoss, rows, vocab);
-        zero(g.dLnFinal);
-        backend.linearBackward(g.dLnFinal, acts.logits, rows, weights.lmHead);
         zero(g.dResid);
         zero(g.dFinalNorm);
         RmsNorm.backward(backend, g.dResid, g.dFinalNorm, g.dLnFinal, acts.resid[config.numLayers()], weights.finalNorm,
@@ -441,14 +529,43 @@ public final class LlamaModel {
                 blockForward(l, acts.resid[l], g.blockOut, acts.layers[l], acts.positions, rows, acts.layers[l].k,
                         acts.layers[l].v, acts.mask, shape);
             }
-            blockBackward(l, acts.resid[l], acts.layers[l], g, acts.positions, rows, shape);
+            blockBackward(l, acts.resid[l], acts.layers[l], g, acts.positions, rows, shape, acts.mask);
         }
         System.arraycopy(g.dResid, 0, g.dEmbedded, 0, rows * hidden);
         return sum;
     }
 
+    /**
+     * lm_head, cross-entropy and their backward for rows [r0, r0 + chunk) at a time: fills g.losses and g.dLnFinal as
+     * the whole-logits path does, row for row the same products, with one chunk of logits in memory.
+     */
+    private void lossChunks(Activations acts, Gradients g, int[] targets) {
+        int rows = acts.batch * acts.seqLen;
+        int hidden = config.hiddenSize();
+        int vocab = config.vocabSize();
+        int chunk = acts.logitRows;
+        if (g.chunkIn == null || g.chunkIn.length < chunk * hidden) {
+            g.chunkIn = new float[chunk * hidden];
+            g.chunkDx = new float[chunk * hidden];
+        }
+        for (int r0 = 0; r0 < rows; r0 += chunk) {
+            int rc = Math.min(chunk, rows - r0);
+            System.arraycopy(acts.lnFinal, r0 * hidden, g.chunkIn, 0, rc * hidden);
+            backend.linearForward(acts.logits, g.chunkIn, rc, weights.lmHead, null);
+            int[] t = java.util.Arrays.copyOfRange(targets, r0, r0 + rc);
+            float[] losses = new float[rc];
+            CrossEntropy.forward(backend, losses, acts.logits, acts.logits, t, rc, vocab);
+            System.arraycopy(losses, 0, g.losses, r0, rc);
+            CrossEntropy.backward(backend, acts.logits, acts.logits, t, java.util.Arrays.copyOfRange(g.dLoss, r0, r0 + rc), rc, vocab);
+            java.util.Arrays.fill(g.chunkDx, 0, rc * hidden, 0f);
+            backend.linearBackward(g.chunkDx, acts.logits, rc, weights.lmHead);
+            System.arraycopy(g.chunkDx, 0, g.dLnFinal, r0 * hidden, rc * hidden);
+        }
+    }
+
     /** Block l backward: g.dResid holds dL/d(block output) on entry and dL/d(block input x) on exit. */
-    void blockBackward(int l, float[] x, LayerActivations la, Gradients g, int[] positions, int rows, Attention.Shape shape) {
+    void blockBackward(int l, float[] x, LayerActivations la, Gradients g, int[] positions, int rows, Attention.Shape shape,
+                       int[] keyMask) {
         LayerWeights w = weights.layers[l];
         int hidden = config.hiddenSize();
         int n = rows * hidden;
@@ -456,12 +573,13 @@ public final class LlamaModel {
         System.arraycopy(g.dResid, 0, g.dResid2, 0, n);
         zero(g.dMlpHidden);
         projectBackward(l, DOWN, g.dMlpHidden, g.dResid, la.mlpHidden, rows, w.down, la);
-        zero(g.dGate);
-        zero(g.dUp);
-        SwiGlu.backward(backend, g.dGate, g.dUp, g.dMlpHidden, la.gate, la.up, rows * config.intermediateSize());
+        // gate and up are dead once the SwiGLU backward has read them (a block's backward runs once, right after its
+        // forward or recompute): their gradients overwrite them instead of taking two more [tokens, inter] buffers
+        float[] dGate = la.gate, dUp = la.up;
+        SwiGlu.backwardInPlace(backend, g.dMlpHidden, dGate, dUp, rows * config.intermediateSize());
         zero(g.dLn);
-        projectBackward(l, GATE, g.dLn, g.dGate, la.ln2, rows, w.gate, la);
-        projectBackward(l, UP, g.dLn, g.dUp, la.ln2, rows, w.up, la);
+        projectBackward(l, GATE, g.dLn, dGate, la.ln2, rows, w.gate, la);
+        projectBackward(l, UP, g.dLn, dUp, la.ln2, rows, w.up, la);
         RmsNorm.backward(backend, g.dResid2, null, g.dLn, la.resid2, w.postAttentionNorm, la.rstd2, rows, hidden);
         // resid2 = x + attProj
         System.arraycopy(g.dResid2, 0, g.dX, 0, n);
@@ -470,7 +588,15 @@ public final class LlamaModel {
         zero(g.dQ);
         zero(g.dK);
         zero(g.dV);
-        Attention.backward(backend, g.dQ, g.dK, g.dV, g.dProbs, g.dAtt, la.probs, la.q, la.k, la.v, shape);
+        if (g.dProbs.length < la.probs.length) {
+            g.dProbs = new float[la.probs.length];
+        }
+        if (la.attentionChunkHeads > 0) {
+            Attention.backwardRecomputing(backend, g.dQ, g.dK, g.dV, la.probs, g.dProbs, g.dAtt, la.q, la.k, la.v, keyMask,
+                    shape, la.attentionChunkHeads);
+        } else {
+            Attention.backward(backend, g.dQ, g.dK, g.dV, g.dProbs, g.dAtt, la.probs, la.q, la.k, la.v, shape);
+        }
         rope.backward(backend, g.dQ, positions, rows, config.numHeads());
         rope.backward(backend, g.dK, positions, rows, config.numKvHeads());
         zero(g.dLn);

@@ -228,8 +228,10 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /**
      * Reads {@code count} elements of a float tensor starting at element {@code first}, converted to float32 into
-     * {@code out[outOffset..]}, through a bounded direct buffer (the file is never mapped: loading a model this
-     * way adds nothing to the resident set but the output array).
+     * {@code out[outOffset..]}, through a bounded buffer (the file is never mapped: loading a model this way adds
+     * nothing to the resident set but the output array). The buffer is on the heap: the channel reads through the
+     * JDK's per-thread cached direct buffer, whereas a direct buffer per call stays allocated native memory until a
+     * GC happens to collect it (tens of MB while a model loads).
      */
     public void readFloats(TensorInfo t, long first, float[] out, int outOffset, int count) throws IOException {
         DType dtype = t.dtype();
@@ -241,7 +243,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         int size = dtype.byteSize();
         int chunkElems = (1 << 20) / size;
-        ByteBuffer buf = ByteBuffer.allocateDirect(Math.min(count, chunkElems) * size + 1).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buf = ByteBuffer.allocate(Math.min(count, chunkElems) * size + 1).order(ByteOrder.LITTLE_ENDIAN);
         int done = 0;
         while (done < count) {
             int n = Math.min(chunkElems, count - done);

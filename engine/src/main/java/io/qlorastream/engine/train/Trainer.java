@@ -90,7 +90,8 @@ public final class Trainer {
     private final List<TokenizedExample> examples;
     private final Settings settings;
     private final LoraDropout dropout;
-    private final AdamW optimizer;
+    /** Allocated on first use, or taken over from a restored state (two adapter-sized arrays: not allocated twice). */
+    private AdamW optimizer;
     private final LrSchedule schedule;
     private final long totalSteps;
     private final int truncated;
@@ -124,7 +125,6 @@ public final class Trainer {
         this.examples = cut;
         this.truncated = t;
         this.dropout = new LoraDropout(adapter.config.dropout(), settings.seed());
-        this.optimizer = new AdamW(settings.adam(), adapter.parameterCount());
         this.totalSteps = settings.totalSteps(examples.size());
         int warmup = LrSchedule.warmupSteps(settings.warmupSteps(), settings.warmupRatio(), totalSteps);
         this.schedule = new LrSchedule(settings.schedule(), settings.lr(), warmup, totalSteps);
@@ -144,6 +144,9 @@ public final class Trainer {
     }
 
     public AdamW optimizer() {
+        if (optimizer == null) {
+            optimizer = new AdamW(settings.adam(), adapter.parameterCount());
+        }
         return optimizer;
     }
 
@@ -152,24 +155,135 @@ public final class Trainer {
         stopRequested = true;
     }
 
-    /** Continues from a state saved by {@link #saveState}: adapter, moments, step and dropout counter. */
+    /**
+     * Continues from a state saved by {@link #saveState}: adapter, moments, step and dropout counter. The state's
+     * optimizer is taken over (its moments are not copied). Throws IllegalArgumentException, one line naming every
+     * option that differs, when the state was saved with other {@link #trajectorySettings()} (settings a state does
+     * not record, from older versions, are not checked); the number of steps may change (to train longer).
+     */
     public void restore(TrainingState s) {
         if (s.adapter.parameterCount() != adapter.parameterCount()) {
             throw new IllegalArgumentException("saved state has " + s.adapter.parameterCount()
                     + " adapter parameters, this run " + adapter.parameterCount());
         }
+        Map<String, String> saved = new LinkedHashMap<>(s.extra);
+        saved.putAll(adamSettings(s.optimizer.config));
+        String mismatch = mismatch(saved, trajectorySettings());
+        if (mismatch != null) {
+            throw new IllegalArgumentException("cannot resume: " + mismatch
+                    + " (a resumed run must repeat the settings its state was saved with)");
+        }
         System.arraycopy(s.adapter.params, 0, adapter.params, 0, adapter.params.length);
-        optimizer.restore(s.optimizer.stepCount(), s.optimizer.expAvg(), s.optimizer.expAvgSq());
+        optimizer = s.optimizer;
         step = s.step;
         dropout.restore(s.dropoutCounter);
     }
 
+    /** State entry → the option that sets it, for messages (entries without one are described by their key). */
+    private static final Map<String, String> OPTION_OF = Map.ofEntries(
+            Map.entry("seed", "--seed"), Map.entry("batch_size", "--batch-size"), Map.entry("grad_accum", "--grad-accum"),
+            Map.entry("max_seq_len", "--max-seq-len"), Map.entry("lr", "--lr"), Map.entry("schedule", "--schedule"),
+            Map.entry("warmup_steps", "--warmup-steps"), Map.entry("warmup_ratio", "--warmup-ratio"),
+            Map.entry("adam_beta1", "--adam-beta1"), Map.entry("adam_beta2", "--adam-beta2"),
+            Map.entry("adam_epsilon", "--adam-epsilon"), Map.entry("weight_decay", "--weight-decay"),
+            Map.entry("max_grad_norm", "--max-grad-norm"), Map.entry("lora_dropout", "--lora-dropout"),
+            Map.entry("examples", "the number of examples in --data"),
+            Map.entry("data_sha256", "the tokenized examples of --data (SHA-256)"));
+
+    /**
+     * What decides the trajectory of a run besides the step count: which examples each step draws (seed, batch size,
+     * accumulation, truncation, the data itself), the dropout masks, and the updates (schedule and optimizer settings),
+     * by state entry name. Recorded by {@link #saveState}, checked by {@link #restore}. The thread count is not: the
+     * same settings on other hardware continue the same run (its last bits may differ).
+     */
+    public Map<String, String> trajectorySettings() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("seed", Long.toString(settings.seed()));
+        m.put("batch_size", Integer.toString(settings.batchSize()));
+        m.put("grad_accum", Integer.toString(settings.gradAccum()));
+        m.put("max_seq_len", Integer.toString(settings.maxSeqLen()));
+        m.put("lr", Double.toString(settings.lr()));
+        m.put("schedule", settings.schedule().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("warmup_steps", Integer.toString(settings.warmupSteps()));
+        m.put("warmup_ratio", Double.toString(settings.warmupRatio()));
+        m.put("max_grad_norm", Double.toString(settings.maxGradNorm()));
+        m.put("lora_dropout", Double.toString(adapter.config.dropout()));
+        m.putAll(adamSettings(settings.adam()));
+        m.put("examples", Integer.toString(examples.size()));
+        m.put("data_sha256", dataSha256());
+        return m;
+    }
+
+    private static Map<String, String> adamSettings(AdamW.Config c) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("adam_beta1", Double.toString(c.beta1()));
+        m.put("adam_beta2", Double.toString(c.beta2()));
+        m.put("adam_epsilon", Double.toString(c.eps()));
+        m.put("weight_decay", Double.toString(c.weightDecay()));
+        return m;
+    }
+
+    /**
+     * null when every entry of {@code now} that {@code saved} records is equal, else "the state was saved with
+     * --batch-size 2, this run has --batch-size 3" naming every difference.
+     */
+    public static String mismatch(Map<String, String> saved, Map<String, String> now) {
+        List<String> was = new ArrayList<>();
+        List<String> is = new ArrayList<>();
+        for (Map.Entry<String, String> e : now.entrySet()) {
+            String old = saved.get(e.getKey());
+            if (old != null && !old.equals(e.getValue())) {
+                String option = OPTION_OF.getOrDefault(e.getKey(), e.getKey());
+                boolean hash = e.getKey().endsWith("sha256");
+                was.add(option + (hash ? " " + old.substring(0, Math.min(12, old.length())) : " " + old));
+                is.add(option + (hash ? " " + e.getValue().substring(0, Math.min(12, e.getValue().length())) : " " + e.getValue()));
+            }
+        }
+        if (was.isEmpty()) {
+            return null;
+        }
+        return "the state was saved with " + String.join(", ", was) + "; this run has " + String.join(", ", is);
+    }
+
+    private String dataSha;
+
+    /** SHA-256 over the (truncated) examples' token ids and labels, in order. */
+    private String dataSha256() {
+        if (dataSha == null) {
+            java.security.MessageDigest md;
+            try {
+                md = java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1 << 16);
+            for (TokenizedExample e : examples) {
+                for (int[] a : new int[][]{e.inputIds(), e.labels()}) {
+                    if (b.remaining() < 4) {
+                        md.update(b.flip());
+                        b.clear();
+                    }
+                    b.putInt(a.length);
+                    for (int v : a) {
+                        if (b.remaining() < 4) {
+                            md.update(b.flip());
+                            b.clear();
+                        }
+                        b.putInt(v);
+                    }
+                }
+            }
+            md.update(b.flip());
+            dataSha = java.util.HexFormat.of().formatHex(md.digest());
+        }
+        return dataSha;
+    }
+
     public void saveState(Path dir, String baseModel) throws IOException {
-        Map<String, String> extra = new LinkedHashMap<>();
-        extra.put("seed", Long.toString(settings.seed()));
+        Map<String, String> extra = new LinkedHashMap<>(trajectorySettings());
         extra.put("examples_per_step", Integer.toString(settings.examplesPerStep()));
         extra.put("total_steps", Long.toString(totalSteps));
-        new TrainingState(adapter, optimizer, step, dropout.counter(), Map.of(), extra).save(dir, baseModel);
+        new TrainingState(adapter, optimizer(), step, dropout.counter(), Map.of(), extra).save(dir, baseModel);
     }
 
     /** Index into {@code examples} of the i-th example drawn (i counted over all epochs). */
@@ -205,6 +319,16 @@ public final class Trainer {
      * {@code logFile} (may be null) and calling the listener.
      */
     public Result run(Path logFile, Listener listener) throws IOException {
+        return run(logFile, null, null, listener);
+    }
+
+    /**
+     * {@link #run(Path, Listener)} that also saves the resumable state into {@code stateDir} (atomically replaced)
+     * after every step that is a multiple of {@code saveSteps} and not the last one (the caller saves the final
+     * state, whether the run completed or stopped), before the listener hears of that step. No periodic saves when
+     * stateDir is null or saveSteps is 0.
+     */
+    public Result run(Path logFile, Path stateDir, String baseModel, Listener listener) throws IOException {
         long start = System.nanoTime();
         long tokens = 0;
         double first = Double.NaN, last = Double.NaN;
@@ -238,6 +362,9 @@ public final class Trainer {
                     log.write(JSON.writeValueAsString(line));
                     log.write('\n');
                     log.flush();
+                }
+                if (stateDir != null && settings.saveSteps() > 0 && step % settings.saveSteps() == 0 && step < totalSteps) {
+                    saveState(stateDir, baseModel);
                 }
                 if (listener != null) listener.onStep(m);
             }
@@ -286,7 +413,7 @@ public final class Trainer {
         }
         lastGradNorm = settings.maxGradNorm() > 0 ? GradClip.clip(adapter.grads, settings.maxGradNorm())
                 : GradClip.globalNorm(adapter.grads);
-        optimizer.step(adapter.params, adapter.grads, schedule.lr(step));
+        optimizer().step(adapter.params, adapter.grads, schedule.lr(step));
         step++;
         return acc.meanLoss();
     }

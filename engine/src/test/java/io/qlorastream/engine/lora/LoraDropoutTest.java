@@ -51,4 +51,37 @@ class LoraDropoutTest {
         assertThat(out).isEqualTo(x);
         assertThat(d.isIdentity()).isTrue();
     }
+
+    @Test
+    void aPrecomputedBitMaskAppliesTheSameDecisionsInParallel() {
+        LoraDropout d = new LoraDropout(0.3, 17);
+        d.nextMicroBatch();
+        long key = d.key(2, "down_proj");
+        int n = 40_000; // several parallel chunks and a last word of 64 only partly used
+        Rng r = new Rng(1);
+        float[] x = new float[n + 5];
+        float[] dOut = new float[n + 5];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = r.nextFloat() - 0.5f;
+            dOut[i] = r.nextFloat() - 0.5f;
+        }
+        try (io.qlorastream.engine.compute.CpuBackend be = new io.qlorastream.engine.compute.CpuBackend(3)) {
+            long[] bits = d.mask(be, key, n, null);
+            assertThat(bits).hasSize((n + 63) / 64);
+            for (int i = 0; i < n; i++) {
+                assertThat((bits[i >>> 6] >>> i & 1L) != 0).as("element %d", i).isEqualTo(d.keeps(key, i));
+            }
+            float[] expected = new float[n + 2];
+            float[] actual = new float[n + 2];
+            d.forward(key, x, 5, n, expected, 2);
+            d.forward(be, bits, x, 5, n, actual, 2);
+            assertThat(actual).isEqualTo(expected);
+            float[] dxExpected = x.clone();
+            float[] dxActual = x.clone();
+            d.backward(key, dOut, 3, n, dxExpected, 1);
+            d.backward(be, bits, dOut, 3, n, dxActual, 1);
+            assertThat(dxActual).isEqualTo(dxExpected);
+            assertThat(d.mask(be, key, n, bits)).as("reused when long enough").isSameAs(bits);
+        }
+    }
 }

@@ -34,9 +34,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The training loop on small real NF4 models written by ModelMaker and loaded by ModelLoader. */
 class TrainerTest {
@@ -149,6 +152,104 @@ class TrainerTest {
         assertThat(last.get("step").asLong()).isEqualTo(6);
         assertThat(last.get("loss").asDouble()).isEqualTo(ra.lastLoss());
         assertThat(last.get("tokens_per_s").asDouble()).isPositive();
+    }
+
+    static Trainer.Settings savingEvery(int saveSteps, long seed, int batch, int accum) {
+        return new Trainer.Settings(batch, accum, 64, 7, 0, seed, LrSchedule.Kind.COSINE, 1e-2, 1, 0,
+                AdamW.Config.torchDefaults(), 1.0, saveSteps, true);
+    }
+
+    @Test
+    void saveStepsWritesStatesAtItsMultiplesAndResumingFromOneEndsBitIdentical() throws Exception {
+        LlamaModel model = new LlamaModel(weights, backend);
+        LoraAdapter straight = adapter(0.1, 21);
+        Trainer uninterrupted = new Trainer(model, straight, examples, savingEvery(0, 5, 2, 2));
+        uninterrupted.run(null, null);
+
+        // the same run saving every 3 steps: the state holds step 3 after steps 3..5, step 6 after step 6, and the
+        // last step (7) is left to the caller
+        Path state = dir.resolve("every3");
+        Map<Long, Long> savedStepSeenAt = new TreeMap<>();
+        LoraAdapter saving = adapter(0.1, 21);
+        Trainer t = new Trainer(model, saving, examples, savingEvery(3, 5, 2, 2));
+        Path atStep3 = dir.resolve("copy-of-step-3");
+        t.run(null, state, "small", m -> {
+            Path json = state.resolve(TrainingState.STATE_FILE);
+            try {
+                savedStepSeenAt.put(m.step(), Files.exists(json) ? new ObjectMapper().readTree(json.toFile()).get("step").asLong() : -1);
+                if (m.step() == 3) {
+                    copyTree(state, atStep3);
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        assertThat(savedStepSeenAt).containsExactly(Map.entry(1L, -1L), Map.entry(2L, -1L), Map.entry(3L, 3L),
+                Map.entry(4L, 3L), Map.entry(5L, 3L), Map.entry(6L, 6L), Map.entry(7L, 6L));
+        assertThat(saving.params).as("saving does not change the run").isEqualTo(straight.params);
+
+        // resume from the step-3 state (as a crash after step 5 would): the end is bit-identical
+        TrainingState s3 = TrainingState.load(atStep3, weights.config);
+        assertThat(s3.step).isEqualTo(3);
+        Trainer resumed = new Trainer(model, s3.adapter, examples, savingEvery(3, 5, 2, 2));
+        resumed.restore(s3);
+        Trainer.Result r = resumed.run(null, null);
+        assertThat(r.stepsDone()).isEqualTo(7);
+        assertThat(s3.adapter.params).isEqualTo(straight.params);
+        assertThat(resumed.optimizer().expAvg()).isEqualTo(uninterrupted.optimizer().expAvg());
+        assertThat(resumed.optimizer().expAvgSq()).isEqualTo(uninterrupted.optimizer().expAvgSq());
+        assertThat(resumed.optimizer().stepCount()).isEqualTo(7);
+    }
+
+    @Test
+    void resumeRefusesAStateSavedWithOtherSettingsNamingThem() throws Exception {
+        LlamaModel model = new LlamaModel(weights, backend);
+        Trainer t = new Trainer(model, adapter(0.1, 21), examples, savingEvery(0, 5, 2, 2));
+        t.run(null, m -> {
+            if (m.step() == 2) t.requestStop();
+        });
+        Path state = dir.resolve("refuse");
+        t.saveState(state, "small");
+
+        record Case(Trainer.Settings settings, List<TokenizedExample> data, String expected) {
+        }
+        List<TokenizedExample> otherData = new ArrayList<>(examples);
+        otherData.set(3, new TokenizedExample(new int[]{1, 2, 3, 4, 5}, new int[]{-100, 2, 3, 4, 5}));
+        Trainer.Settings base = savingEvery(0, 5, 2, 2);
+        List<Case> cases = List.of(
+                new Case(savingEvery(0, 6, 2, 2), examples, "saved with --seed 5; this run has --seed 6"),
+                new Case(savingEvery(0, 5, 1, 2), examples, "saved with --batch-size 2; this run has --batch-size 1"),
+                new Case(savingEvery(0, 5, 2, 4), examples, "saved with --grad-accum 2; this run has --grad-accum 4"),
+                new Case(savingEvery(0, 6, 4, 2), examples, "saved with --seed 5, --batch-size 2; this run has --seed 6, --batch-size 4"),
+                new Case(new Trainer.Settings(2, 2, 64, 7, 0, 5, LrSchedule.Kind.COSINE, 2e-2, 1, 0,
+                        AdamW.Config.torchDefaults(), 1.0, 0, true), examples, "saved with --lr 0.01; this run has --lr 0.02"),
+                new Case(new Trainer.Settings(2, 2, 64, 7, 0, 5, LrSchedule.Kind.COSINE, 1e-2, 1, 0,
+                        AdamW.Config.qlora(), 1.0, 0, true), examples, "saved with --weight-decay 0.01; this run has --weight-decay 0.0"),
+                new Case(base, otherData, "the tokenized examples of --data (SHA-256)"));
+        for (Case c : cases) {
+            TrainingState s = TrainingState.load(state, weights.config);
+            Trainer other = new Trainer(model, s.adapter, c.data(), c.settings());
+            assertThatThrownBy(() -> other.restore(s)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("cannot resume: the state was saved with ")
+                    .hasMessageContaining(c.expected())
+                    .hasMessageNotContaining("\n");
+            assertThat(other.step()).as("nothing restored").isZero();
+        }
+        // the same settings with more steps resume
+        TrainingState s = TrainingState.load(state, weights.config);
+        Trainer longer = new Trainer(model, s.adapter, examples, new Trainer.Settings(2, 2, 64, 20, 0, 5,
+                LrSchedule.Kind.COSINE, 1e-2, 1, 0, AdamW.Config.torchDefaults(), 1.0, 0, true));
+        longer.restore(s);
+        assertThat(longer.step()).isEqualTo(2);
+    }
+
+    private static void copyTree(Path from, Path to) throws java.io.IOException {
+        Files.createDirectories(to);
+        try (java.util.stream.Stream<Path> files = Files.list(from)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, to.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
     }
 
     @Test
