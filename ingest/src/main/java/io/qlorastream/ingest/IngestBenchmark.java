@@ -59,44 +59,59 @@ public final class IngestBenchmark {
 
     /** {@code client}: bootstrap servers and schema.registry.url of a (fresh, embedded) stack. */
     public static Result run(Properties client, int events, long seed, long redactBytes) throws Exception {
-        return run(client, events, events / 2, seed, redactBytes, new Properties());
+        return run(client, events, true, seed, redactBytes, new Properties());
     }
 
     /**
-     * First an untimed warm-up round of {@code warmupEvents} (other topics, another seed) through all three, so the
-     * JIT has compiled the topology's code as it has the plain clients' (a cold topology spends its first seconds
-     * in the interpreter and the compiler threads, the simpler copy far less); then the timed round. {@code settings}
-     * (a {@code --config} file's keys) apply to the topology: {@code qlora.stream.ingest.*} keys to
-     * {@link IngestConfig} (the benchmark's own application id and topic names win), every other key to Kafka
-     * Streams (say {@code processing.guarantee} or {@code num.stream.threads}), so a setting's cost can be measured.
+     * Produces the sample events once, then reads them in two rounds, each a plain copy, an exactly-once copy and
+     * the topology (new consumer groups and application id each time): the first untimed, so the JIT has compiled
+     * the topology's code as it has the plain clients' (a cold topology spends its first seconds in the interpreter
+     * and the compiler threads, the simpler copy far less), the second timed. {@code settings} (a {@code --config}
+     * file's keys) apply to the topology: {@code qlora.stream.ingest.*} keys to {@link IngestConfig} (the
+     * benchmark's own application id and topic names win), every other key to Kafka Streams (say
+     * {@code processing.guarantee} or {@code num.stream.threads}), so a setting's cost can be measured.
      */
-    public static Result run(Properties client, int events, int warmupEvents, long seed, long redactBytes, Properties settings) throws Exception {
-        if (warmupEvents > 0) {
-            round(client, warmupEvents, seed + 1, settings);
-        }
-        double[] rates = round(client, events, seed, settings);
-        RedactionBenchmark.Result redaction = RedactionBenchmark.run(redactBytes, seed);
-        return new Result(events, rates[0], rates[1], rates[2], redaction);
-    }
-
-    /** One round on fresh topics: events/s of the plain copy, the exactly-once copy and the topology. */
-    private static double[] round(Properties client, int events, long seed, Properties settings) throws Exception {
+    public static Result run(Properties client, int events, boolean warmup, long seed, long redactBytes, Properties settings) throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
         Properties ingest = new Properties();
-        Properties streams = new Properties();
         for (String k : settings.stringPropertyNames()) {
-            (k.startsWith(IngestConfig.PREFIX) ? ingest : streams).setProperty(k, settings.getProperty(k));
+            if (k.startsWith(IngestConfig.PREFIX)) {
+                ingest.setProperty(k, settings.getProperty(k));
+            }
         }
-        String[] fixed = {"application.id", "bench-ingest-" + run,
-                "topic.tickets", "bench-tickets-" + run, "topic.reviews", "bench-reviews-" + run,
-                "topic.training", "bench-training-" + run, "topic.eval", "bench-eval-" + run, "topic.dlq", "bench-dlq-" + run};
+        String[] fixed = {"topic.tickets", "bench-tickets-" + run, "topic.reviews", "bench-reviews-" + run};
         for (int i = 0; i < fixed.length; i += 2) {
             ingest.setProperty(IngestConfig.PREFIX + fixed[i], fixed[i + 1]);
         }
         ingest.setProperty("schema.registry.url", client.getProperty("schema.registry.url"));
-        IngestConfig c = IngestConfig.from(ingest);
+        IngestConfig inputs = IngestConfig.from(ingest);
         int tickets = events * 3 / 5;
-        SampleProducer.produce(client, c, new SampleGenerator(seed).generate(tickets, events - tickets), 0);
+        SampleProducer.produce(client, inputs, new SampleGenerator(seed).generate(tickets, events - tickets), 0);
+        if (warmup) {
+            round(client, ingest, settings, events);
+        }
+        double[] rates = round(client, ingest, settings, events);
+        RedactionBenchmark.Result redaction = RedactionBenchmark.run(redactBytes, seed);
+        return new Result(events, rates[0], rates[1], rates[2], redaction);
+    }
+
+    /** One round over the input topics with new groups, application id and output topics: events/s of each. */
+    private static double[] round(Properties client, Properties ingestSettings, Properties settings, int events) throws Exception {
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        Properties ingest = new Properties();
+        ingest.putAll(ingestSettings);
+        String[] fixed = {"application.id", "bench-ingest-" + run,
+                "topic.training", "bench-training-" + run, "topic.eval", "bench-eval-" + run, "topic.dlq", "bench-dlq-" + run};
+        for (int i = 0; i < fixed.length; i += 2) {
+            ingest.setProperty(IngestConfig.PREFIX + fixed[i], fixed[i + 1]);
+        }
+        IngestConfig c = IngestConfig.from(ingest);
+        Properties streams = new Properties();
+        for (String k : settings.stringPropertyNames()) {
+            if (!k.startsWith(IngestConfig.PREFIX)) {
+                streams.setProperty(k, settings.getProperty(k));
+            }
+        }
         List<String> inputs = List.of(c.ticketsTopic, c.reviewsTopic);
 
         double copy = copy(client, inputs, "bench-copy-" + run, events, false);

@@ -37,9 +37,9 @@ public final class BenchIngestCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Sample seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--warmup-events", paramLabel = "N", defaultValue = "-1",
-            description = "Events of the untimed warm-up round that lets the JIT compile both sides first (default: half of --events; 0: none).")
-    int warmupEvents;
+    @Option(names = "--warmup", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "First an untimed round over the same events, so the JIT has compiled both sides before the timed one (default: on).")
+    boolean warmup;
 
     @Option(names = "--redact-mb", paramLabel = "MB", defaultValue = "100", description = "Megabytes of text for the redaction measurement (default: ${DEFAULT-VALUE}).")
     int redactMb;
@@ -74,7 +74,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
             Properties client = new Properties();
             client.put("bootstrap.servers", broker.bootstrapServers());
             client.put("schema.registry.url", registry.url());
-            IngestBenchmark.Result r = IngestBenchmark.run(client, events, warmupEvents < 0 ? events / 2 : warmupEvents, seed, redactMb * 1_000_000L, settings());
+            IngestBenchmark.Result r = IngestBenchmark.run(client, events, warmup, seed, redactMb * 1_000_000L, settings());
             System.out.println(r);
         }
         return 0;
