@@ -162,6 +162,9 @@ public final class IngestBenchmark {
         }
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(cp, new ByteArrayDeserializer(), new ByteArrayDeserializer());
              KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+            // Know the (auto-created) target's leaders before the first batch: a first batch failing with a retriable
+            // error while the next lands would retry forever (KAFKA-14359), and it keeps creation out of the timing.
+            producer.partitionsFor(target);
             if (transactional) {
                 producer.initTransactions();
             }
