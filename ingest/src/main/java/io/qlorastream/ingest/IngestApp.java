@@ -37,6 +37,9 @@ public final class IngestApp implements AutoCloseable {
         if (!created.isEmpty()) {
             LOG.info("created topics {}", created);
         }
+        for (String problem : IngestTopics.inputLimitProblems(client, config)) {
+            LOG.warn(problem); // upstream's topics: ingest says so and runs, it does not reconfigure them
+        }
         streams = new KafkaStreams(IngestTopology.build(config), IngestTopology.streamsProperties(config, client));
         streams.setUncaughtExceptionHandler(e -> {
             failure = e;
