@@ -4,6 +4,7 @@ import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.ConfigFileOption;
 import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.ingest.IngestBenchmark;
+import io.qlorastream.ingest.IngestConfig;
 import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -57,6 +58,11 @@ public final class BenchIngestCommand implements Callable<Integer> {
             } catch (IOException | IllegalArgumentException e) {
                 throw new ParameterException(spec.commandLine(), "--config: cannot read " + file + " (" + Cli.oneLine(e) + ")");
             }
+            try {
+                IngestConfig.from(p); // a bad ingest setting is a usage error before any broker starts
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), file + ": " + e.getMessage());
+            }
         }
         return p;
     }
@@ -69,12 +75,13 @@ public final class BenchIngestCommand implements Callable<Integer> {
         if (redactMb < 1) {
             throw new ParameterException(spec.commandLine(), "--redact-mb: at least 1, got " + redactMb);
         }
+        Properties settings = settings();
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().port(0).build().start();
              EmbeddedSchemaRegistry registry = EmbeddedSchemaRegistry.builder().bootstrapServers(broker.bootstrapServers()).port(0).build().start()) {
             Properties client = new Properties();
             client.put("bootstrap.servers", broker.bootstrapServers());
             client.put("schema.registry.url", registry.url());
-            IngestBenchmark.Result r = IngestBenchmark.run(client, events, warmup, seed, redactMb * 1_000_000L, settings());
+            IngestBenchmark.Result r = IngestBenchmark.run(client, events, warmup, seed, redactMb * 1_000_000L, settings);
             System.out.println(r);
         }
         return 0;
