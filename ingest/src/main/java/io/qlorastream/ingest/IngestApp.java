@@ -37,6 +37,14 @@ public final class IngestApp implements AutoCloseable {
         if (!created.isEmpty()) {
             LOG.info("created topics {}", created);
         }
+        try {
+            for (String problem : IngestTopics.inputLimitProblems(client, config)) {
+                LOG.warn(problem); // upstream's topics: ingest says so and runs, it does not reconfigure them
+            }
+        } catch (IllegalStateException e) {
+            // a principal without DescribeConfigs on the inputs can still run ingest: the check is advice only
+            LOG.warn("could not check max.message.bytes of the input topics: {}", e.getMessage());
+        }
         streams = new KafkaStreams(IngestTopology.build(config), IngestTopology.streamsProperties(config, client));
         streams.setUncaughtExceptionHandler(e -> {
             failure = e;

@@ -24,6 +24,14 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code dead_letters.<deserialization|invalid|processing>}, {@code filtered.<reason>} (whole inputs),
  * {@code inputs_with_examples}, {@code examples_filtered.<reason>} (single examples of an input that gave others),
  * {@code examples.<train|eval>}, {@code redactions.<TYPE>}.
+ *
+ * <p>What they count: records <em>processed by this process</em> since it started, not records committed. The
+ * output topics are exactly-once, the counters are not: after a crash or a lost task (no clean close) the open
+ * transaction is aborted and its records are processed, and counted, again, by this process or another one; a
+ * restarted process starts from zero. So a counter may exceed the committed output by up to one commit interval's
+ * records per crash, and totals across processes are sums of per-process counts. Committed truth is in the topics
+ * (read_committed) and the application's committed offsets. After clean closes (as in {@code IngestOnBrokerTest})
+ * every input is counted exactly once.
  */
 public final class IngestMetrics {
     private static final ConcurrentMap<String, IngestMetrics> BY_APPLICATION = new ConcurrentHashMap<>();

@@ -1,7 +1,10 @@
 package io.qlorastream.ingest;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 import java.util.ArrayList;
@@ -11,10 +14,14 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 
-/** Creates ingest's missing topics: the outputs with the configured partitions, the DLQ able to hold large records. */
+/** Creates ingest's missing topics (the outputs with the configured partitions, the DLQ able to hold large records) and
+ * checks that the input topics can hold a 10 MB event. */
 public final class IngestTopics {
     /** The largest dead letter the DLQ topic (and ingest's producer) accepts: a 10 MB body and then some. */
     public static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+    /** The least {@code max.message.bytes} an input topic needs so that an event with a 10 MB body can arrive at all
+     * (and be dead-lettered by validation rather than refused to its producer). */
+    public static final int MIN_INPUT_MESSAGE_BYTES = 10 * 1024 * 1024 + 64 * 1024;
 
     private IngestTopics() {
     }
@@ -30,8 +37,10 @@ public final class IngestTopics {
             wanted.add(new NewTopic(c.dlqTopic, c.outputPartitions, c.replicationFactor)
                     .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
             if (inputsToo) {
-                wanted.add(new NewTopic(c.ticketsTopic, c.outputPartitions, c.replicationFactor));
-                wanted.add(new NewTopic(c.reviewsTopic, c.outputPartitions, c.replicationFactor));
+                wanted.add(new NewTopic(c.ticketsTopic, c.outputPartitions, c.replicationFactor)
+                        .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
+                wanted.add(new NewTopic(c.reviewsTopic, c.outputPartitions, c.replicationFactor)
+                        .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
             }
             List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
             List<String> created = new ArrayList<>();
@@ -51,6 +60,40 @@ public final class IngestTopics {
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (ExecutionException e) {
             throw new IllegalStateException("cannot list topics: " + e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    /**
+     * The input topics (upstream's, so ingest does not change them) whose {@code max.message.bytes} is below
+     * {@link #MIN_INPUT_MESSAGE_BYTES}: one line each, naming the topic, its limit and the fix. Missing topics are
+     * not listed (Kafka Streams waits for them).
+     */
+    public static List<String> inputLimitProblems(Properties client, IngestConfig c) {
+        try (Admin admin = Admin.create(adminProperties(client))) {
+            Set<String> existing = admin.listTopics().names().get();
+            List<ConfigResource> inputs = new ArrayList<>();
+            for (String t : List.of(c.ticketsTopic, c.reviewsTopic)) {
+                if (existing.contains(t)) {
+                    inputs.add(new ConfigResource(ConfigResource.Type.TOPIC, t));
+                }
+            }
+            List<String> problems = new ArrayList<>();
+            for (Map.Entry<ConfigResource, Config> e : admin.describeConfigs(inputs).all().get().entrySet()) {
+                ConfigEntry limit = e.getValue().get("max.message.bytes");
+                if (limit != null && limit.value() != null && Long.parseLong(limit.value()) < MIN_INPUT_MESSAGE_BYTES) {
+                    problems.add("input topic " + e.getKey().name() + " has max.message.bytes=" + limit.value()
+                            + ": an event with a 10 MB body will be refused to its producer and never reach ingest;"
+                            + " set it to at least " + MIN_INPUT_MESSAGE_BYTES
+                            + " (kafka-configs --alter --entity-type topics --entity-name " + e.getKey().name()
+                            + " --add-config max.message.bytes=" + MAX_MESSAGE_BYTES + ")");
+                }
+            }
+            return problems;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while describing topics", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("cannot describe the input topics: " + e.getCause().getMessage(), e.getCause());
         }
     }
 

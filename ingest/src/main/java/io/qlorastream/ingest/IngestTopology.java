@@ -67,6 +67,9 @@ public final class IngestTopology {
         p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, c.dlqTopic);
         // A dead letter carries the original value: let one as large as the DLQ topic allows through.
         p.putIfAbsent(StreamsConfig.producerPrefix("max.request.size"), String.valueOf(IngestTopics.MAX_MESSAGE_BYTES));
+        // The repartition topic carries whole valid events (up to max.messages x max.field.chars), which can exceed
+        // a broker's 1 MB default: Kafka Streams creates its internal topics with this limit.
+        p.putIfAbsent(StreamsConfig.topicPrefix("max.message.bytes"), String.valueOf(IngestTopics.MAX_MESSAGE_BYTES));
         p.putAll(c.serdeConfig);
         return p;
     }
@@ -216,7 +219,8 @@ public final class IngestTopology {
             String hash = record.key();
             long ts = record.timestamp();
             boolean duplicate;
-            try (WindowStoreIterator<Long> it = seen.fetch(hash, Instant.ofEpochMilli(Math.max(0, ts - windowMs)), Instant.ofEpochMilli(ts + windowMs))) {
+            // WindowStore's long-bounds fetch: the Instant overload formats an error-message prefix on every call
+            try (WindowStoreIterator<Long> it = seen.fetch(hash, Math.max(0, ts - windowMs), ts + windowMs)) {
                 duplicate = it.hasNext();
             }
             if (duplicate) {

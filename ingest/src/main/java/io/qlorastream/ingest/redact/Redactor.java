@@ -137,7 +137,7 @@ public final class Redactor {
                 findWholeWordsIgnoringCase(text, value, kv.type(), key, out);
             }
             if (kv.type() == RedactionType.NAME) {
-                for (String part : value.split("\\s+")) {
+                for (String part : WHITESPACE.split(value)) {
                     if (part.length() >= 3 && !part.equals(value) && Character.isLetter(part.charAt(0))) {
                         findWholeWords(text, text, part, kv.type(), key, out);
                     }
@@ -1129,6 +1129,7 @@ public final class Redactor {
             "null", "none", "nil", "true", "false", "undefined", "empty", "string", "str", "bytes", "int", "number",
             "boolean", "bool", "any", "object", "optional", "required", "redacted", "hidden", "masked");
 
+    private static final java.util.regex.Pattern WHITESPACE = java.util.regex.Pattern.compile("\\s+");
     private static final java.util.regex.Pattern IDENTIFIER = java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z_0-9]*");
     private static final java.util.regex.Pattern IDENTIFIER_CHAIN =
             java.util.regex.Pattern.compile("[A-Za-z_][A-Za-z_0-9]*(?:\\.[A-Za-z_][A-Za-z_0-9]*)+");

@@ -30,6 +30,11 @@ public final class SampleProducer {
         p.putAll(client);
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        // One request in flight per broker: on a freshly created topic a first batch can fail with a retriable
+        // error while the next one lands; the first one's retry then fails OutOfOrderSequence forever (KAFKA-14359).
+        // Seen on a busy machine with the embedded broker; samples need no pipelining.
+        p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(256 * 1024));
         Map<String, Object> serdeConfig = new HashMap<>(c.serdeConfig);
         for (String k : client.stringPropertyNames()) {
             if (k.startsWith("schema.registry.") || k.startsWith("basic.auth.")) {

@@ -39,6 +39,22 @@ public final class SchemaRegistryClient implements AutoCloseable {
     private final HttpClient http;
     private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
     private final Map<String, Map<String, Integer>> idsBySubject = new ConcurrentHashMap<>();
+    /** The same ids keyed by the Schema instance: a serializer asks once per record, and {@code Schema.toString()}
+     * (the key above) renders the whole schema as JSON each time, while a generated class hands over the same
+     * instance every time. By identity, not {@code Schema.equals}, which ignores docs that the registry does not. */
+    private final Map<String, Map<SchemaInstance, Integer>> idsBySchema = new ConcurrentHashMap<>();
+
+    private record SchemaInstance(Schema schema) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof SchemaInstance other && other.schema == schema;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(schema);
+        }
+    }
 
     public SchemaRegistryClient(RegistryClientConfig config) {
         this.config = config;
@@ -67,6 +83,17 @@ public final class SchemaRegistryClient implements AutoCloseable {
 
     /** {@code POST /subjects/{s}/versions}: registers (or finds) the schema under the subject; returns its global id. */
     public int register(String subject, Schema schema) {
+        Map<SchemaInstance, Integer> bySchema = idsBySchema.computeIfAbsent(subject, s -> new ConcurrentHashMap<>());
+        Integer known = bySchema.get(new SchemaInstance(schema));
+        if (known != null) {
+            return known;
+        }
+        int id = registerCanonical(subject, schema);
+        remember(bySchema, schema, id);
+        return id;
+    }
+
+    private int registerCanonical(String subject, Schema schema) {
         Map<String, Integer> ids = idsBySubject.computeIfAbsent(subject, s -> new ConcurrentHashMap<>());
         String canonical = schema.toString();
         Integer cached = ids.get(canonical);
@@ -80,6 +107,13 @@ public final class SchemaRegistryClient implements AutoCloseable {
         return id;
     }
 
+    /** Bounded: a caller that parses a fresh Schema per record would otherwise grow the map forever. */
+    private static void remember(Map<SchemaInstance, Integer> bySchema, Schema schema, int id) {
+        if (bySchema.size() < 1024) {
+            bySchema.put(new SchemaInstance(schema), id);
+        }
+    }
+
     /** {@code POST /subjects/{s}}: the registration of this exact schema under the subject, without registering. */
     public RegisteredSchema lookup(String subject, Schema schema) {
         RegisteredSchema r = registered(send("POST", "/subjects/" + enc(subject), schemaBody(schema.toString())));
@@ -89,8 +123,15 @@ public final class SchemaRegistryClient implements AutoCloseable {
 
     /** The id of a schema already under the subject (cached {@link #lookup}). */
     public int idOf(String subject, Schema schema) {
+        Map<SchemaInstance, Integer> bySchema = idsBySchema.computeIfAbsent(subject, s -> new ConcurrentHashMap<>());
+        Integer known = bySchema.get(new SchemaInstance(schema));
+        if (known != null) {
+            return known;
+        }
         Integer cached = idsBySubject.getOrDefault(subject, Map.of()).get(schema.toString());
-        return cached != null ? cached : lookup(subject, schema).id();
+        int id = cached != null ? cached : lookup(subject, schema).id();
+        remember(bySchema, schema, id);
+        return id;
     }
 
     /** {@code GET /schemas/ids/{id}}: the schema with this global id (cached). */
