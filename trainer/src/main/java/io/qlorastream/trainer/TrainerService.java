@@ -184,6 +184,9 @@ public final class TrainerService implements Runnable, AutoCloseable {
         while (lane.ready(perStep)) {
             trainStep(ps, lane, perStep);
         }
+        if (ps.checkpointDue) {
+            checkpoint(ps); // now, not after the poll batch: the state so far is consistent with nextOffset
+        }
     }
 
     private AdapterLane newLane(String adapter, int partition) {
@@ -239,7 +242,13 @@ public final class TrainerService implements Runnable, AutoCloseable {
         PartitionCheckpoint.save(config.checkpointDir(), config.examplesTopic(), ps.partition, ps.nextOffset,
                 ps.lanes.values(), core.baseModelName);
         metrics.checkpoints.incrementAndGet();
-        consumer.commitSync(Map.of(new TopicPartition(config.examplesTopic(), ps.partition), new OffsetAndMetadata(ps.nextOffset)));
+        Map<TopicPartition, OffsetAndMetadata> offsets =
+                Map.of(new TopicPartition(config.examplesTopic(), ps.partition), new OffsetAndMetadata(ps.nextOffset));
+        try {
+            consumer.commitSync(offsets);
+        } catch (WakeupException stopping) {
+            consumer.commitSync(offsets); // a stop request's wakeup hit the commit instead of a poll; it is cleared now
+        }
         ps.checkpointDue = false;
         ps.dirty = false;
     }
