@@ -1,6 +1,7 @@
 package io.qlorastream.trainer;
 
 import io.qlorastream.events.AdapterSnapshot;
+import io.qlorastream.store.AdapterStore;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -53,7 +54,7 @@ public final class Retrain {
      * @param as      name of the new lineage's adapter (snapshots under {@code <as>/snapshots/})
      */
     public static Result run(TrainingCore core, String examplesTopic, String snapshotsTopic, String adapter, String as,
-                             Range range, int snapshotEvery, Properties client, SnapshotStore store, Path scratch,
+                             Range range, int snapshotEvery, Properties client, AdapterStore store, Path scratch,
                              PrintStream out) throws IOException {
         Map<String, Object> serde = new HashMap<>();
         client.stringPropertyNames().forEach(k -> serde.put(k, client.getProperty(k)));

@@ -5,6 +5,8 @@ import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.LoraConfig;
 import io.qlorastream.events.OffsetRange;
 import io.qlorastream.schemas.serde.AvroSerializer;
+import io.qlorastream.store.AdapterStore;
+import io.qlorastream.store.StoredArtifact;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -18,20 +20,20 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 
 /**
- * A lane's adapter → PEFT files in the snapshot store ({@code <adapter>/snapshots/<id>/}) → an {@link AdapterSnapshot}
+ * A lane's adapter → PEFT files in the adapter store ({@code <adapter>/snapshots/<id>/}) → an {@link AdapterSnapshot}
  * event on adapter-snapshots, in that order, so an event never names files that are not there. The snapshot id is
  * {@code <lineage>-s<step>}: a step redone after a crash rewrites the same id with the same bytes.
  */
 public final class SnapshotWriter {
     private final TrainingCore core;
-    private final SnapshotStore store;
+    private final AdapterStore store;
     private final Producer<byte[], byte[]> producer;
     private final AvroSerializer<AdapterSnapshot> serializer;
     private final String snapshotsTopic;
     private final String examplesTopic;
     private final Path scratch;
 
-    public SnapshotWriter(TrainingCore core, SnapshotStore store, Producer<byte[], byte[]> producer,
+    public SnapshotWriter(TrainingCore core, AdapterStore store, Producer<byte[], byte[]> producer,
                           Map<String, ?> serdeConfig, String snapshotsTopic, String examplesTopic, Path scratch) {
         this.core = core;
         this.store = store;
@@ -53,7 +55,7 @@ public final class SnapshotWriter {
         Path local = scratch.resolve("snapshot-" + id);
         PartitionCheckpoint.deleteTree(local);
         Files.createDirectories(local);
-        SnapshotStore.Artifact artifact;
+        StoredArtifact artifact;
         try {
             PeftAdapter.save(lane.lane.adapter, local, core.baseModelName);
             artifact = store.put(adapterName + "/snapshots/" + id, local);

@@ -1,6 +1,7 @@
 package io.qlorastream.trainer;
 
 import io.qlorastream.engine.train.StepTrainer;
+import io.qlorastream.store.AdapterStore;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -79,7 +80,7 @@ public final class TrainerService implements Runnable, AutoCloseable {
         }
     }
 
-    public TrainerService(TrainingCore core, TrainerConfig config, Properties client, SnapshotStore store, PrintStream out) throws IOException {
+    public TrainerService(TrainingCore core, TrainerConfig config, Properties client, AdapterStore store, PrintStream out) throws IOException {
         this.core = core;
         this.config = config;
         this.out = out;

@@ -9,6 +9,7 @@ import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.OffsetRange;
 import io.qlorastream.schemas.junit.EmbeddedSchemaRegistryExtension;
 import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
+import io.qlorastream.store.AdapterStore;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -71,7 +72,7 @@ class TrainerServiceTest {
         final Thread thread;
         final ByteArrayOutputStream console = new ByteArrayOutputStream();
 
-        Running(TrainerConfig config, Properties client, SnapshotStore store) throws Exception {
+        Running(TrainerConfig config, Properties client, AdapterStore store) throws Exception {
             core = core(model);
             service = new TrainerService(core, config, client, store, new PrintStream(console, true, StandardCharsets.UTF_8));
             thread = new Thread(service, "trainer-" + config.groupId());
@@ -108,7 +109,7 @@ class TrainerServiceTest {
         values.add(example("support", 12)); // offset 14: waits for a partner, trained by nobody yet
         produce(client, t.examples, 0, "support", values);
 
-        LocalSnapshotStore store = new LocalSnapshotStore(dir.resolve("store"));
+        AdapterStore store = AdapterStore.open(dir.resolve("store").toString());
         String group = "trainer-" + UUID.randomUUID();
         int perStep = spec().examplesPerStep(); // 4
         List<AdapterSnapshot> events;
@@ -142,10 +143,10 @@ class TrainerServiceTest {
             assertThat(e.getOffsetRanges()).containsExactly(OffsetRange.newBuilder().setTopic(t.examples).setPartition(0)
                     .setFromOffset(0).setToOffset(lastOffsetOfStep[(int) e.getStep() - 1] + 1).build());
             Path files = Path.of(java.net.URI.create(e.getArtifactUri()));
-            assertThat(files).isEqualTo(store.root().resolve("support/snapshots/" + e.getSnapshotId()));
+            assertThat(files).isEqualTo(dir.resolve("store").resolve("support/snapshots/" + e.getSnapshotId()));
             assertThat(e.getArtifactSha256().keySet()).containsExactlyInAnyOrder("adapter_config.json", "adapter_model.safetensors", "manifest.json");
             for (Map.Entry<String, String> f : e.getArtifactSha256().entrySet()) {
-                assertThat(LocalSnapshotStore.sha256(files.resolve(f.getKey()))).as(f.getKey()).isEqualTo(f.getValue());
+                assertThat(sha256(files.resolve(f.getKey()))).as(f.getKey()).isEqualTo(f.getValue());
             }
             JsonNode manifest = JSON.readTree(files.resolve("manifest.json").toFile()).get("files");
             assertThat(manifest.get("adapter_model.safetensors").asText()).isEqualTo(e.getArtifactSha256().get("adapter_model.safetensors"));
@@ -189,7 +190,7 @@ class TrainerServiceTest {
                                                                              @TempDir Path dir) throws Exception {
         Properties client = client(broker.bootstrapServers(), registry.url());
         Topics t = Topics.create(client, 2);
-        LocalSnapshotStore store = new LocalSnapshotStore(dir.resolve("store"));
+        AdapterStore store = AdapterStore.open(dir.resolve("store").toString());
         TrainerConfig config = config(t, "trainer-" + UUID.randomUUID(), dir.resolve("ckpt"), 2);
         int batch = spec().examplesPerStep();
         int[] produced = {0};
@@ -247,6 +248,10 @@ class TrainerServiceTest {
                         .as("no example lost or repeated across the take-over").isEqualTo(last.getArtifactSha256().get("adapter_model.safetensors"));
             }
         }
+    }
+
+    static String sha256(Path file) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
     }
 
     static long maxStep(Properties client, Topics t, String adapter) {

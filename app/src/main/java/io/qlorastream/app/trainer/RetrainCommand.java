@@ -72,7 +72,7 @@ public final class RetrainCommand implements Callable<Integer> {
     To to = new To();
 
     @Option(names = "--adapter-store", paramLabel = "LOCATION", defaultValue = "./adapter-store",
-            description = "Where snapshots go: a directory or file: URI (default: ${DEFAULT-VALUE}).")
+            description = "Where snapshots go: a directory, file: URI or s3://bucket/prefix (default: ${DEFAULT-VALUE}).")
     String adapterStore;
 
     @Option(names = "--snapshot-every", paramLabel = "N", defaultValue = "50",
@@ -97,9 +97,9 @@ public final class RetrainCommand implements Callable<Integer> {
                 from.offsets == null ? null : offsets("--from-offsets", from.offsets),
                 to.timestamp == null ? null : timestamp("--to-timestamp", to.timestamp),
                 to.offsets == null ? null : offsets("--to-offsets", to.offsets));
-        var store = SnapshotStores.open(adapterStore);
+        io.qlorastream.store.AdapterStore store = io.qlorastream.store.AdapterStore.open(adapterStore);
         Path scratch = Files.createTempDirectory("qlora-retrain");
-        try (TrainingCore core = new TrainingCore(training.model, training.baseModelName, training.spec(), compute.backend())) {
+        try (store; TrainingCore core = new TrainingCore(training.model, training.baseModelName, training.spec(), compute.backend())) {
             Retrain.run(core, examplesTopic, snapshotsTopic, adapter, as == null ? adapter : as, range, snapshotEvery,
                     kafka.clientProperties(), store, scratch, System.out);
         } finally {

@@ -32,7 +32,7 @@ public final class TrainerCommand implements Callable<Integer> {
     TrainingOptions training;
 
     @Option(names = "--adapter-store", paramLabel = "LOCATION", defaultValue = "./adapter-store",
-            description = "Where snapshots go: a directory or file: URI (default: ${DEFAULT-VALUE}).")
+            description = "Where snapshots go: a directory, file: URI or s3://bucket/prefix (default: ${DEFAULT-VALUE}).")
     String adapterStore;
 
     @Option(names = "--checkpoint-dir", paramLabel = "DIR", defaultValue = "./trainer-checkpoints",
@@ -78,8 +78,8 @@ public final class TrainerCommand implements Callable<Integer> {
         TrainerConfig config = new TrainerConfig(examplesTopic, snapshotsTopic, dlqTopic, group, checkpointDir, checkpointEvery,
                 snapshotEvery, maxWait > 0 ? Duration.ofMillis((long) (maxWait * 1000)) : null,
                 Duration.ofMillis((long) (Math.max(0, statusInterval) * 1000)));
-        var store = SnapshotStores.open(adapterStore);
-        try (TrainingCore core = new TrainingCore(training.model, training.baseModelName, training.spec(), compute.backend())) {
+        io.qlorastream.store.AdapterStore store = io.qlorastream.store.AdapterStore.open(adapterStore);
+        try (store; TrainingCore core = new TrainingCore(training.model, training.baseModelName, training.spec(), compute.backend())) {
             TrainerService service = new TrainerService(core, config, kafka.clientProperties(), store, out);
             Thread hook = new Thread(() -> {
                 service.requestStop();
