@@ -198,6 +198,7 @@ public final class TrainerService implements Runnable, AutoCloseable {
 
     private void trainStep(PartitionState ps, AdapterLane lane, int count) throws IOException {
         StepTrainer.StepResult r = lane.train(core.stepTrainer, count, core.spec.batchSize());
+        ps.dirty = true;
         metrics.steps.incrementAndGet();
         if (config.statusInterval().isZero()) {
             out.printf(Locale.ROOT, "adapter %s step %d loss %.4f lr %.3g grad norm %.3f offsets %d..%d%n", lane.adapter,

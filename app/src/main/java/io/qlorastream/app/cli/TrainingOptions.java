@@ -94,6 +94,9 @@ public final class TrainingOptions {
     boolean checkpointing;
 
     public TrainingSpec spec() {
+        if (!java.nio.file.Files.isRegularFile(model.resolve("config.json"))) {
+            throw new IllegalArgumentException("--model: no config.json in " + model);
+        }
         List<String> targetList = targets.equalsIgnoreCase("all-linear") ? LoraConfig.ALL_TARGETS : LoraConfig.parseTargets(targets);
         return new TrainingSpec(new LoraConfig(r, alpha, dropout, targetList, rslora), seed, batchSize, gradAccum, maxSeqLen,
                 LrSchedule.Kind.parse(schedule), lr, warmupSteps, warmupRatio, steps,
