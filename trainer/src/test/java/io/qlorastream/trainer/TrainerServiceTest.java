@@ -254,6 +254,24 @@ class TrainerServiceTest {
         return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
     }
 
+    @Test
+    void maxWaitTrainsAPartialBatchOnAQuietStream(EmbeddedKafkaBroker broker, EmbeddedSchemaRegistry registry,
+                                                 @TempDir Path dir) throws Exception {
+        Properties client = client(broker.bootstrapServers(), registry.url());
+        Topics t = Topics.create(client, 1);
+        produce(client, t.examples, 0, "quiet", List.of(example("quiet", 0), example("quiet", 1), example("quiet", 2)));
+        TrainerConfig config = new TrainerConfig(t.examples, t.snapshots, t.dlq, "trainer-" + UUID.randomUUID(), dir.resolve("ckpt"),
+                3, 1, Duration.ofMillis(500), Duration.ofSeconds(60));
+        try (Running r = new Running(config, client, AdapterStore.open(dir.resolve("store").toString()))) {
+            waitUntil(() -> !snapshots(client, t.snapshots).isEmpty(), Duration.ofSeconds(60), "a snapshot; " + r.console());
+        }
+        AdapterSnapshot s = snapshots(client, t.snapshots).get(0);
+        assertThat(spec().examplesPerStep()).isGreaterThan(3);
+        assertThat(s.getStep()).isEqualTo(1);
+        assertThat(s.getExamplesSeen()).isEqualTo(3);
+        assertThat(s.getOffsetRanges().get(0).getToOffset()).isEqualTo(3);
+    }
+
     static long maxStep(Properties client, Topics t, String adapter) {
         return snapshots(client, t.snapshots).stream().filter(e -> e.getAdapterName().equals(adapter))
                 .mapToLong(AdapterSnapshot::getStep).max().orElse(0);
