@@ -65,6 +65,7 @@ public final class TrainerService implements Runnable, AutoCloseable {
     private final Map<Integer, PartitionState> partitions = new LinkedHashMap<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stopRequested;
+    private final java.util.concurrent.atomic.AtomicReference<Exception> deadLetterFailure = new java.util.concurrent.atomic.AtomicReference<>();
     private long lastStatusNanos = System.nanoTime();
 
     static final class PartitionState {
@@ -150,10 +151,10 @@ public final class TrainerService implements Runnable, AutoCloseable {
             }
             checkpointDue(true);
             status(true);
-            consumer.close(Duration.ofSeconds(30));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
+            consumer.close(Duration.ofSeconds(30)); // leaves the group: the partitions move at once
             producer.close(Duration.ofSeconds(30));
             metrics.close();
             stopped.countDown();
@@ -241,15 +242,26 @@ public final class TrainerService implements Runnable, AutoCloseable {
     /** Dead letters and snapshot events first, then the checkpoint, then the offset commit: each durable before the next. */
     private void checkpoint(PartitionState ps) throws IOException {
         producer.flush();
+        Exception failed = deadLetterFailure.getAndSet(null);
+        if (failed != null) {
+            // never move the offset past a record whose dead letter was not written
+            throw new IOException("cannot write to " + config.dlqTopic() + ": " + ExampleDecoding.oneLine(failed), failed);
+        }
         PartitionCheckpoint.save(config.checkpointDir(), config.examplesTopic(), ps.partition, ps.nextOffset,
                 ps.lanes.values(), core.baseModelName);
         metrics.checkpoints.incrementAndGet();
         Map<TopicPartition, OffsetAndMetadata> offsets =
                 Map.of(new TopicPartition(config.examplesTopic(), ps.partition), new OffsetAndMetadata(ps.nextOffset));
         try {
-            consumer.commitSync(offsets);
-        } catch (WakeupException stopping) {
-            consumer.commitSync(offsets); // a stop request's wakeup hit the commit instead of a poll; it is cleared now
+            try {
+                consumer.commitSync(offsets);
+            } catch (WakeupException stopping) {
+                consumer.commitSync(offsets); // a stop request's wakeup hit the commit instead of a poll; it is cleared now
+            }
+        } catch (org.apache.kafka.common.KafkaException e) {
+            // the checkpoint, not the committed offset, is where a new owner resumes: a failed commit (a rebalance
+            // fenced this member) only leaves the lag figure behind
+            out.printf(Locale.ROOT, "partition %d: offset commit failed after checkpoint (%s)%n", ps.partition, ExampleDecoding.oneLine(e));
         }
         ps.checkpointDue = false;
         ps.dirty = false;
@@ -262,7 +274,9 @@ public final class TrainerService implements Runnable, AutoCloseable {
         h.add(HEADER_TOPIC, r.topic().getBytes(StandardCharsets.UTF_8));
         h.add(HEADER_PARTITION, Integer.toString(r.partition()).getBytes(StandardCharsets.UTF_8));
         h.add(HEADER_OFFSET, Long.toString(r.offset()).getBytes(StandardCharsets.UTF_8));
-        producer.send(new ProducerRecord<>(config.dlqTopic(), null, r.key(), r.value(), h));
+        producer.send(new ProducerRecord<>(config.dlqTopic(), null, r.key(), r.value(), h), (meta, e) -> {
+            if (e != null) deadLetterFailure.compareAndSet(null, e);
+        });
         metrics.deadLetters.incrementAndGet();
         out.printf(Locale.ROOT, "dead letter %s-%d@%d: %s (%s)%n", r.topic(), r.partition(), r.offset(), reason, detail);
     }
