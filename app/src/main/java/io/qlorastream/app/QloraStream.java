@@ -37,6 +37,8 @@ import picocli.CommandLine.Spec;
                 io.qlorastream.app.ingest.RedactCommand.class,
                 io.qlorastream.app.ingest.IngestCommand.class,
                 io.qlorastream.app.ingest.ProduceSampleCommand.class,
+                io.qlorastream.app.trainer.TrainerCommand.class,
+                io.qlorastream.app.trainer.RetrainCommand.class,
                 BenchCommand.class,
         })
 public final class QloraStream implements Runnable {

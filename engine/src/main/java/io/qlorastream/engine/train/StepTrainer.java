@@ -1,0 +1,153 @@
+package io.qlorastream.engine.train;
+
+import io.qlorastream.engine.data.TokenizedExample;
+import io.qlorastream.engine.lora.LoraAdapter;
+import io.qlorastream.engine.lora.LoraDropout;
+import io.qlorastream.engine.model.LlamaModel;
+import io.qlorastream.engine.optim.AdamW;
+import io.qlorastream.engine.optim.GradAccumulation;
+import io.qlorastream.engine.optim.GradClip;
+import io.qlorastream.engine.optim.LrSchedule;
+import io.qlorastream.engine.optim.TrainingState;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One optimizer step at a time on micro-batches the caller chooses, for any number of adapters over one frozen
+ * base model: the streaming counterpart of {@link Trainer}, which owns a fixed data set. Each {@link Lane} holds an
+ * adapter's own LoRA weights, AdamW moments, dropout counter and step; {@link #step} attaches the lane's adapter,
+ * runs the same forward/backward, accumulation, clipping and AdamW as {@link Trainer}, and leaves the base model
+ * untouched. A step's result depends only on the lane's state and the examples passed, never on timing or on other
+ * lanes, so replaying the same examples reproduces an adapter bit for bit.
+ */
+public final class StepTrainer {
+
+    /**
+     * @param maxSeqLen     longer examples are cut to this many tokens (as {@link Trainer} does)
+     * @param schedule      learning rate of the step that follows {@code step} completed ones
+     * @param maxGradNorm   global-norm clipping; 0 = none
+     * @param checkpointing activation checkpointing per decoder block
+     */
+    public record Settings(int maxSeqLen, LrSchedule schedule, AdamW.Config adam, double maxGradNorm, boolean checkpointing) {
+        public Settings {
+            if (maxSeqLen < 2) throw new IllegalArgumentException("--max-seq-len must be at least 2, got " + maxSeqLen);
+            if (!(maxGradNorm >= 0)) throw new IllegalArgumentException("--max-grad-norm must be >= 0, got " + maxGradNorm);
+        }
+    }
+
+    /** One step's figures; {@code step} counts completed steps after this one. */
+    public record StepResult(long step, double loss, double lr, double gradNorm, long targetTokens, long tokens, double seconds) {
+    }
+
+    /** The trainable state of one adapter: weights, optimizer, dropout (the only randomness of a step) and step. */
+    public static final class Lane {
+        public final LoraAdapter adapter;
+        public final AdamW optimizer;
+        public final LoraDropout dropout;
+        private long step;
+
+        public Lane(LoraAdapter adapter, AdamW optimizer, LoraDropout dropout, long step) {
+            if (optimizer.size() != adapter.parameterCount()) {
+                throw new IllegalArgumentException("optimizer holds " + optimizer.size() + " moments for an adapter of "
+                        + adapter.parameterCount() + " parameters");
+            }
+            this.adapter = adapter;
+            this.optimizer = optimizer;
+            this.dropout = dropout;
+            this.step = step;
+        }
+
+        /** A fresh lane: PEFT initialisation of the adapter from {@code seed}, zero moments, dropout seeded likewise. */
+        public static Lane fresh(LoraAdapter adapter, AdamW.Config adam, long seed) {
+            return new Lane(adapter, new AdamW(adam, adapter.parameterCount()), new LoraDropout(adapter.config.dropout(), seed), 0);
+        }
+
+        /** A lane continuing from a saved state; the dropout seed is configuration, its counter is state. */
+        public static Lane restore(TrainingState s, long seed) {
+            LoraDropout d = new LoraDropout(s.adapter.config.dropout(), seed);
+            d.restore(s.dropoutCounter);
+            return new Lane(s.adapter, s.optimizer, d, s.step);
+        }
+
+        /** The state to save: adapter, moments, step, dropout counter, and the caller's entries. */
+        public TrainingState state(Map<String, long[]> rngStates, Map<String, String> extra) {
+            return new TrainingState(adapter, optimizer, step, dropout.counter(), rngStates, extra);
+        }
+
+        public long step() {
+            return step;
+        }
+    }
+
+    private final LlamaModel model;
+    private final Settings settings;
+    private LlamaModel.Activations acts;
+    private LlamaModel.Gradients grads;
+
+    public StepTrainer(LlamaModel model, Settings settings) {
+        this.model = model;
+        this.settings = settings;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** The example as this trainer feeds it: cut to {@code maxSeqLen} tokens. */
+    public TokenizedExample fit(TokenizedExample e) {
+        int n = settings.maxSeqLen();
+        return e.inputIds().length <= n ? e
+                : new TokenizedExample(Arrays.copyOf(e.inputIds(), n), Arrays.copyOf(e.labels(), n));
+    }
+
+    /**
+     * One optimizer step of {@code lane} on {@code microBatches} (each a list of examples, right-padded together):
+     * the loss is the mean over every target token of the step, gradients are accumulated over the micro-batches,
+     * clipped, and AdamW updates the lane's adapter. The model's attached adapter is restored afterwards.
+     */
+    public StepResult step(Lane lane, List<List<TokenizedExample>> microBatches) {
+        if (microBatches.isEmpty() || microBatches.stream().anyMatch(List::isEmpty)) {
+            throw new IllegalArgumentException("a step needs at least one non-empty micro-batch");
+        }
+        long start = System.nanoTime();
+        List<Trainer.MicroBatch> micro = new ArrayList<>(microBatches.size());
+        long targets = 0, tokens = 0;
+        for (List<TokenizedExample> rows : microBatches) {
+            List<TokenizedExample> cut = new ArrayList<>(rows.size());
+            for (TokenizedExample e : rows) cut.add(fit(e));
+            Trainer.MicroBatch mb = Trainer.MicroBatch.of(cut);
+            micro.add(mb);
+            targets += mb.targetCount();
+            tokens += mb.realTokens();
+        }
+        LoraAdapter previous = model.lora();
+        model.attachLora(lane.adapter, lane.dropout);
+        try {
+            GradAccumulation acc = new GradAccumulation(targets);
+            lane.adapter.zeroGrads();
+            for (Trainer.MicroBatch mb : micro) {
+                if (acts == null || acts.batch != mb.batch() || acts.seqLen != mb.seqLen()) {
+                    acts = null; // one shape of buffers at a time, as Trainer
+                    grads = null;
+                    acts = model.allocateTraining(mb.batch(), mb.seqLen(), settings.checkpointing());
+                    grads = model.allocateGradients(mb.batch(), mb.seqLen());
+                }
+                model.forward(acts, mb.tokens(), mb.mask(), mb.batch(), mb.seqLen());
+                double lossSum = model.lossSumAndBackward(acts, grads, mb.targets(), acc.tokenWeight());
+                acc.add(lossSum, mb.targetCount());
+                lane.dropout.nextMicroBatch();
+            }
+            double gradNorm = settings.maxGradNorm() > 0 ? GradClip.clip(lane.adapter.grads, settings.maxGradNorm())
+                    : GradClip.globalNorm(lane.adapter.grads);
+            double lr = settings.schedule().lr(lane.step);
+            lane.optimizer.step(lane.adapter.params, lane.adapter.grads, lr);
+            lane.step++;
+            return new StepResult(lane.step, acc.meanLoss(), lr, gradNorm, targets, tokens, (System.nanoTime() - start) / 1e9);
+        } finally {
+            model.attachLora(previous, null);
+        }
+    }
+}

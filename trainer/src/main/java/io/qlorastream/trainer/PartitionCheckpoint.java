@@ -1,0 +1,183 @@
+package io.qlorastream.trainer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qlorastream.engine.data.TokenizedExample;
+import io.qlorastream.engine.lora.PeftAdapter;
+import io.qlorastream.engine.train.StepTrainer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The durable state of one partition of training-examples: every adapter lane fed by it (adapter, AdamW moments,
+ * step, dropout counter, lineage, counters, and the examples read but not yet trained) and the partition's next
+ * offset to read. Because the untrained examples travel in the checkpoint, the next offset is simply where
+ * reading stopped, and a restore continues bit for bit.
+ *
+ * <p>Layout: {@code DIR/<topic>-<partition>/ckpt-<sequence>/{partition.json, lanes/<i>/...}}. A checkpoint is
+ * written into {@code ckpt-<sequence>.tmp}, every file fsynced, then renamed to its final name (atomic) and the parent
+ * fsynced; older checkpoints are deleted afterwards. Loading takes the highest complete sequence and ignores (and
+ * removes) temp directories a crash left behind.
+ */
+public final class PartitionCheckpoint {
+    static final String FILE = "partition.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A restored partition: where to read next and its lanes. */
+    public record Restored(long nextOffset, List<AdapterLane> lanes, long sequence) {
+    }
+
+    private PartitionCheckpoint() {
+    }
+
+    public static Path partitionDir(Path root, String topic, int partition) {
+        return root.resolve(topic + "-" + partition);
+    }
+
+    /** Writes a new checkpoint of the partition; returns its sequence number. */
+    public static long save(Path root, String topic, int partition, long nextOffset, Collection<AdapterLane> lanes,
+                            String baseModelName) throws IOException {
+        Path dir = partitionDir(root, topic, partition);
+        Files.createDirectories(dir);
+        long seq = latestSequence(dir) + 1;
+        String name = String.format("ckpt-%012d", seq);
+        Path tmp = dir.resolve(name + ".tmp");
+        deleteTree(tmp);
+        Files.createDirectories(tmp.resolve("lanes"));
+        ObjectNode root1 = JSON.createObjectNode();
+        root1.put("format_version", 1);
+        root1.put("topic", topic);
+        root1.put("partition", partition);
+        root1.put("next_offset", nextOffset);
+        ArrayNode arr = root1.putArray("lanes");
+        int i = 0;
+        for (AdapterLane l : lanes) {
+            String stateDir = "lanes/" + i++;
+            l.lane.state(Map.of(), Map.of("adapter", l.adapter, "lineage_id", l.lineageId)).save(tmp.resolve(stateDir), baseModelName);
+            ObjectNode n = arr.addObject();
+            n.put("adapter", l.adapter);
+            n.put("state_dir", stateDir);
+            n.put("lineage_id", l.lineageId);
+            n.put("from_offset", l.fromOffset);
+            n.put("to_offset", l.toOffset);
+            n.put("examples_seen", l.examplesSeen);
+            n.put("tokens_seen", l.tokensSeen);
+            n.put("loss_sum", l.lossSum);
+            n.put("loss_steps", l.lossSteps);
+            n.put("last_snapshot_step", l.lastSnapshotStep);
+            n.put("snapshots", l.snapshots);
+            ArrayNode pend = n.putArray("pending");
+            for (AdapterLane.Pending p : l.pending) {
+                ObjectNode pn = pend.addObject();
+                pn.put("offset", p.offset());
+                ArrayNode ids = pn.putArray("input_ids");
+                for (int v : p.tokens().inputIds()) ids.add(v);
+                ArrayNode labels = pn.putArray("labels");
+                for (int v : p.tokens().labels()) labels.add(v);
+            }
+        }
+        PeftAdapter.writeAtomically(tmp.resolve(FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root1));
+        PeftAdapter.fsyncDirectory(tmp.resolve("lanes"));
+        PeftAdapter.fsyncDirectory(tmp);
+        Files.move(tmp, dir.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        PeftAdapter.fsyncDirectory(dir);
+        for (Path old : checkpoints(dir)) {
+            if (!old.getFileName().toString().equals(name)) {
+                deleteTree(old);
+            }
+        }
+        return seq;
+    }
+
+    /** The newest complete checkpoint of the partition, or null when there is none. */
+    public static Restored load(Path root, String topic, int partition, TrainingCore core) throws IOException {
+        Path dir = partitionDir(root, topic, partition);
+        if (!Files.isDirectory(dir)) {
+            return null;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()) {
+                deleteTree(p); // a checkpoint a crash interrupted: never renamed, never used
+            }
+        }
+        List<Path> all = checkpoints(dir);
+        if (all.isEmpty()) {
+            return null;
+        }
+        Path ckpt = all.get(all.size() - 1);
+        JsonNode n = JSON.readTree(ckpt.resolve(FILE).toFile());
+        if (n.path("format_version").asInt() != 1 || n.path("partition").asInt() != partition) {
+            throw new IOException(ckpt.resolve(FILE) + ": not a checkpoint of " + topic + "-" + partition);
+        }
+        List<AdapterLane> lanes = new ArrayList<>();
+        for (JsonNode l : n.path("lanes")) {
+            StepTrainer.Lane engineLane = core.restoreLane(ckpt.resolve(l.path("state_dir").asText()));
+            AdapterLane a = new AdapterLane(l.path("adapter").asText(), partition, engineLane, l.path("lineage_id").asText());
+            a.fromOffset = l.path("from_offset").asLong();
+            a.toOffset = l.path("to_offset").asLong();
+            a.examplesSeen = l.path("examples_seen").asLong();
+            a.tokensSeen = l.path("tokens_seen").asLong();
+            a.lossSum = l.path("loss_sum").asDouble();
+            a.lossSteps = l.path("loss_steps").asLong();
+            a.lastSnapshotStep = l.path("last_snapshot_step").asLong();
+            a.snapshots = l.path("snapshots").asLong();
+            for (JsonNode p : l.path("pending")) {
+                a.pending.add(new AdapterLane.Pending(p.path("offset").asLong(),
+                        new TokenizedExample(ints(p.path("input_ids")), ints(p.path("labels")))));
+            }
+            lanes.add(a);
+        }
+        return new Restored(n.path("next_offset").asLong(), lanes, sequenceOf(ckpt));
+    }
+
+    private static int[] ints(JsonNode arr) {
+        int[] out = new int[arr.size()];
+        for (int i = 0; i < out.length; i++) out[i] = arr.get(i).asInt();
+        return out;
+    }
+
+    private static List<Path> checkpoints(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().matches("ckpt-\\d+") && Files.isRegularFile(p.resolve(FILE)))
+                    .sorted(Comparator.comparingLong(PartitionCheckpoint::sequenceOf)).toList();
+        }
+    }
+
+    private static long sequenceOf(Path p) {
+        return Long.parseLong(p.getFileName().toString().substring(5));
+    }
+
+    private static long latestSequence(Path dir) throws IOException {
+        long max = 0;
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                String f = p.getFileName().toString();
+                if (f.matches("ckpt-\\d+(\\.tmp)?")) {
+                    max = Math.max(max, Long.parseLong(f.substring(5).replace(".tmp", "")));
+                }
+            }
+        }
+        return max;
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(q);
+            }
+        }
+    }
+}
