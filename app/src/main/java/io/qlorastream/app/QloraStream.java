@@ -37,6 +37,7 @@ import picocli.CommandLine.Spec;
                 io.qlorastream.app.ingest.RedactCommand.class,
                 io.qlorastream.app.ingest.IngestCommand.class,
                 io.qlorastream.app.ingest.ProduceSampleCommand.class,
+                io.qlorastream.app.evaluator.EvaluatorCommand.class,
                 io.qlorastream.app.evaluator.EvaluateCommand.class,
                 BenchCommand.class,
         })

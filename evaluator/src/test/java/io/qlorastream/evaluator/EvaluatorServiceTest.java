@@ -194,7 +194,7 @@ class EvaluatorServiceTest {
 
         Running start(EvaluatorService.BeforeCommit hook) {
             Running r = new Running();
-            r.service = new EvaluatorService(config, client(), evaluator, new CopyingFetcher(), r);
+            r.service = new EvaluatorService(config, client(), evaluator, new FileArtifactFetcher(store), r);
             if (hook != null) {
                 r.service.beforeCommit(hook);
             }
