@@ -22,9 +22,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
@@ -229,10 +231,14 @@ public final class EvaluatorService implements AutoCloseable {
         try {
             SnapshotEvaluator.Candidate candidate = new SnapshotEvaluator.Candidate(s.getAdapterName(), s.getSnapshotId(),
                     s.getLineageId(), s.getStep(), s.getArtifactUri(), dir, s.getArtifactSha256(), s.getBaseModelHash());
+            Integer releaseVersion = current == null ? null : current.getVersion();
             try {
-                fetcher.fetch(URI.create(s.getArtifactUri()), s.getArtifactSha256(), dir);
+                fetchWithRetries(URI.create(s.getArtifactUri()), s.getArtifactSha256(), dir);
             } catch (ArtifactFetcher.Rejected e) {
-                return evaluator.rejectedArtifact(candidate, set, current == null ? null : current.getVersion(), e.getMessage());
+                return evaluator.rejectedArtifact(candidate, set, releaseVersion, e.getMessage());
+            } catch (NoSuchFileException | FileNotFoundException | IllegalArgumentException e) {
+                // the artifact is not there (deleted, or a bad URI): a verdict, or the service would stop on it forever
+                return evaluator.unavailableArtifact(candidate, set, releaseVersion, e.getClass().getSimpleName() + ": " + e.getMessage());
             }
             SnapshotEvaluator.Release release = null;
             if (current != null) {
@@ -255,6 +261,39 @@ public final class EvaluatorService implements AutoCloseable {
             deleteTree(dir);
             if (releaseDir != null) {
                 deleteTree(releaseDir);
+            }
+        }
+    }
+
+    /**
+     * Fetches, retrying other I/O failures (a store that is briefly unreachable) with backoff; what still fails after
+     * that stops the service without a verdict, so the snapshot is judged after the restart.
+     */
+    private void fetchWithRetries(URI uri, Map<String, String> sha, Path dir) throws IOException {
+        long backoffMs = 1000;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                fetcher.fetch(uri, sha, dir);
+                return;
+            } catch (ArtifactFetcher.Rejected | NoSuchFileException | FileNotFoundException e) {
+                throw e;
+            } catch (IOException e) {
+                if (attempt >= 4 || closing) {
+                    throw new IOException("cannot fetch " + uri + " after " + attempt + " attempts: " + e.getMessage(), e);
+                }
+                LOG.warn("fetching {} failed ({}), retrying in {} ms", uri, e.getMessage(), backoffMs);
+                try (Stream<Path> partial = Files.list(dir)) {
+                    for (Path p : (Iterable<Path>) partial::iterator) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+                try {
+                    Thread.sleep(backoffMs);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while fetching " + uri, ie);
+                }
+                backoffMs *= 4;
             }
         }
     }

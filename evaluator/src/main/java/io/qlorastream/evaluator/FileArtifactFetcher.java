@@ -33,7 +33,7 @@ public final class FileArtifactFetcher implements ArtifactFetcher {
                 throw new Rejected(e.getKey() + ": names a file outside the artifact", null);
             }
             if (!Files.isRegularFile(source)) {
-                throw new IOException(artifact + ": " + e.getKey() + " is missing");
+                throw new java.nio.file.NoSuchFileException(source.toString(), null, "listed in the snapshot event but not in the store");
             }
             Path target = localDir.resolve(e.getKey());
             Files.copy(source, target);

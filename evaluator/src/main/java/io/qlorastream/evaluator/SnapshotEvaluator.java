@@ -41,6 +41,7 @@ import java.util.stream.Collectors;
  * between snapshots. Not thread-safe (one evaluation at a time, as the CPU backend requires).
  */
 public final class SnapshotEvaluator {
+    public static final String CHECK_ARTIFACT = "artifact";
     public static final String CHECK_CHECKSUM = "checksum";
     public static final String CHECK_BASE_MODEL = "base_model";
     public static final String CHECK_HELDOUT = "heldout_set";
@@ -136,6 +137,12 @@ public final class SnapshotEvaluator {
         Map<String, Double> metrics = new LinkedHashMap<>();
         List<EvaluationCheck> checks = List.of(check(CHECK_CHECKSUM, 1, 0, false));
         return event(c, set, releaseVersion, metrics, checks, "failed checksum: " + problem);
+    }
+
+    /** The verdict for a candidate whose artifact is not in the store (deleted, or a URI that names nothing). */
+    public AdapterEvaluation unavailableArtifact(Candidate c, HeldOutSet.Frozen set, Integer releaseVersion, String problem) {
+        List<EvaluationCheck> checks = List.of(check(CHECK_ARTIFACT, 0, 1, false));
+        return event(c, set, releaseVersion, new LinkedHashMap<>(), checks, "failed artifact: " + problem);
     }
 
     public AdapterEvaluation evaluate(Candidate c, HeldOutSet.Frozen set, Release release, Progress progress) throws IOException {

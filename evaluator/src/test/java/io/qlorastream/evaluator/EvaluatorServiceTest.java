@@ -287,14 +287,20 @@ class EvaluatorServiceTest {
             raf.seek(raf.length() - 4);
             raf.write(0x7f);
         }
-        h.produce(h.config.snapshotsTopic(), ADAPTER, List.of(s1, s2, h.snapshot("s-3", good)));
+        AdapterSnapshot gone = AdapterSnapshot.newBuilder(s1).setSnapshotId("s-4")
+                .setArtifactUri(h.store.resolve(ADAPTER).resolve("snapshots/deleted").toUri().toString()).build();
+        h.produce(h.config.snapshotsTopic(), ADAPTER, List.of(s1, s2, h.snapshot("s-3", good), gone));
         Running third = h.start(null);
-        third.awaitEmitted(2);
+        third.awaitEmitted(3);
         Thread.sleep(500); // time for a wrong extra verdict to appear
         third.stop();
         assertThat(third.skipped).anySatisfy(s -> assertThat(s).startsWith("s-1: already judged"));
-        List<AdapterEvaluation> all = h.committed(3);
-        assertThat(all).extracting(AdapterEvaluation::getSnapshotId).containsExactly("s-1", "s-2", "s-3");
+        List<AdapterEvaluation> all = h.committed(4);
+        assertThat(all).extracting(AdapterEvaluation::getSnapshotId).containsExactly("s-1", "s-2", "s-3", "s-4");
+        // an artifact that is not in the store is a failing verdict, not a service that stops on it forever
+        assertThat(all.get(3).getPassed()).isFalse();
+        assertThat(all.get(3).getChecks()).extracting(c -> c.getName()).containsExactly("artifact");
+        assertThat(all.get(3).getReason()).startsWith("failed artifact: NoSuchFileException");
         AdapterEvaluation tampered = all.get(1);
         assertThat(tampered.getPassed()).isFalse();
         assertThat(tampered.getChecks()).extracting(c -> c.getName()).containsExactly("checksum");
