@@ -20,8 +20,7 @@ class EvaluateCommandIT {
     @Test
     void printsTheReportAndGatesOnTheVerdict(@TempDir Path dir) throws Exception {
         Path model = TinySnapshots.model(dir.resolve("model"));
-        Path snapshot = dir.resolve("store/support/snapshots/s-7");
-        TinySnapshots.train(model, snapshot);
+        Path snapshot = Path.of(TinySnapshots.train(model, dir.resolve("store"), "support/snapshots/s-7").uri());
         ObjectMapper json = new ObjectMapper();
         Path data = dir.resolve("heldout.jsonl");
         StringBuilder lines = new StringBuilder();

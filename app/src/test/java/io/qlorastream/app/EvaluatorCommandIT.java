@@ -9,6 +9,7 @@ import io.qlorastream.events.Split;
 import io.qlorastream.events.TrainingExample;
 import io.qlorastream.schemas.serde.AvroDeserializer;
 import io.qlorastream.schemas.serde.AvroSerializer;
+import io.qlorastream.store.StoredArtifact;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -41,8 +42,7 @@ class EvaluatorCommandIT {
     void judgesASnapshotOnceAcrossARestart(@TempDir Path dir) throws Exception {
         Path model = TinySnapshots.model(dir.resolve("model"));
         Path store = dir.resolve("store");
-        Path snapshot = store.resolve("support/snapshots/s-1");
-        Map<String, String> sha = TinySnapshots.train(model, snapshot);
+        StoredArtifact artifact = TinySnapshots.train(model, store, "support/snapshots/s-1");
         int port = freePort();
         int registryPort = freePort();
         String bootstrap = "127.0.0.1:" + port;
@@ -68,7 +68,7 @@ class EvaluatorCommandIT {
                     .setStep(40).setExamplesSeen(160).setTokensSeen(4000).setTrainingLoss(5.0).setBaseModelName("tiny")
                     .setBaseModelHash(TinySnapshots.baseModelHash(model))
                     .setLoraConfig(new LoraConfig(8, 16.0, 0.0, false, List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")))
-                    .setArtifactUri(snapshot.toUri().toString()).setArtifactSha256(sha).setOffsetRanges(List.of())
+                    .setArtifactUri(artifact.uri().toString()).setArtifactSha256(artifact.sha256()).setOffsetRanges(List.of())
                     .setCreatedAt(Instant.now()).build();
             produce(bootstrap, registry, "adapter-snapshots", List.of(event));
 

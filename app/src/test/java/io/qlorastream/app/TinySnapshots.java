@@ -1,6 +1,5 @@
 package io.qlorastream.app;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qlorastream.engine.compute.CpuBackend;
 import io.qlorastream.engine.data.ExampleEncoder;
 import io.qlorastream.engine.data.PromptResponse;
@@ -20,6 +19,8 @@ import io.qlorastream.engine.tensor.DType;
 import io.qlorastream.engine.tokenizer.ByteLevelBpeWriter;
 import io.qlorastream.engine.tokenizer.Tokenizer;
 import io.qlorastream.engine.train.Trainer;
+import io.qlorastream.store.AdapterStore;
+import io.qlorastream.store.StoredArtifact;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,8 +28,6 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /** A very small model and a snapshot trained on it with the engine, in the store's layout, for the evaluator's ITs. */
 final class TinySnapshots {
@@ -64,8 +63,12 @@ final class TinySnapshots {
         return model;
     }
 
-    /** Trains an adapter on examples 0..23, writes it and manifest.json to {@code snapshot}; returns every file's SHA-256. */
-    static Map<String, String> train(Path model, Path snapshot) throws Exception {
+    /**
+     * Trains an adapter on examples 0..23 and puts it into the adapter store at {@code store} under {@code relativeDir}
+     * through the AdapterStore API (files, then manifest.json); returns the stored artifact.
+     */
+    static StoredArtifact train(Path model, Path store, String relativeDir) throws Exception {
+        Path staging = Files.createTempDirectory(store.getParent(), "staging-");
         try (Tokenizer tok = Tokenizer.load(model); LlamaWeights w = ModelLoader.load(model, LoadOptions.defaults());
              CpuBackend backend = new CpuBackend(2)) {
             ExampleEncoder enc = new ExampleEncoder(tok);
@@ -76,15 +79,10 @@ final class TinySnapshots {
             LoraAdapter a = LoraAdapter.initialize(new LoraConfig(8, 16, 0.0, LoraConfig.ALL_TARGETS, false), w.config, 1);
             new Trainer(new LlamaModel(w, backend), a, ex, new Trainer.Settings(4, 1, 128, 40, 0, 1, LrSchedule.Kind.CONSTANT, 3e-3,
                     3, 0, AdamW.Config.qlora(), 1.0, 0, false)).run(null, null);
-            PeftAdapter.save(a, snapshot, model.toString());
+            PeftAdapter.save(a, staging, model.toString());
         }
-        Map<String, String> files = new TreeMap<>();
-        for (String f : List.of(PeftAdapter.CONFIG_FILE, PeftAdapter.WEIGHTS_FILE)) {
-            files.put(f, sha256(snapshot.resolve(f)));
+        try (AdapterStore s = AdapterStore.open(store.toString())) {
+            return s.put(relativeDir, staging);
         }
-        Files.writeString(snapshot.resolve("manifest.json"), new ObjectMapper().writeValueAsString(Map.of("files", files)));
-        Map<String, String> all = new TreeMap<>(files);
-        all.put("manifest.json", sha256(snapshot.resolve("manifest.json")));
-        return all;
     }
 }

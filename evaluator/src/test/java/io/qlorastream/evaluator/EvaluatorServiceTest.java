@@ -17,6 +17,8 @@ import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
 import io.qlorastream.schemas.serde.AvroDeserializer;
 import io.qlorastream.schemas.serde.AvroSerdeConfig;
 import io.qlorastream.schemas.serde.AvroSerializer;
+import io.qlorastream.store.AdapterStore;
+import io.qlorastream.store.StoredArtifact;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -91,12 +93,14 @@ class EvaluatorServiceTest {
         final String prefix;
         final EvaluatorConfig config;
         final Path store;
+        final AdapterStore adapterStore;
 
         Harness(EmbeddedKafkaBroker broker, EmbeddedSchemaRegistry registry, String prefix) throws Exception {
             this.broker = broker;
             this.registryUrl = registry.url();
             this.prefix = prefix;
             this.store = dir.resolve(prefix + "-store");
+            this.adapterStore = AdapterStore.open(store.toString());
             this.config = EvaluatorConfig.defaults(dir.resolve(prefix + "-work"))
                     .withTopics(prefix + "-snapshots", prefix + "-eval", prefix + "-releases", prefix + "-evaluations")
                     .withGroup(prefix + "-group", prefix + "-tx");
@@ -141,23 +145,27 @@ class EvaluatorServiceTest {
             produce(config.evalExamplesTopic(), ADAPTER, events);
         }
 
-        /** Puts the adapter's files under {@code <adapter>/snapshots/<id>/} of the store and returns the event for it. */
+        /** Puts the adapter's files under {@code <adapter>/snapshots/<id>/} through the AdapterStore API; returns the event for it. */
         AdapterSnapshot snapshot(String id, Path adapterDir) throws IOException {
-            Path target = store.resolve(ADAPTER).resolve("snapshots").resolve(id);
-            Files.createDirectories(target);
+            Path staging = dir.resolve(prefix + "-staging-" + id);
+            Files.createDirectories(staging);
             for (String f : ArtifactVerifier.LOADED_FILES) {
-                Files.copy(adapterDir.resolve(f), target.resolve(f));
+                Files.copy(adapterDir.resolve(f), staging.resolve(f));
             }
-            Map<String, String> sha = SnapshotEvaluatorTest.sha(target);
+            StoredArtifact a = adapterStore.put(ADAPTER + "/snapshots/" + id, staging);
             return AdapterSnapshot.newBuilder().setAdapterName(ADAPTER).setSnapshotId(id).setLineageId("lineage-1").setStep(60)
                     .setExamplesSeen(48).setTokensSeen(1000).setTrainingLoss(4.2).setBaseModelName("tiny")
                     .setBaseModelHash(Sha256.baseModel(world.modelDir))
                     .setLoraConfig(new LoraConfig(8, 16.0, 0.0, false, List.of("q_proj")))
-                    .setArtifactUri(target.toUri().toString()).setArtifactSha256(sha).setOffsetRanges(List.of())
+                    .setArtifactUri(a.uri().toString()).setArtifactSha256(a.sha256()).setOffsetRanges(List.of())
                     .setCreatedAt(Instant.now()).build();
         }
 
-        AdapterRelease release(int version, AdapterSnapshot s) {
+        /** Copies the snapshot to {@code <adapter>/releases/v<N>/} in the store, as the publisher does, and returns its event. */
+        AdapterRelease release(int version, AdapterSnapshot snapshot) throws IOException {
+            StoredArtifact r = adapterStore.copy(java.net.URI.create(snapshot.getArtifactUri()), snapshot.getArtifactSha256(),
+                    ADAPTER + "/releases/v" + version);
+            AdapterSnapshot s = AdapterSnapshot.newBuilder(snapshot).setArtifactUri(r.uri().toString()).setArtifactSha256(r.sha256()).build();
             return AdapterRelease.newBuilder().setAdapterName(ADAPTER).setVersion(version).setKind(ReleaseKind.RELEASE)
                     .setSnapshotId(s.getSnapshotId()).setEvaluationId("e").setArtifactUri(s.getArtifactUri())
                     .setArtifactSha256(s.getArtifactSha256()).setSignature("unsigned-in-this-test").setPublicKeyId("k")
@@ -194,7 +202,7 @@ class EvaluatorServiceTest {
 
         Running start(EvaluatorService.BeforeCommit hook) {
             Running r = new Running();
-            r.service = new EvaluatorService(config, client(), evaluator, new FileArtifactFetcher(store), r);
+            r.service = new EvaluatorService(config, client(), evaluator, new StoreArtifactFetcher(adapterStore), r);
             if (hook != null) {
                 r.service.beforeCommit(hook);
             }

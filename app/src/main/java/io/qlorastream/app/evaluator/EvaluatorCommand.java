@@ -11,11 +11,12 @@ import io.qlorastream.engine.tokenizer.Tokenizer;
 import io.qlorastream.evaluator.ArtifactFetcher;
 import io.qlorastream.evaluator.EvaluatorConfig;
 import io.qlorastream.evaluator.EvaluatorService;
-import io.qlorastream.evaluator.FileArtifactFetcher;
+import io.qlorastream.evaluator.StoreArtifactFetcher;
 import io.qlorastream.evaluator.Reports;
 import io.qlorastream.evaluator.Sha256;
 import io.qlorastream.evaluator.SnapshotEvaluator;
 import io.qlorastream.events.AdapterEvaluation;
+import io.qlorastream.store.AdapterStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -105,14 +106,21 @@ public final class EvaluatorCommand implements Callable<Integer> {
         if (maxPollIntervalSeconds < 1) {
             throw new ParameterException(spec.commandLine(), "--max-poll-interval must be at least 1 second");
         }
-        ArtifactFetcher fetcher = fetcher();
+        AdapterStore store;
+        try {
+            store = AdapterStore.open(adapterStore);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--adapter-store " + adapterStore + ": " + e.getMessage());
+        }
+        ArtifactFetcher fetcher = new StoreArtifactFetcher(store);
         PrintStream out = System.out;
         out.println("Loading base model " + model + " ...");
         out.flush();
         String baseHash = Sha256.baseModel(model);
         // the shutdown hook waits for this: the model and the Kafka clients are closed before the JVM goes
         CountDownLatch finished = new CountDownLatch(1);
-        try (Tokenizer tokenizer = Tokenizer.load(model);
+        try (AdapterStore closedAtEnd = store;
+             Tokenizer tokenizer = Tokenizer.load(model);
              LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults());
              Backend backend = compute.backend()) {
             SnapshotEvaluator evaluator = new SnapshotEvaluator(weights, tokenizer, backend, baseHash, settings);
@@ -138,15 +146,6 @@ public final class EvaluatorCommand implements Callable<Integer> {
             finished.countDown();
         }
         return 0;
-    }
-
-    private ArtifactFetcher fetcher() {
-        String loc = adapterStore;
-        if (loc.startsWith("s3:")) {
-            throw new ParameterException(spec.commandLine(), "--adapter-store " + loc + ": S3 stores need the adapter-store module (not merged in this build)");
-        }
-        Path root = loc.startsWith("file:") ? Path.of(java.net.URI.create(loc)) : Path.of(loc);
-        return new FileArtifactFetcher(root);
     }
 
     /** The service's events as lines on stdout: ready, progress, each verdict's report, skips. */
