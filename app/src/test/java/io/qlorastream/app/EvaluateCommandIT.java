@@ -62,6 +62,12 @@ class EvaluateCommandIT {
                     .contains("reason: failed checksum: adapter_model.safetensors: SHA-256");
             assertThat(p.stdout()).doesNotContain("candidate_nll");
         }
+        // a bad option value is a usage error naming the option
+        try (JarProcess p = JarProcess.start("evaluate", "--snapshot", snapshot.toString(), "--model", model.toString(),
+                "--data", data.toString(), "--leak-types", "EMAIL,NOPE")) {
+            assertThat(p.awaitExit(Duration.ofSeconds(60))).isEqualTo(2);
+            assertThat(p.stderr()).contains("--leak-types: unknown type NOPE");
+        }
         // a bad data line is a one-line error naming it
         Files.writeString(data, "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"yo\"}]}\n");
         try (JarProcess p = JarProcess.start("evaluate", "--snapshot", snapshot.toString(), "--model", model.toString(),

@@ -232,6 +232,11 @@ public final class EvaluatorService implements AutoCloseable {
             SnapshotEvaluator.Candidate candidate = new SnapshotEvaluator.Candidate(s.getAdapterName(), s.getSnapshotId(),
                     s.getLineageId(), s.getStep(), s.getArtifactUri(), dir, s.getArtifactSha256(), s.getBaseModelHash());
             Integer releaseVersion = current == null ? null : current.getVersion();
+            if (s.getArtifactSha256().isEmpty()) {
+                // nothing to verify against: never load such files (the offline command may, the service may not)
+                return evaluator.rejectedArtifact(candidate, set, releaseVersion,
+                        "the snapshot event carries no artifact_sha256, so its files cannot be verified");
+            }
             try {
                 fetchWithRetries(URI.create(s.getArtifactUri()), s.getArtifactSha256(), dir);
             } catch (ArtifactFetcher.Rejected e) {

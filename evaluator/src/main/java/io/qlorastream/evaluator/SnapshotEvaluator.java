@@ -57,10 +57,15 @@ public final class SnapshotEvaluator {
      * @param generalParagraphs how many paragraphs of the general-text set to score (all: Integer.MAX_VALUE)
      * @param probePrompts      how many held-out prompts the leak probe completes (the first ones of the set)
      * @param probeMaxNewTokens the length of each probe completion
+     * @param leakTypes         what the leak probe counts (ingest's redaction types; all by default)
      */
     public record Settings(GateThresholds thresholds, int batchSize, int maxSeqLen, int generalParagraphs,
-                           int probePrompts, int probeMaxNewTokens) {
+                           int probePrompts, int probeMaxNewTokens, Set<RedactionType> leakTypes) {
         public Settings {
+            if (leakTypes == null || leakTypes.isEmpty()) {
+                throw new IllegalArgumentException("--leak-types must name at least one of " + java.util.Arrays.toString(RedactionType.values()));
+            }
+            leakTypes = java.util.Collections.unmodifiableSet(java.util.EnumSet.copyOf(leakTypes));
             if (batchSize < 1) throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
             if (maxSeqLen < 2) throw new IllegalArgumentException("--max-seq-len must be at least 2, got " + maxSeqLen);
             if (generalParagraphs < 1) throw new IllegalArgumentException("--general-paragraphs must be at least 1, got " + generalParagraphs);
@@ -72,11 +77,11 @@ public final class SnapshotEvaluator {
         }
 
         public static Settings defaults() {
-            return new Settings(GateThresholds.defaults(), 4, 512, Integer.MAX_VALUE, 16, 48);
+            return new Settings(GateThresholds.defaults(), 4, 512, Integer.MAX_VALUE, 16, 48, java.util.EnumSet.allOf(RedactionType.class));
         }
 
         public Settings withThresholds(GateThresholds t) {
-            return new Settings(t, batchSize, maxSeqLen, generalParagraphs, probePrompts, probeMaxNewTokens);
+            return new Settings(t, batchSize, maxSeqLen, generalParagraphs, probePrompts, probeMaxNewTokens, leakTypes);
         }
     }
 
@@ -123,7 +128,7 @@ public final class SnapshotEvaluator {
         this.encoder = new ExampleEncoder(tokenizer);
         Set<Integer> eos = new HashSet<>(tokenizer.eosIds());
         eos.addAll(weights.config.eosTokenIds());
-        this.probe = new LeakProbe(tokenizer, eos, new Redactor(), settings.probeMaxNewTokens(),
+        this.probe = new LeakProbe(tokenizer, eos, new Redactor(settings.leakTypes()), settings.probeMaxNewTokens(),
                 settings.maxSeqLen() - settings.probeMaxNewTokens());
         this.general = GeneralText.encode(tokenizer, settings.generalParagraphs(), settings.maxSeqLen());
     }

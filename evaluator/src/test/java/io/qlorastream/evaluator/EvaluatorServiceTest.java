@@ -297,14 +297,18 @@ class EvaluatorServiceTest {
         }
         AdapterSnapshot gone = AdapterSnapshot.newBuilder(s1).setSnapshotId("s-4")
                 .setArtifactUri(h.store.resolve(ADAPTER).resolve("snapshots/deleted").toUri().toString()).build();
-        h.produce(h.config.snapshotsTopic(), ADAPTER, List.of(s1, s2, h.snapshot("s-3", good), gone));
+        AdapterSnapshot unlisted = AdapterSnapshot.newBuilder(h.snapshot("s-5", good)).setArtifactSha256(Map.of()).build();
+        h.produce(h.config.snapshotsTopic(), ADAPTER, List.of(s1, s2, h.snapshot("s-3", good), gone, unlisted));
         Running third = h.start(null);
-        third.awaitEmitted(3);
+        third.awaitEmitted(4);
         Thread.sleep(500); // time for a wrong extra verdict to appear
         third.stop();
         assertThat(third.skipped).anySatisfy(s -> assertThat(s).startsWith("s-1: already judged"));
-        List<AdapterEvaluation> all = h.committed(4);
-        assertThat(all).extracting(AdapterEvaluation::getSnapshotId).containsExactly("s-1", "s-2", "s-3", "s-4");
+        List<AdapterEvaluation> all = h.committed(5);
+        assertThat(all).extracting(AdapterEvaluation::getSnapshotId).containsExactly("s-1", "s-2", "s-3", "s-4", "s-5");
+        // an event without checksums is never loaded unverified
+        assertThat(all.get(4).getChecks()).extracting(c -> c.getName()).containsExactly("checksum");
+        assertThat(all.get(4).getReason()).contains("carries no artifact_sha256");
         // an artifact that is not in the store is a failing verdict, not a service that stops on it forever
         assertThat(all.get(3).getPassed()).isFalse();
         assertThat(all.get(3).getChecks()).extracting(c -> c.getName()).containsExactly("artifact");

@@ -145,6 +145,14 @@ class SnapshotEvaluatorTest {
         assertThat(e.getMetrics().get("leaks_email")).isPositive();
         assertThat(checks(e).get("beats_base").getPassed()).as("it learned the domain too: only the leak fails it").isTrue();
         assertThat(e.getReason()).contains("no_leak").contains("EMAIL").contains(TinyWorld.LEAKED_EMAIL);
+
+        // the probe counts the configured types only: a policy that allows emails (a support address) lets it pass
+        SnapshotEvaluator.Settings d = SnapshotEvaluator.Settings.defaults();
+        SnapshotEvaluator cardsOnly = new SnapshotEvaluator(world.weights, world.tokenizer, world.backend, null,
+                new SnapshotEvaluator.Settings(d.thresholds(), d.batchSize(), d.maxSeqLen(), d.generalParagraphs(), d.probePrompts(),
+                        d.probeMaxNewTokens(), java.util.EnumSet.of(io.qlorastream.ingest.redact.RedactionType.CARD)));
+        AdapterEvaluation allowed = cardsOnly.evaluate(candidate("s-leaky", leaky, sha(leaky)), heldOut, null, Progress.NONE);
+        assertThat(checks(allowed).get("no_leak").getPassed()).as(Reports.text(allowed)).isTrue();
     }
 
     @Test

@@ -2,7 +2,13 @@ package io.qlorastream.app.evaluator;
 
 import io.qlorastream.evaluator.GateThresholds;
 import io.qlorastream.evaluator.SnapshotEvaluator;
+import io.qlorastream.ingest.redact.RedactionType;
 import picocli.CommandLine.Option;
+
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
 
 /** The gate's thresholds and the scoring settings, shared by {@code evaluator} and {@code evaluate}. */
 public final class GateOptions {
@@ -42,8 +48,28 @@ public final class GateOptions {
             description = "Length of each leak-probe completion (default: ${DEFAULT-VALUE}).")
     int probeMaxNewTokens;
 
+    @Option(names = "--leak-types", paramLabel = "LIST", defaultValue = "all",
+            description = "Redaction types the leak probe counts, comma-separated (EMAIL,CARD,AWS_ACCESS_KEY,...) or all (default: ${DEFAULT-VALUE}).")
+    String leakTypes;
+
     public SnapshotEvaluator.Settings settings() {
         return new SnapshotEvaluator.Settings(new GateThresholds(minMargin, releaseTolerance, maxGeneralRise, maxLeaks),
-                batchSize, maxSeqLen, generalParagraphs, probePrompts, probeMaxNewTokens);
+                batchSize, maxSeqLen, generalParagraphs, probePrompts, probeMaxNewTokens, leakTypes());
+    }
+
+    private Set<RedactionType> leakTypes() {
+        if (leakTypes.isBlank() || leakTypes.strip().equalsIgnoreCase("all")) {
+            return EnumSet.allOf(RedactionType.class);
+        }
+        Set<RedactionType> out = EnumSet.noneOf(RedactionType.class);
+        for (String t : leakTypes.split(",")) {
+            try {
+                out.add(RedactionType.valueOf(t.strip().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--leak-types: unknown type " + t.strip() + " (one of "
+                        + Arrays.toString(RedactionType.values()) + " or all)");
+            }
+        }
+        return out;
     }
 }
