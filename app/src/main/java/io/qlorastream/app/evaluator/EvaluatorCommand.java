@@ -75,16 +75,20 @@ public final class EvaluatorCommand implements Callable<Integer> {
             description = "Stable per instance: a restart fences its predecessor and aborts its open transaction (default: ${DEFAULT-VALUE}).")
     String transactionalId;
 
-    @Option(names = "--snapshots-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.SNAPSHOTS, description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = "--snapshots-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.SNAPSHOTS,
+            description = "AdapterSnapshot events to judge (default: ${DEFAULT-VALUE}).")
     String snapshotsTopic;
 
-    @Option(names = "--eval-examples-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.EVAL_EXAMPLES, description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = "--eval-examples-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.EVAL_EXAMPLES,
+            description = "EVAL TrainingExamples the held-out sets come from (default: ${DEFAULT-VALUE}).")
     String evalExamplesTopic;
 
-    @Option(names = "--releases-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.RELEASES, description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = "--releases-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.RELEASES,
+            description = "The current AdapterRelease of each adapter (default: ${DEFAULT-VALUE}).")
     String releasesTopic;
 
-    @Option(names = "--evaluations-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.EVALUATIONS, description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = "--evaluations-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.EVALUATIONS,
+            description = "Where the AdapterEvaluation verdicts go (default: ${DEFAULT-VALUE}).")
     String evaluationsTopic;
 
     @Option(names = "--max-poll-interval", paramLabel = "SECONDS", defaultValue = "1800",
