@@ -39,6 +39,8 @@ import picocli.CommandLine.Spec;
                 io.qlorastream.app.ingest.ProduceSampleCommand.class,
                 io.qlorastream.app.trainer.TrainerCommand.class,
                 io.qlorastream.app.trainer.RetrainCommand.class,
+                io.qlorastream.app.evaluator.EvaluatorCommand.class,
+                io.qlorastream.app.evaluator.EvaluateCommand.class,
                 BenchCommand.class,
         })
 public final class QloraStream implements Runnable {
