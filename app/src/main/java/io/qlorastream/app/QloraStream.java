@@ -37,6 +37,10 @@ import picocli.CommandLine.Spec;
                 io.qlorastream.app.ingest.RedactCommand.class,
                 io.qlorastream.app.ingest.IngestCommand.class,
                 io.qlorastream.app.ingest.ProduceSampleCommand.class,
+                io.qlorastream.app.publisher.PublisherCommand.class,
+                io.qlorastream.app.publisher.ReleasesCommand.class,
+                io.qlorastream.app.publisher.RollbackCommand.class,
+                io.qlorastream.app.publisher.SubscribeCommand.class,
                 BenchCommand.class,
         })
 public final class QloraStream implements Runnable {
