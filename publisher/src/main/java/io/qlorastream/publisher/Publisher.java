@@ -18,6 +18,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.OutOfOrderSequenceException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -150,6 +151,11 @@ public final class Publisher implements AutoCloseable {
                     records = c.poll(Duration.ofMillis(500));
                 } catch (WakeupException e) {
                     break;
+                } catch (RecordDeserializationException e) {
+                    // Not an AdapterEvaluation: skipped (its offset is committed with the next transaction), never fatal.
+                    LOG.warn("skipping undecodable record {} at offset {}: {}", e.topicPartition(), e.offset(), String.valueOf(e.getCause() == null ? e.getMessage() : e.getCause().getMessage()));
+                    c.seek(e.topicPartition(), e.offset() + 1);
+                    continue;
                 }
                 if (records.isEmpty()) {
                     continue;
@@ -164,8 +170,8 @@ public final class Publisher implements AutoCloseable {
                     LOG.warn("transaction aborted, the batch will be retried: {}", e.toString());
                     try {
                         producer.abortTransaction();
-                    } catch (KafkaException ignored) {
-                        // no transaction was open
+                    } catch (KafkaException | IllegalStateException ignored) {
+                        // no transaction was open (the failure came before beginTransaction)
                     }
                     rewind(c);
                     sleepQuietly(1000);
@@ -200,7 +206,7 @@ public final class Publisher implements AutoCloseable {
             if (d instanceof ReleasePolicy.Decision.Release r) {
                 try {
                     release = prepare(e, r.version(), now, snapshots);
-                } catch (ArtifactVerificationException | NoSuchFileException | RefusedException ex) {
+                } catch (ArtifactVerificationException | NoSuchFileException | RefusedException | IllegalArgumentException ex) {
                     d = new ReleasePolicy.Decision.Refused(ex.getMessage());
                 }
             }
@@ -240,13 +246,19 @@ public final class Publisher implements AutoCloseable {
     }
 
     private AdapterRelease prepare(AdapterEvaluation e, int version, Instant now, SnapshotIndex snapshots) throws IOException, RefusedException {
+        URI snapshotUri;
+        try {
+            snapshotUri = URI.create(e.getArtifactUri());
+        } catch (IllegalArgumentException ex) {
+            throw new RefusedException("artifact URI " + e.getArtifactUri() + " is not a URI");
+        }
         Optional<AdapterSnapshot> snap = snapshots.find(e.getAdapterName(), e.getSnapshotId());
         if (snap.isEmpty()) {
             throw new RefusedException("no AdapterSnapshot event for snapshot " + e.getSnapshotId() + " on " + config.snapshotsTopic()
                     + ": the base model and LoRA config of a release come from it");
         }
         AdapterRelease r = draft(e, snap.get(), version, now, keys);
-        artifacts.promote(r, URI.create(e.getArtifactUri()), e.getArtifactSha256(), keys);
+        artifacts.promote(r, snapshotUri, e.getArtifactSha256(), keys);
         return r;
     }
 

@@ -151,6 +151,32 @@ class PublisherTest {
     }
 
     @Test
+    void anUndecodableEvaluationOrAnUnknownSnapshotIsSkippedNotFatal(EmbeddedKafkaBroker broker, EmbeddedSchemaRegistry registry,
+                                                                    @TempDir Path dir) throws Exception {
+        try (Fixture f = new Fixture(dir, broker.bootstrapServers(), registry.url())) {
+            List<Publisher.Outcome> outcomes = new ArrayList<>();
+            try (Publisher p = f.publisher(outcomes);
+                 org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> raw = new org.apache.kafka.clients.producer.KafkaProducer<>(
+                         Map.of("bootstrap.servers", broker.bootstrapServers()),
+                         new org.apache.kafka.common.serialization.StringSerializer(),
+                         new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+                raw.send(new org.apache.kafka.clients.producer.ProducerRecord<>(f.config.evaluationsTopic(), "support",
+                        "not avro".getBytes(java.nio.charset.StandardCharsets.UTF_8))).get();
+                AdapterSnapshot ghost = f.snapshot("support", 1);
+                ghost.setSnapshotId("never-announced");
+                f.sendEvaluation(f.evaluation(ghost, true, null, 2.0, 0));
+                f.sendEvaluation(f.evaluation(f.snapshot("support", 2), true, null, 2.0, 0));
+                assertThat(f.awaitLog(1, WAIT)).extracting(AdapterRelease::getVersion).containsExactly(1);
+                synchronized (outcomes) {
+                    assertThat(outcomes.get(0).line()).contains("not released support snapshot never-announced")
+                            .contains("no AdapterSnapshot event for snapshot never-announced");
+                }
+                assertThat(p.failure()).isNull();
+            }
+        }
+    }
+
+    @Test
     void topicsAreCreatedWithTheContractsCleanupPolicies(EmbeddedKafkaBroker broker, EmbeddedSchemaRegistry registry, @TempDir Path dir)
             throws Exception {
         try (Fixture f = new Fixture(dir, broker.bootstrapServers(), registry.url());

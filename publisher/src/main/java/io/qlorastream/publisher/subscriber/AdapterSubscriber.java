@@ -6,6 +6,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +51,9 @@ public final class AdapterSubscriber implements AutoCloseable {
     private final LocalReleases local;
     private final ReleaseListener listener;
     private final Map<String, String> lastSeen = new HashMap<>(); // adapter -> signature of the last release handled
+    private static final Duration RETRY = Duration.ofSeconds(10);
+    private final Map<String, AdapterRelease> retry = new LinkedHashMap<>();
+    private long nextRetry = System.nanoTime();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile boolean stopping;
@@ -153,7 +157,13 @@ public final class AdapterSubscriber implements AutoCloseable {
             Map<TopicPartition, Long> endAtStart = c.endOffsets(partitions);
             boolean atEnd = false;
             while (!stopping) {
-                handle(toList(c.poll(Duration.ofMillis(500))));
+                try {
+                    handle(toList(c.poll(Duration.ofMillis(500))));
+                } catch (RecordDeserializationException e) {
+                    LOG.warn("skipping undecodable record {} at offset {}", e.topicPartition(), e.offset());
+                    c.seek(e.topicPartition(), e.offset() + 1);
+                }
+                retryDue();
                 if (!atEnd && partitions.stream().allMatch(tp -> c.position(tp) >= endAtStart.getOrDefault(tp, 0L))) {
                     atEnd = true;
                     caughtUp.countDown();
@@ -209,19 +219,35 @@ public final class AdapterSubscriber implements AutoCloseable {
                 continue;
             }
             lastSeen.put(r.getAdapterName(), r.getSignature());
-            try {
-                Integer replaced = local.install(r);
-                LOG.info("{} v{} ({}) is current{}", r.getAdapterName(), r.getVersion(), r.getKind(),
-                        replaced == null || replaced == r.getVersion() ? "" : ", replacing v" + replaced);
-                listener.installed(r, dirOf(r), replaced);
-            } catch (LocalReleases.RefusedException e) {
-                LOG.warn("refused {} v{} ({}): {}", r.getAdapterName(), r.getVersion(), r.getKind(), e.getMessage());
-                listener.refused(r, e.getMessage());
-            } catch (Exception e) {
-                LOG.warn("could not install {} v{}: {}", r.getAdapterName(), r.getVersion(), e.toString());
-                listener.refused(r, e.toString());
-            }
+            retry.remove(r.getAdapterName()); // a newer release replaces one waiting for another try
+            install(r);
         }
+    }
+
+    /** Installs one release; a release that could not be fetched (not a bad one) is tried again later. */
+    private void install(AdapterRelease r) {
+        try {
+            Integer replaced = local.install(r);
+            LOG.info("{} v{} ({}) is current{}", r.getAdapterName(), r.getVersion(), r.getKind(),
+                    replaced == null || replaced == r.getVersion() ? "" : ", replacing v" + replaced);
+            listener.installed(r, dirOf(r), replaced);
+        } catch (LocalReleases.RefusedException e) {
+            LOG.warn("refused {} v{} ({}): {}", r.getAdapterName(), r.getVersion(), r.getKind(), e.getMessage());
+            listener.refused(r, e.getMessage());
+        } catch (Exception e) {
+            LOG.warn("could not install {} v{}, trying again in {} s: {}", r.getAdapterName(), r.getVersion(), RETRY.toSeconds(), e.toString());
+            retry.put(r.getAdapterName(), r);
+        }
+    }
+
+    private void retryDue() {
+        if (retry.isEmpty() || System.nanoTime() < nextRetry) {
+            return;
+        }
+        nextRetry = System.nanoTime() + RETRY.toNanos();
+        List<AdapterRelease> due = List.copyOf(retry.values());
+        retry.clear();
+        due.forEach(this::install);
     }
 
     private Path dirOf(AdapterRelease r) {

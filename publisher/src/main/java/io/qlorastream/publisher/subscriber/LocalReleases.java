@@ -5,6 +5,7 @@ import io.qlorastream.publisher.ReleaseArtifacts;
 import io.qlorastream.publisher.ReleaseManifest;
 import io.qlorastream.publisher.SigningKeys;
 import io.qlorastream.store.AdapterStore;
+import io.qlorastream.store.ArtifactVerificationException;
 
 import java.io.IOException;
 import java.net.URI;
@@ -47,7 +48,10 @@ public final class LocalReleases {
         }
     }
 
-    /** Verifies the signature, fetches and verifies the files, switches {@code current}; returns the replaced version. */
+    /**
+     * Verifies the signature, fetches and verifies the files, switches {@code current}; returns the replaced version.
+     * RefusedException: the release itself is bad. IOException: it could not be fetched now (worth retrying).
+     */
     public Integer install(AdapterRelease r) throws RefusedException, IOException {
         String adapter = r.getAdapterName();
         if (adapter.isEmpty() || adapter.equals(".") || adapter.equals("..") || adapter.contains("/") || adapter.contains("\\")) {
@@ -107,13 +111,20 @@ public final class LocalReleases {
     private void fetch(AdapterRelease r, Path adapterDir, Path versionDir) throws RefusedException, IOException {
         Path tmp = adapterDir.resolve(".incoming-v" + r.getVersion() + "-" + UUID.randomUUID());
         try {
-            URI uri = URI.create(r.getArtifactUri());
+            URI uri;
+            try {
+                uri = URI.create(r.getArtifactUri());
+            } catch (IllegalArgumentException e) {
+                throw new RefusedException("artifact URI " + r.getArtifactUri() + " is not a URI");
+            }
             try (AdapterStore store = AdapterStore.forUri(uri)) {
                 store.fetch(uri, r.getArtifactSha256(), tmp);
-            } catch (IOException e) {
+            } catch (ArtifactVerificationException e) {
                 throw new RefusedException("fetching " + uri + " failed: " + e.getMessage());
+            } catch (IOException e) {
+                throw e; // the store unreachable or a file missing: worth another try, not a verdict on the release
             } catch (Exception e) {
-                throw new RefusedException("fetching " + uri + " failed: " + e);
+                throw new IOException("fetching " + uri + " failed: " + e, e);
             }
             // Our own check of what lies on our disk, whatever the store did.
             if (!matches(tmp, ReleaseManifest.signedFiles(r.getArtifactSha256()))) {
