@@ -206,6 +206,7 @@ public final class Publisher implements AutoCloseable {
             if (d instanceof ReleasePolicy.Decision.Release r) {
                 try {
                     release = prepare(e, r.version(), now, snapshots);
+                    d = new ReleasePolicy.Decision.Release(release.getVersion()); // a number left by an unpublished attempt is skipped
                 } catch (ArtifactVerificationException | NoSuchFileException | RefusedException | IllegalArgumentException ex) {
                     d = new ReleasePolicy.Decision.Refused(ex.getMessage());
                 }

@@ -117,6 +117,7 @@ public final class LocalReleases {
             } catch (IllegalArgumentException e) {
                 throw new RefusedException("artifact URI " + r.getArtifactUri() + " is not a URI");
             }
+            Files.createDirectories(tmp);
             try (AdapterStore store = AdapterStore.forUri(uri)) {
                 store.fetch(uri, r.getArtifactSha256(), tmp);
             } catch (ArtifactVerificationException e) {
