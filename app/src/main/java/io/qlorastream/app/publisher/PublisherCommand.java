@@ -62,8 +62,13 @@ public final class PublisherCommand implements Callable<Integer> {
     String snapshotsTopic;
 
     @Option(names = "--group-id", paramLabel = "ID", defaultValue = "qlora-publisher",
-            description = "Consumer group, also the transactional id (default: ${DEFAULT-VALUE}).")
+            description = "Consumer group (default: ${DEFAULT-VALUE}).")
     String groupId;
+
+    @Option(names = "--transactional-id", paramLabel = "ID",
+            description = "Transactional id of this instance: stable across its restarts (a restarted instance fences its "
+                    + "predecessor), different per instance when several share the partitions (default: qlora-publisher-<host name>).")
+    String transactionalId;
 
     @Option(names = "--partitions", paramLabel = "N", defaultValue = "3",
             description = "Partitions of the topics created when missing (default: ${DEFAULT-VALUE}).")
@@ -84,7 +89,8 @@ public final class PublisherCommand implements Callable<Integer> {
         if (Double.isNaN(minGain)) {
             throw new ParameterException(spec.commandLine(), "--min-gain: not a number");
         }
-        PublisherConfig config = new PublisherConfig(evaluationsTopic, snapshotsTopic, topics.releases, topics.releaseLog, groupId, groupId,
+        String txId = transactionalId != null ? transactionalId : "qlora-publisher-" + hostName();
+        PublisherConfig config = new PublisherConfig(evaluationsTopic, snapshotsTopic, topics.releases, topics.releaseLog, groupId, txId,
                 adapterStore, keyDir, minGain, Duration.ofSeconds(minIntervalSeconds), partitions, replicationFactor);
         Properties client = kafka.clientProperties();
         PrintStream out = System.out;
@@ -115,5 +121,13 @@ public final class PublisherCommand implements Callable<Integer> {
             throw new IllegalStateException("publisher stopped: " + Cli.oneLine(publisher.failure()));
         }
         return 0;
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "localhost";
+        }
     }
 }
