@@ -23,6 +23,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -166,7 +167,8 @@ public final class Publisher implements AutoCloseable {
                     throw e; // another instance took over, or the producer cannot go on: stop
                 } catch (WakeupException e) {
                     break;
-                } catch (KafkaException | IOException | UncheckedIOException e) {
+                } catch (KafkaException | IOException | UncheckedIOException | IllegalStateException e) {
+                    // The store or the log unreachable for a while: nothing was committed past the last transaction.
                     LOG.warn("transaction aborted, the batch will be retried: {}", e.toString());
                     try {
                         producer.abortTransaction();
@@ -207,7 +209,8 @@ public final class Publisher implements AutoCloseable {
                 try {
                     release = prepare(e, r.version(), now, snapshots);
                     d = new ReleasePolicy.Decision.Release(release.getVersion()); // a number left by an unpublished attempt is skipped
-                } catch (ArtifactVerificationException | NoSuchFileException | RefusedException | IllegalArgumentException ex) {
+                } catch (ArtifactVerificationException | NoSuchFileException | FileNotFoundException | RefusedException
+                         | IllegalArgumentException ex) {
                     d = new ReleasePolicy.Decision.Refused(ex.getMessage());
                 }
             }
