@@ -62,7 +62,7 @@ public final class ReleaseArtifacts {
         Map<String, String> judged = ReleaseManifest.signedFiles(expectedSha256);
         for (String required : List.of(PEFT_CONFIG, PEFT_WEIGHTS)) {
             if (!judged.containsKey(required)) {
-                throw new ArtifactVerificationException("snapshot " + snapshotUri + ": the evaluation lists no " + required);
+                throw new ArtifactVerificationException(snapshotUri, required, "not among the files the evaluation judged");
             }
         }
         Path tmp = Files.createTempDirectory("qlora-release-");
@@ -82,7 +82,7 @@ public final class ReleaseArtifacts {
             for (Map.Entry<String, String> e : judged.entrySet()) {
                 Path f = tmp.resolve(e.getKey());
                 if (!Files.isRegularFile(f) || !sha256(f).equals(e.getValue())) {
-                    throw new ArtifactVerificationException(e.getKey() + " of " + snapshotUri + ": missing or not the SHA-256 the evaluation judged");
+                    throw new ArtifactVerificationException(snapshotUri, e.getKey(), "missing or not the SHA-256 the evaluation judged");
                 }
             }
             release.setArtifactSha256(new TreeMap<>(judged));
@@ -110,12 +110,12 @@ public final class ReleaseArtifacts {
                     stored = store.put(dir, tmp);
                 } catch (FileAlreadyExistsException e) {
                     if (earlier.isPresent()) {
-                        throw new ArtifactVerificationException(dir + " holds other files than this release's: " + e.getMessage());
+                        throw new ArtifactVerificationException(store.location(), dir, "holds other files than this release's (" + e.getMessage() + ")");
                     }
                     continue; // written meanwhile by someone else: not ours
                 }
                 if (!ReleaseManifest.signedFiles(stored.sha256()).equals(judged)) {
-                    throw new ArtifactVerificationException("release " + stored.uri() + ": the store wrote " + stored.sha256() + ", expected " + judged);
+                    throw new ArtifactVerificationException(stored.uri(), "*", "the store wrote " + stored.sha256() + ", expected " + judged);
                 }
                 release.setArtifactUri(stored.uri().toString());
                 release.setArtifactSha256(new TreeMap<>(stored.sha256()));
@@ -132,7 +132,7 @@ public final class ReleaseArtifacts {
             return Optional.empty();
         }
         String loc = store.location().toString();
-        URI uri = URI.create(loc + (loc.endsWith("/") ? "" : "/") + releaseDir(adapter, version) + "/");
+        URI uri = URI.create(loc + (loc.endsWith("/") ? "" : "/") + releaseDir(adapter, version)); // the store's form: no trailing slash
         if (!store.exists(uri)) {
             return Optional.of(JSON.createObjectNode()); // an incomplete directory (no manifest): never ours to resume
         }

@@ -56,7 +56,7 @@ class PublisherTest {
                 }
 
                 AdapterRelease v2 = log.get(1);
-                assertThat(v2.getArtifactUri()).endsWith("support/releases/v2/");
+                assertThat(v2.getArtifactUri()).endsWith("/support/releases/v2");
                 Path v2Dir = Path.of(java.net.URI.create(v2.getArtifactUri()));
                 assertThat(Files.list(v2Dir).map(x -> x.getFileName().toString()).sorted().toList())
                         .containsExactly("adapter_config.json", "adapter_model.safetensors", "manifest.json", "release.json");

@@ -76,7 +76,7 @@ class ReleaseArtifactsTest {
         AdapterRelease r = draft("s1", "e1", 1, Instant.now());
         new ReleaseArtifacts(store).promote(r, snap.uri(), peftOnly(snap), keys);
         assertThat(r.getArtifactSha256()).containsOnlyKeys("adapter_config.json", "adapter_model.safetensors", "release.json", "manifest.json");
-        assertThat(r.getArtifactUri()).endsWith("support/releases/v1/");
+        assertThat(r.getArtifactUri()).endsWith("/support/releases/v1");
         assertThat(ReleaseManifest.verify(r, keys.publicKey())).isTrue();
         assertThat(Path.of(URI.create(r.getArtifactUri())).resolve("training_log.jsonl")).doesNotExist();
     }
@@ -108,7 +108,7 @@ class ReleaseArtifactsTest {
         AdapterRelease other = draft("s2", "e2", 1, first.plusSeconds(1200));
         new ReleaseArtifacts(store).promote(other, s2.uri(), s2.sha256(), keys);
         assertThat(other.getVersion()).isEqualTo(2);
-        assertThat(other.getArtifactUri()).endsWith("support/releases/v2/");
+        assertThat(other.getArtifactUri()).endsWith("/support/releases/v2");
         assertThat(ReleaseManifest.verify(other, keys.publicKey())).isTrue();
     }
 }
