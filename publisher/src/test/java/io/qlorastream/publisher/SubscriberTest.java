@@ -188,6 +188,31 @@ class SubscriberTest {
         }
     }
 
+    @Test
+    void aReleaseWhoseFilesCannotBeFetchedYetIsTriedAgain(EmbeddedKafkaBroker broker, EmbeddedSchemaRegistry registry, @TempDir Path dir)
+            throws Exception {
+        try (Fixture f = new Fixture(dir, broker.bootstrapServers(), registry.url())) {
+            SigningKeys keys = SigningKeys.loadOrGenerate(f.keyDir);
+            AdapterRelease r = signedRelease(f, keys, 1);
+            Path artifact = Path.of(URI.create(r.getArtifactUri()));
+            Path away = dir.resolve("away");
+            Files.move(artifact, away); // the store does not have it (yet): not a verdict on the release
+            f.send(f.config.releasesTopic(), "support", r);
+            Recorder rec = new Recorder();
+            Path local = dir.resolve("serving");
+            try (AdapterSubscriber s = AdapterSubscriber.builder(f.client, local).topic(f.config.releasesTopic()).trustedKey(keys.publicKey())
+                    .retryInterval(Duration.ofMillis(300)).listener(rec).build().start()) {
+                assertThat(s.awaitCaughtUp(WAIT)).isTrue();
+                Thread.sleep(1000); // a few retries fail meanwhile
+                assertThat(rec.events()).isEmpty();
+                assertThat(local.resolve("support/current")).doesNotExist();
+                Files.move(away, artifact);
+                awaitTrue(() -> rec.events().contains("installed support v1 (replaced null)"));
+                assertThat(Files.readSymbolicLink(local.resolve("support/current"))).isEqualTo(Path.of("v1"));
+            }
+        }
+    }
+
     /** A real release directory in the store and its signed event, written as the publisher writes them. */
     private static AdapterRelease signedRelease(Fixture f, SigningKeys keys, int version) throws Exception {
         AdapterSnapshot snap = f.snapshot("support", 100 + version);

@@ -48,10 +48,10 @@ public final class AdapterSubscriber implements AutoCloseable {
     private final String topic;
     private final Predicate<String> wanted;
     private final Path dir;
+    private final Duration retryInterval;
     private final LocalReleases local;
     private final ReleaseListener listener;
     private final Map<String, String> lastSeen = new HashMap<>(); // adapter -> signature of the last release handled
-    private static final Duration RETRY = Duration.ofSeconds(10);
     private final Map<String, AdapterRelease> retry = new LinkedHashMap<>();
     private long nextRetry = System.nanoTime();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
@@ -66,6 +66,7 @@ public final class AdapterSubscriber implements AutoCloseable {
         this.topic = b.topic;
         this.wanted = b.wanted;
         this.dir = b.dir;
+        this.retryInterval = b.retryInterval;
         this.local = new LocalReleases(b.dir, b.trustedKey);
         this.listener = b.listener;
     }
@@ -82,6 +83,7 @@ public final class AdapterSubscriber implements AutoCloseable {
         private Predicate<String> wanted = name -> true;
         private PublicKey trustedKey;
         private ReleaseListener listener = (r, d, v) -> { };
+        private Duration retryInterval = Duration.ofSeconds(10);
 
         private Builder(Properties client, Path dir) {
             this.client = client;
@@ -110,6 +112,12 @@ public final class AdapterSubscriber implements AutoCloseable {
         /** The publisher's public key; without one each release is checked against the key it carries. */
         public Builder trustedKey(PublicKey key) {
             this.trustedKey = key;
+            return this;
+        }
+
+        /** How long to wait before fetching again a release whose files could not be fetched (default 10 s). */
+        public Builder retryInterval(Duration d) {
+            this.retryInterval = d;
             return this;
         }
 
@@ -235,7 +243,7 @@ public final class AdapterSubscriber implements AutoCloseable {
             LOG.warn("refused {} v{} ({}): {}", r.getAdapterName(), r.getVersion(), r.getKind(), e.getMessage());
             listener.refused(r, e.getMessage());
         } catch (Exception e) {
-            LOG.warn("could not install {} v{}, trying again in {} s: {}", r.getAdapterName(), r.getVersion(), RETRY.toSeconds(), e.toString());
+            LOG.warn("could not install {} v{}, trying again in {} s: {}", r.getAdapterName(), r.getVersion(), retryInterval.toMillis() / 1000.0, e.toString());
             retry.put(r.getAdapterName(), r);
         }
     }
@@ -244,7 +252,7 @@ public final class AdapterSubscriber implements AutoCloseable {
         if (retry.isEmpty() || System.nanoTime() < nextRetry) {
             return;
         }
-        nextRetry = System.nanoTime() + RETRY.toNanos();
+        nextRetry = System.nanoTime() + retryInterval.toNanos();
         List<AdapterRelease> due = List.copyOf(retry.values());
         retry.clear();
         due.forEach(this::install);
