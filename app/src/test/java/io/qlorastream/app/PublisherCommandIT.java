@@ -19,7 +19,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.sun.net.httpserver.HttpServer;
+
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,6 +31,7 @@ import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -93,13 +98,30 @@ class PublisherCommandIT {
             }
 
             Path serving = dir.resolve("serving");
+            List<String> vllmCalls = new CopyOnWriteArrayList<>();
+            HttpServer vllm = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            vllm.createContext("/v1/", ex -> {
+                vllmCalls.add(ex.getRequestURI().getPath() + " " + new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+                ex.sendResponseHeaders(200, -1);
+                ex.close();
+            });
+            vllm.start();
             try (JarProcess subscribe = JarProcess.start(args(kafka, "subscribe", "--dir", serving.toString(), "--adapter", "support",
-                    "--trusted-key", keys.resolve("release-signing.pub").toString()))) {
+                    "--trusted-key", keys.resolve("release-signing.pub").toString(),
+                    "--vllm-url", "http://127.0.0.1:" + vllm.getAddress().getPort()))) {
                 subscribe.awaitStdout("support v1 (ROLLBACK) is current: " + serving.resolve("support/v1"), WAIT);
                 subscribe.awaitStdout("Caught up with adapter-releases.", WAIT);
                 assertThat(Files.readSymbolicLink(serving.resolve("support/current"))).isEqualTo(Path.of("v1"));
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (vllmCalls.isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(vllmCalls).containsExactly("/v1/load_lora_adapter {\"lora_name\":\"support-v1\",\"lora_path\":\""
+                        + serving.resolve("support/v1").toAbsolutePath() + "\"}");
                 assertThat(subscribe.terminate(WAIT)).isNotEqualTo(-1);
                 assertThat(subscribe.stdout()).contains("Subscriber stopped.");
+            } finally {
+                vllm.stop(0);
             }
         }
     }
