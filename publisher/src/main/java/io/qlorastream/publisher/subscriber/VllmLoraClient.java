@@ -1,5 +1,7 @@
 package io.qlorastream.publisher.subscriber;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.publisher.CanonicalJson;
 import org.slf4j.Logger;
@@ -21,10 +23,12 @@ import java.util.Map;
  * and once that succeeded {@code POST /v1/unload_lora_adapter {"lora_name": "<adapter>-v<M>"}} for the version it
  * replaces, so there is no moment without a loaded version. Each version has its own name because vLLM refuses to load
  * a name twice; clients address {@code <adapter>-v<N>} as the model. A failed call is logged and leaves the replaced
- * version loaded.
+ * version loaded. An adapter vLLM would reject (DoRA, non-empty {@code modules_to_save}) is not sent at all.
  */
 public final class VllmLoraClient implements ReleaseListener {
     private static final Logger LOG = LoggerFactory.getLogger(VllmLoraClient.class);
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final URI base;
     private final HttpClient http;
@@ -42,9 +46,31 @@ public final class VllmLoraClient implements ReleaseListener {
     @Override
     public void installed(AdapterRelease release, Path versionDir, Integer replacedVersion) {
         String name = loraName(release.getAdapterName(), release.getVersion());
+        String unsupported = unsupportedByVllm(versionDir);
+        if (unsupported != null) {
+            LOG.warn("not loading {} into vLLM: {}", name, unsupported);
+            return;
+        }
         boolean loaded = post("/v1/load_lora_adapter", Map.of("lora_name", name, "lora_path", versionDir.toAbsolutePath().toString()));
         if (loaded && replacedVersion != null && replacedVersion != release.getVersion()) {
             post("/v1/unload_lora_adapter", Map.of("lora_name", loraName(release.getAdapterName(), replacedVersion)));
+        }
+    }
+
+    /** Why vLLM would refuse the adapter (it rejects DoRA and non-empty modules_to_save), or null. */
+    static String unsupportedByVllm(Path versionDir) {
+        try {
+            JsonNode c = JSON.readTree(versionDir.resolve("adapter_config.json").toFile());
+            if (c.path("use_dora").asBoolean(false)) {
+                return "it is a DoRA adapter (use_dora), which vLLM does not serve";
+            }
+            JsonNode m = c.path("modules_to_save");
+            if (m.isArray() && m.size() > 0) {
+                return "modules_to_save " + m + " is not empty, which vLLM does not serve";
+            }
+            return null;
+        } catch (IOException e) {
+            return "adapter_config.json unreadable: " + e.getMessage();
         }
     }
 
