@@ -97,6 +97,24 @@ class PublisherCommandIT {
                 assertThat(noKey.stderr()).contains("no signing key");
             }
 
+            // The first publisher was killed (SIGKILL, by close). A new one in a new group replays every evaluation: the
+            // state rebuilt from the log (rollback included) makes them duplicates, and the next snapshot v3.
+            try (JarProcess publisher = JarProcess.start(args(kafka, "publisher", "--adapter-store", store.toString(), "--key-dir", keys.toString(),
+                    "--group-id", "qlora-publisher-replay"))) {
+                publisher.awaitStdout("Publisher running", WAIT);
+                publisher.awaitStdout("duplicate support snapshot snap-1 (evaluation eval-snap-1): evaluation eval-snap-1 already released as v1", WAIT);
+                publisher.awaitStdout("duplicate support snapshot snap-2", WAIT);
+                try (KafkaProducer<String, Object> producer = producer(bootstrap, registry);
+                     AdapterStore adapterStore = AdapterStore.open(store.toString())) {
+                    AdapterSnapshot s = snapshot(adapterStore, dir.resolve("model"), dir, "support", 3);
+                    producer.send(new ProducerRecord<>("adapter-snapshots", "support", s)).get();
+                    producer.send(new ProducerRecord<>("adapter-evaluations", "support", evaluation(s, 1, 1.5))).get();
+                }
+                publisher.awaitStdout("released support v3 from snapshot snap-3", WAIT);
+                assertThat(publisher.terminate(WAIT)).isNotEqualTo(-1);
+                assertThat(publisher.stdout()).contains("Publisher stopped. released=1 refused=0 duplicates=2");
+            }
+
             Path serving = dir.resolve("serving");
             List<String> vllmCalls = new CopyOnWriteArrayList<>();
             HttpServer vllm = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -109,15 +127,15 @@ class PublisherCommandIT {
             try (JarProcess subscribe = JarProcess.start(args(kafka, "subscribe", "--dir", serving.toString(), "--adapter", "support",
                     "--trusted-key", keys.resolve("release-signing.pub").toString(),
                     "--vllm-url", "http://127.0.0.1:" + vllm.getAddress().getPort()))) {
-                subscribe.awaitStdout("support v1 (ROLLBACK) is current: " + serving.resolve("support/v1"), WAIT);
+                subscribe.awaitStdout("support v3 (RELEASE) is current: " + serving.resolve("support/v3"), WAIT);
                 subscribe.awaitStdout("Caught up with adapter-releases.", WAIT);
-                assertThat(Files.readSymbolicLink(serving.resolve("support/current"))).isEqualTo(Path.of("v1"));
+                assertThat(Files.readSymbolicLink(serving.resolve("support/current"))).isEqualTo(Path.of("v3"));
                 long deadline = System.nanoTime() + WAIT.toNanos();
                 while (vllmCalls.isEmpty() && System.nanoTime() < deadline) {
                     Thread.sleep(50);
                 }
-                assertThat(vllmCalls).containsExactly("/v1/load_lora_adapter {\"lora_name\":\"support-v1\",\"lora_path\":\""
-                        + serving.resolve("support/v1").toAbsolutePath() + "\"}");
+                assertThat(vllmCalls).containsExactly("/v1/load_lora_adapter {\"lora_name\":\"support-v3\",\"lora_path\":\""
+                        + serving.resolve("support/v3").toAbsolutePath() + "\"}");
                 assertThat(subscribe.terminate(WAIT)).isNotEqualTo(-1);
                 assertThat(subscribe.stdout()).contains("Subscriber stopped.");
             } finally {
