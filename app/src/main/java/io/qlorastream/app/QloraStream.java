@@ -41,6 +41,10 @@ import picocli.CommandLine.Spec;
                 io.qlorastream.app.trainer.RetrainCommand.class,
                 io.qlorastream.app.evaluator.EvaluatorCommand.class,
                 io.qlorastream.app.evaluator.EvaluateCommand.class,
+                io.qlorastream.app.publisher.PublisherCommand.class,
+                io.qlorastream.app.publisher.ReleasesCommand.class,
+                io.qlorastream.app.publisher.RollbackCommand.class,
+                io.qlorastream.app.publisher.SubscribeCommand.class,
                 BenchCommand.class,
         })
 public final class QloraStream implements Runnable {

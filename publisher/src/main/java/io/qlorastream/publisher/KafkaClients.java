@@ -1,0 +1,65 @@
+package io.qlorastream.publisher;
+
+import io.qlorastream.schemas.serde.AvroDeserializer;
+import io.qlorastream.schemas.serde.AvroSerdeConfig;
+import io.qlorastream.schemas.serde.AvroSerializer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.util.Properties;
+
+/** Client properties for the publisher's and subscriber's Kafka clients: string keys, Avro (specific) values. */
+public final class KafkaClients {
+    private KafkaClients() {
+    }
+
+    /** A consumer that reads committed data only (the publisher writes in transactions). */
+    public static Properties consumer(Properties base, String groupIdOrNull) {
+        Properties p = copy(base);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, AvroDeserializer.class.getName());
+        p.put(AvroSerdeConfig.SPECIFIC_AVRO_READER, "true");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // A reader must never create a topic with the broker's default (delete) policy: the publisher creates them.
+        p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
+        if (groupIdOrNull != null) {
+            p.put(ConsumerConfig.GROUP_ID_CONFIG, groupIdOrNull);
+        } else {
+            p.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        }
+        return p;
+    }
+
+    /** A transactional producer (idempotent, acks=all). */
+    public static Properties transactionalProducer(Properties base, String transactionalId) {
+        Properties p = copy(base);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, AvroSerializer.class.getName());
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        return p;
+    }
+
+    /** Only the keys an admin client knows: bootstrap servers and security settings. */
+    public static Properties admin(Properties base) {
+        Properties p = new Properties();
+        for (String k : base.stringPropertyNames()) {
+            if (k.equals("bootstrap.servers") || k.startsWith("security.") || k.startsWith("sasl.") || k.startsWith("ssl.")
+                    || k.equals("client.dns.lookup") || k.endsWith(".timeout.ms")) {
+                p.setProperty(k, base.getProperty(k));
+            }
+        }
+        return p;
+    }
+
+    private static Properties copy(Properties base) {
+        Properties p = new Properties();
+        p.putAll(base);
+        return p;
+    }
+}

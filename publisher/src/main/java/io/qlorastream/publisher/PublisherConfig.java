@@ -1,0 +1,68 @@
+package io.qlorastream.publisher;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * The publisher's settings. Topic names default to the contract's; {@code minGain} is the least NLL improvement
+ * (current release's NLL minus the candidate's, per target token, on the evaluation's held-out set) a new release
+ * must bring over the current one; {@code minInterval} the least time between two releases of one adapter.
+ */
+public record PublisherConfig(
+        String evaluationsTopic,
+        String snapshotsTopic,
+        String releasesTopic,
+        String releaseLogTopic,
+        String groupId,
+        String transactionalId,
+        String adapterStore,
+        Path keyDir,
+        double minGain,
+        Duration minInterval,
+        int partitions,
+        short replicationFactor) {
+
+    public static final String EVALUATIONS = "adapter-evaluations";
+    public static final String SNAPSHOTS = "adapter-snapshots";
+    public static final String RELEASES = "adapter-releases";
+    public static final String RELEASE_LOG = "adapter-release-log";
+    public static final String GROUP_ID = "qlora-publisher";
+
+    public PublisherConfig {
+        if (Double.isNaN(minGain)) {
+            throw new IllegalArgumentException("min gain: not a number");
+        }
+        if (minInterval.isNegative()) {
+            throw new IllegalArgumentException("min interval: negative");
+        }
+        if (partitions < 1 || replicationFactor < 1) {
+            throw new IllegalArgumentException("partitions and replication factor must be at least 1");
+        }
+    }
+
+    /** The contract's topic names, group {@code qlora-publisher}, no gain or interval requirement. */
+    public static PublisherConfig defaults(String adapterStore, Path keyDir) {
+        return new PublisherConfig(EVALUATIONS, SNAPSHOTS, RELEASES, RELEASE_LOG, GROUP_ID, GROUP_ID, adapterStore, keyDir,
+                0.0, Duration.ZERO, 3, (short) 1);
+    }
+
+    public PublisherConfig withTopics(String evaluations, String snapshots, String releases, String releaseLog) {
+        return new PublisherConfig(evaluations, snapshots, releases, releaseLog, groupId, transactionalId, adapterStore, keyDir,
+                minGain, minInterval, partitions, replicationFactor);
+    }
+
+    public PublisherConfig withGroup(String group, String txId) {
+        return new PublisherConfig(evaluationsTopic, snapshotsTopic, releasesTopic, releaseLogTopic, group, txId, adapterStore, keyDir,
+                minGain, minInterval, partitions, replicationFactor);
+    }
+
+    public PublisherConfig withPolicy(double gain, Duration interval) {
+        return new PublisherConfig(evaluationsTopic, snapshotsTopic, releasesTopic, releaseLogTopic, groupId, transactionalId, adapterStore,
+                keyDir, gain, interval, partitions, replicationFactor);
+    }
+
+    public PublisherConfig withPartitions(int n, short rf) {
+        return new PublisherConfig(evaluationsTopic, snapshotsTopic, releasesTopic, releaseLogTopic, groupId, transactionalId, adapterStore,
+                keyDir, minGain, minInterval, n, rf);
+    }
+}
