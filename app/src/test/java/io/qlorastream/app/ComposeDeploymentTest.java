@@ -316,9 +316,22 @@ class ComposeDeploymentTest {
         assertThat(r.exit()).as(r.output()).isZero();
     }
 
+    /** One `kafka-topics.sh --create` of the topic-init service, its shell variables at compose's defaults. */
+    record CreatedTopic(String name, int partitions, short replicationFactor, Map<String, String> configs) {
+    }
+
     /** topic → its --config settings, from each `kafka-topics.sh ... --create` line of the topic-init service. */
     static Map<String, Map<String, String>> createdTopics(JsonNode compose) {
         Map<String, Map<String, String>> topics = new TreeMap<>();
+        topicCreations(compose).forEach(t -> topics.put(t.name(), t.configs()));
+        return topics;
+    }
+
+    static List<CreatedTopic> topicCreations(JsonNode compose) {
+        Map<String, String> shellVars = new TreeMap<>();
+        environment(compose.path("services").path("topic-init")).forEach((k, v) -> shellVars.put(k, interpolateDefaults(v)));
+        List<CreatedTopic> created = new ArrayList<>();
+        Set<String> names = new TreeSet<>();
         for (String line : topicInitScript(compose).split("\n")) {
             if (!line.contains("kafka-topics.sh") || !line.contains("--create")) {
                 continue;
@@ -333,10 +346,23 @@ class ComposeDeploymentTest {
                     configs.put(kv[0], kv[1]);
                 }
             }
-            assertThat(topics.put(topic, configs)).as("%s created twice", topic).isNull();
+            int partitions = Integer.parseInt(shellValue(args.get(args.indexOf("--partitions") + 1), shellVars));
+            short rf = Short.parseShort(shellValue(args.get(args.indexOf("--replication-factor") + 1), shellVars));
+            assertThat(names.add(topic)).as("%s created twice", topic).isTrue();
+            created.add(new CreatedTopic(topic, partitions, rf, configs));
         }
-        assertThat(topics).as("topics created by topic-init").isNotEmpty();
-        return topics;
+        assertThat(created).as("topics created by topic-init").isNotEmpty();
+        return created;
+    }
+
+    /** A literal, or $NAME of the service's environment. */
+    static String shellValue(String arg, Map<String, String> vars) {
+        if (!arg.startsWith("$")) {
+            return arg;
+        }
+        String value = vars.get(arg.substring(1).replace("{", "").replace("}", ""));
+        assertThat(value).as("%s in the environment of topic-init", arg).isNotNull();
+        return value;
     }
 
     /** The topic-init script as the container's shell sees it: compose's ${VAR:-default} at its default, $$ as $. */
