@@ -22,7 +22,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -191,8 +190,7 @@ class ComposeDeploymentTest {
         Set<String> kafkaKeys = kafkaClientKeys();
         List<String> problems = new ArrayList<>();
         Map<String, JsonNode> ours = ourServices(compose);
-        for (Iterator<Map.Entry<String, JsonNode>> it = compose.path("services").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> service = it.next();
+        for (Map.Entry<String, JsonNode> service : compose.path("services").properties()) {
             String name = service.getKey();
             Map<String, String> env = environment(service.getValue());
             if (!ours.containsKey(name)) {
@@ -456,7 +454,7 @@ class ComposeDeploymentTest {
     /** Services that run our image: built from compose/Dockerfile; each runs `qlora-stream <command>`. */
     static Map<String, JsonNode> ourServices(JsonNode compose) {
         Map<String, JsonNode> ours = new TreeMap<>();
-        compose.path("services").fields().forEachRemaining(e -> {
+        compose.path("services").properties().forEach(e -> {
             if (e.getValue().path("build").path("dockerfile").asText().equals("compose/Dockerfile")) {
                 ours.put(e.getKey(), e.getValue());
             }
@@ -474,7 +472,7 @@ class ComposeDeploymentTest {
         Map<String, String> env = new TreeMap<>();
         JsonNode e = service.path("environment");
         if (e.isObject()) {
-            e.fields().forEachRemaining(f -> env.put(f.getKey(), f.getValue().asText()));
+            e.properties().forEach(f -> env.put(f.getKey(), f.getValue().asText()));
         } else if (e.isArray()) {
             e.forEach(item -> {
                 String[] kv = item.asText().split("=", 2);
