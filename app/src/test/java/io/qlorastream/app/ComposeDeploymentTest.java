@@ -308,10 +308,30 @@ class ComposeDeploymentTest {
     }
 
     @Test
-    void theTopicScriptIsValidShell(@TempDir Path tmp) throws Exception {
-        Path script = Files.writeString(tmp.resolve("topic-init.sh"), topicInitScript(readCompose()));
-        Result r = run(tmp, List.of("bash", "-n", script.toString()));
+    void theTopicScriptWaitsForTheBrokersThenRunsEveryCreation(@TempDir Path tmp) throws Exception {
+        // The script as the container runs it (bash -euc), with Kafka's two tools replaced by stubs that log their
+        // arguments: the first broker count is below RF, so the script must wait once, then create every topic.
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        Path log = tmp.resolve("calls.log");
+        Path tries = tmp.resolve("tries");
+        stub(bin.resolve("kafka-broker-api-versions.sh"), "echo x >> " + tries + "\n"
+                + "if [ $(wc -l < " + tries + ") -lt 2 ]; then echo 'kafka-1:9092 (id: 1 rack: null) -> ('; exit 0; fi\n"
+                + "for i in 1 2 3; do echo \"kafka-$i:9092 (id: $i rack: null) -> (\"; done\n");
+        stub(bin.resolve("kafka-topics.sh"), "echo \"$*\" >> " + log + "\n");
+        String script = topicInitScript(readCompose()).replace("/opt/kafka/bin/", bin + "/").replace("sleep 5", "sleep 0");
+        Result r = run(tmp, List.of("env", "BOOTSTRAP=kafka-1:9092", "RF=3", "PARTITIONS=6", "bash", "-euc", script));
         assertThat(r.exit()).as(r.output()).isZero();
+        assertThat(r.output()).contains("1 of 3 brokers up, waiting").contains("topic-init: done");
+        List<String> calls = Files.readAllLines(log);
+        assertThat(calls.stream().filter(c -> c.contains("--create")).count()).isEqualTo(createdTopics(readCompose()).size());
+        assertThat(calls).allSatisfy(c -> assertThat(c).contains("--bootstrap-server kafka-1:9092"));
+        assertThat(calls.stream().filter(c -> c.contains("--create")))
+                .allSatisfy(c -> assertThat(c).contains("--partitions 6 --replication-factor 3"));
+    }
+
+    static void stub(Path file, String body) throws IOException {
+        Files.writeString(file, "#!/bin/bash\n" + body);
+        assertThat(file.toFile().setExecutable(true)).isTrue();
     }
 
     /** One `kafka-topics.sh --create` of the topic-init service, its shell variables at compose's defaults. */
