@@ -13,6 +13,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.opentest4j.TestAbortedException;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -36,6 +37,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -119,16 +121,29 @@ class ComposeDeploymentTest {
         }
     }
 
+    @Test
+    void withoutDockerComposeTheCheckIsSkippedHereAndFailsInCi() {
+        Map<String, String> noBinary = Map.of("PATH", "/nonexistent");
+        assertThatThrownBy(() -> dockerCompose(noBinary)).isInstanceOf(TestAbortedException.class)
+                .hasMessageContaining("docker-compose is not installed");
+        assertThatThrownBy(() -> dockerCompose(Map.of("PATH", "/nonexistent", "CI", "true")))
+                .isInstanceOf(AssertionError.class).hasMessageContaining("CI must check the compose file");
+    }
+
+    static String dockerCompose() {
+        return dockerCompose(System.getenv());
+    }
+
     /** The docker-compose binary; a missing one skips the test here and fails it in CI, where run-tests installs it. */
-    static String dockerCompose() throws Exception {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+    static String dockerCompose(Map<String, String> env) {
+        for (String dir : env.getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
             Path p = Path.of(dir, "docker-compose");
             if (Files.isExecutable(p)) {
                 return p.toString();
             }
         }
         String reason = "docker-compose is not installed (apt-get install docker-compose; ./run-tests installs it)";
-        if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+        if ("true".equalsIgnoreCase(env.get("CI"))) {
             fail(reason + ", and CI must check the compose file");
         }
         assumeTrue(false, reason);
