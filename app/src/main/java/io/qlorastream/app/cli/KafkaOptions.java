@@ -20,7 +20,8 @@ import java.util.Properties;
  * containers; {@code qlora.stream.*} keys of the file are our own settings and are not passed to Kafka.
  */
 public final class KafkaOptions {
-    static final String KAFKA_ENV_PREFIX = LayeredDefaults.ENV_PREFIX + "KAFKA_";
+    /** Environment variables with this prefix set Kafka client keys ({@code QLORA_STREAM_KAFKA_SASL_MECHANISM}). */
+    public static final String KAFKA_ENV_PREFIX = LayeredDefaults.ENV_PREFIX + "KAFKA_";
 
     @Spec(Spec.Target.MIXEE)
     CommandSpec spec;

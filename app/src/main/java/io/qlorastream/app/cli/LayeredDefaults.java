@@ -76,19 +76,26 @@ public final class LayeredDefaults implements CommandLine.IDefaultValueProvider 
         return CLIENT_KEYS.contains(option) ? dotted : FILE_PREFIX + dotted;
     }
 
+    /** The environment variable that sets this option ({@code --batch-size} → {@code QLORA_STREAM_BATCH_SIZE}), or null
+     * for the options no variable sets (--help, --version, --config). Deployments check their variables against it. */
+    public static String envVariable(OptionSpec option) {
+        String name = option.longestName().replaceFirst("^-+", "");
+        return NEVER_DEFAULTED.contains(name) ? null : envName(name);
+    }
+
     @Override
     public String defaultValue(ArgSpec arg) {
         if (!(arg instanceof OptionSpec option)) {
             return null;
         }
-        String name = option.longestName().replaceFirst("^-+", "");
-        if (NEVER_DEFAULTED.contains(name)) {
+        String variable = envVariable(option);
+        if (variable == null) {
             return null;
         }
-        String fromEnv = env.get(envName(name));
+        String fromEnv = env.get(variable);
         if (fromEnv != null) {
             return fromEnv;
         }
-        return file.getProperty(fileKey(name));
+        return file.getProperty(fileKey(option.longestName().replaceFirst("^-+", "")));
     }
 }
