@@ -67,27 +67,11 @@ class ComposeDeploymentTest {
     static final Set<String> FETCH_BY_ARTIFACT_URI = Set.of("subscribe");
 
     /**
-     * Service commands compose runs that are not in this branch's command tree yet, with the option names (without
-     * "--") and default topics assumed for them (issues 7, 8, 9, 12 and the shared names of the project's rules).
-     * Each must be absent from the tree: once one merges, delete its entry and its real options and topic defaults
-     * are checked instead.
+     * Options compose sets that a later issue adds to a command that already exists, without "--": the trainer's
+     * {@code --device} comes with the CUDA backend (issue 12). Once the option exists, delete its entry here and the
+     * real option is checked instead.
      */
-    static final Map<String, Pending> PENDING = Map.of(
-            "trainer", new Pending(
-                    Set.of("bootstrap-servers", "schema-registry-url", "model", "adapter-store", "checkpoint-dir", "threads", "device"),
-                    Set.of("training-examples", "trainer-dlq", "adapter-snapshots")),
-            "evaluator", new Pending(
-                    Set.of("bootstrap-servers", "schema-registry-url", "model", "adapter-store", "threads"),
-                    Set.of("adapter-snapshots", "eval-examples", "adapter-releases", "adapter-evaluations")),
-            "publisher", new Pending(
-                    Set.of("bootstrap-servers", "schema-registry-url", "adapter-store"),
-                    Set.of("adapter-evaluations", "adapter-releases", "adapter-release-log")),
-            "subscribe", new Pending(
-                    Set.of("bootstrap-servers", "schema-registry-url", "dir", "adapter", "trusted-key", "vllm-url"),
-                    Set.of("adapter-releases")));
-
-    record Pending(Set<String> options, Set<String> topics) {
-    }
+    static final Map<String, Set<String>> PENDING_OPTIONS = Map.of("trainer", Set.of("device"));
 
     // ---------------------------------------------------------------------------------------------------------
     // (1) Docker Compose parses the file, in every profile
@@ -193,11 +177,18 @@ class ComposeDeploymentTest {
     }
 
     @Test
-    void pendingCommandsAreStillMissingFromTheTree() {
-        // Once a service command merges, its real options replace the assumed ones: remove it from PENDING.
+    void pendingOptionsAreStillMissingFromTheirCommands() {
+        // Once an option merges, its real definition replaces the assumed one: remove it from PENDING_OPTIONS.
         Map<String, CommandLine> tree = QloraStream.commandLine().getSubcommands();
-        assertThat(PENDING.keySet().stream().filter(tree::containsKey).toList())
-                .as("merged: remove these from ComposeDeploymentTest.PENDING").isEmpty();
+        for (Map.Entry<String, Set<String>> pending : PENDING_OPTIONS.entrySet()) {
+            CommandLine sub = tree.get(pending.getKey());
+            assertThat(sub).as("command " + pending.getKey()).isNotNull();
+            for (String option : pending.getValue()) {
+                assertThat(sub.getCommandSpec().findOption("--" + option))
+                        .as("merged: remove --%s of %s from ComposeDeploymentTest.PENDING_OPTIONS", option, pending.getKey())
+                        .isNull();
+            }
+        }
     }
 
     static List<String> variableProblems(JsonNode compose, CommandLine root) throws IOException {
@@ -216,7 +207,7 @@ class ComposeDeploymentTest {
             String command = command(service.getValue());
             Readable readable = readable(root, command);
             if (readable == null) {
-                problems.add(name + ": runs '" + command + "', which is no qlora-stream command (nor a pending one)");
+                problems.add(name + ": runs '" + command + "', which is no qlora-stream command");
                 continue;
             }
             for (String var : env.keySet()) {
@@ -245,25 +236,19 @@ class ComposeDeploymentTest {
 
     static Readable readable(CommandLine root, String command) {
         CommandLine sub = root.getSubcommands().get(command);
-        Pending pending = PENDING.get(command);
-        if (sub == null && pending == null) {
+        if (sub == null) {
             return null;
         }
         Set<String> vars = new TreeSet<>();
-        boolean kafka;
-        if (sub != null) {
-            CommandSpec spec = sub.getCommandSpec();
-            for (OptionSpec o : spec.options()) {
-                String v = LayeredDefaults.envVariable(o);
-                if (v != null) {
-                    vars.add(v);
-                }
+        CommandSpec spec = sub.getCommandSpec();
+        for (OptionSpec o : spec.options()) {
+            String v = LayeredDefaults.envVariable(o);
+            if (v != null) {
+                vars.add(v);
             }
-            kafka = spec.mixins().values().stream().anyMatch(m -> m.userObject() instanceof KafkaOptions);
-        } else {
-            pending.options().forEach(o -> vars.add(LayeredDefaults.envName(o)));
-            kafka = pending.options().contains("bootstrap-servers");
         }
+        PENDING_OPTIONS.getOrDefault(command, Set.of()).forEach(o -> vars.add(LayeredDefaults.envName(o)));
+        boolean kafka = spec.mixins().values().stream().anyMatch(m -> m.userObject() instanceof KafkaOptions);
         boolean s3 = vars.contains(LayeredDefaults.envName("adapter-store")) || FETCH_BY_ARTIFACT_URI.contains(command);
         return new Readable(vars, kafka, s3);
     }
@@ -427,8 +412,6 @@ class ComposeDeploymentTest {
                         topics.add(o.defaultValue());
                     }
                 }
-            } else if (PENDING.containsKey(command)) {
-                topics.addAll(PENDING.get(command).topics());
             }
             if (command.equals("ingest")) {
                 // Ingest's topics are qlora.stream.ingest.topic.* settings of its --config file, not options.
