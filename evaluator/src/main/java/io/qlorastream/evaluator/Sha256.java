@@ -1,5 +1,7 @@
 package io.qlorastream.evaluator;
 
+import io.qlorastream.engine.model.ModelFingerprint;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -46,19 +48,10 @@ public final class Sha256 {
     }
 
     /**
-     * The base model's fingerprint as the project defines it: SHA-256 over {@code config.json} then
-     * {@code model.safetensors}; null when the model is sharded (no single weights file), so no comparison is made.
-     * Same definition as the trainer's ModelFingerprint, computed here so the evaluator does not depend on it.
+     * The base model's fingerprint, exactly as the trainer stamps it on every snapshot: the engine's
+     * {@link ModelFingerprint} (config.json, then model.safetensors or its shards in name order).
      */
     public static String baseModel(Path modelDir) throws IOException {
-        Path config = modelDir.resolve("config.json");
-        Path weights = modelDir.resolve("model.safetensors");
-        if (!Files.isRegularFile(config) || !Files.isRegularFile(weights)) {
-            return null;
-        }
-        MessageDigest md = digest();
-        update(md, config);
-        update(md, weights);
-        return hex(md.digest());
+        return ModelFingerprint.sha256(modelDir);
     }
 }

@@ -10,6 +10,7 @@ import io.qlorastream.events.OffsetRange;
 import io.qlorastream.schemas.junit.EmbeddedSchemaRegistryExtension;
 import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
 import io.qlorastream.store.AdapterStore;
+import io.qlorastream.store.InProcessS3;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -270,6 +271,47 @@ class TrainerServiceTest {
         assertThat(s.getStep()).isEqualTo(1);
         assertThat(s.getExamplesSeen()).isEqualTo(3);
         assertThat(s.getOffsetRanges().get(0).getToOffset()).isEqualTo(3);
+    }
+
+    @Test
+    void snapshotsGoToAnS3StoreAndFetchBackVerifiedOnAnotherMachinesView(EmbeddedKafkaBroker broker,
+                                                                         EmbeddedSchemaRegistry registry,
+                                                                         @TempDir Path dir) throws Exception {
+        Properties client = client(broker.bootstrapServers(), registry.url());
+        Topics t = Topics.create(client, 1);
+        int perStep = spec().examplesPerStep();
+        List<Object> values = new ArrayList<>();
+        for (int i = 0; i < 2 * perStep; i++) values.add(example("support", i));
+        produce(client, t.examples, 0, "support", values);
+
+        try (InProcessS3 s3 = InProcessS3.start("adapters")) {
+            String location = s3.location("team-a/adapters");
+            List<AdapterSnapshot> events;
+            try (AdapterStore store = AdapterStore.open(location, s3.settings());
+                 Running r = new Running(config(t, "trainer-" + UUID.randomUUID(), dir.resolve("ckpt"), 1), client, store)) {
+                waitUntil(() -> snapshots(client, t.snapshots).size() >= 2, Duration.ofSeconds(60), "2 snapshots; " + r.console());
+                events = snapshots(client, t.snapshots);
+            }
+            assertThat(events).extracting(AdapterSnapshot::getStep).containsExactly(1L, 2L);
+            for (AdapterSnapshot e : events) {
+                assertThat(e.getArtifactUri()).isEqualTo(location + "/support/snapshots/" + e.getSnapshotId());
+                // What the evaluator does on another machine: a fresh client of the same bucket, checking every
+                // file against the SHA-256 the event carries.
+                Path fetched = dir.resolve("fetched-" + e.getStep());
+                try (AdapterStore reader = AdapterStore.open(location, s3.settings())) {
+                    reader.fetch(java.net.URI.create(e.getArtifactUri()), e.getArtifactSha256(), fetched);
+                }
+                for (Map.Entry<String, String> f : e.getArtifactSha256().entrySet()) {
+                    assertThat(sha256(fetched.resolve(f.getKey()))).as(f.getKey()).isEqualTo(f.getValue());
+                }
+            }
+            // the objects are in the bucket, under the prefix, and nowhere on the trainer's local disk but checkpoints
+            try (var stored = Files.walk(s3.blobDirectory())) {
+                assertThat(stored.filter(p -> p.getFileName().toString().equals("adapter_model.safetensors")).count()).isEqualTo(2);
+            }
+            assertThat(events.get(0).getArtifactSha256().get("adapter_model.safetensors"))
+                    .isNotEqualTo(events.get(1).getArtifactSha256().get("adapter_model.safetensors"));
+        }
     }
 
     static long maxStep(Properties client, Topics t, String adapter) {

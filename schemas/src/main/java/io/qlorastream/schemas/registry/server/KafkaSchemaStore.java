@@ -119,7 +119,7 @@ final class KafkaSchemaStore implements AutoCloseable {
                     throw e;
                 }
             }
-            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS).get(topic);
+            TopicDescription d = describeOnceVisible(admin);
             if (d.partitions().size() != 1) {
                 throw new IllegalStateException("the registry topic " + topic + " has " + d.partitions().size()
                         + " partitions; it must have exactly 1");
@@ -130,6 +130,27 @@ final class KafkaSchemaStore implements AutoCloseable {
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             Throwable c = e instanceof ExecutionException ? e.getCause() : e;
             throw new IllegalStateException("cannot create the registry topic " + topic + ": " + c, c);
+        }
+    }
+
+    /**
+     * Describes the registry topic, retrying while the broker still answers UNKNOWN_TOPIC_OR_PARTITION: right after
+     * a create, the metadata that describeTopics reads can lag the controller for a moment on a fresh cluster.
+     */
+    private TopicDescription describeOnceVisible(Admin admin)
+            throws InterruptedException, ExecutionException, java.util.concurrent.TimeoutException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                return admin.describeTopics(List.of(topic)).allTopicNames()
+                        .get(timeout.toMillis(), TimeUnit.MILLISECONDS).get(topic);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+                        || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
         }
     }
 
