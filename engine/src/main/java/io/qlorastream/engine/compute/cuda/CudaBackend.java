@@ -302,8 +302,21 @@ public final class CudaBackend implements Backend {
      */
     private void gemm(boolean transA, boolean transB, int m, int n, int k, FloatPointer alpha,
                       FloatPointer a, int lda, FloatPointer b, int ldb, FloatPointer beta, FloatPointer c, int ldc) {
-        CudaStatus.cublas("cublasSgemm_v2", cublasSgemm_v2(cublas, transB ? CUBLAS_OP_T : CUBLAS_OP_N,
-                transA ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc));
+        ColumnMajorGemm g = ColumnMajorGemm.of(transA, transB, m, n, k);
+        // the first column-major operand is B, the second A
+        CudaStatus.cublas("cublasSgemm_v2", cublasSgemm_v2(cublas, g.transFirst() ? CUBLAS_OP_T : CUBLAS_OP_N,
+                g.transSecond() ? CUBLAS_OP_T : CUBLAS_OP_N, g.m(), g.n(), g.k(), alpha, b, ldb, a, lda, beta, c, ldc));
+    }
+
+    /**
+     * The column-major product cuBLAS computes for a row-major {@code C[m,n] = op(A)·op(B)}: {@code Cᵀ[n,m] =
+     * op(B)ᵀ·op(A)ᵀ}, first operand B (transposed iff transB), second A (iff transA), leading dimensions unchanged.
+     * Separate so that a test checks the mapping on the CPU against a Java model of cuBLAS' semantics.
+     */
+    record ColumnMajorGemm(boolean transFirst, boolean transSecond, int m, int n, int k) {
+        static ColumnMajorGemm of(boolean transA, boolean transB, int m, int n, int k) {
+            return new ColumnMajorGemm(transB, transA, n, m, k);
+        }
     }
 
     private static DeviceBuffer ensure(DeviceBuffer b, long floats) {
