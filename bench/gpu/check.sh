@@ -83,8 +83,32 @@ peak_gpu_mib() { # runs "$@" while sampling the GPU's used memory; prints the pe
   return $rc
 }
 
+# Bytedeco's JNI glue links the machine's CUDA 13 sonames (libcudart.so.13, libcublas.so.13 + libcublasLt, libnvrtc.so.13
+# + its builtins, dlopen'ed). A PyTorch install may keep them in its pip wheels (site-packages/nvidia/...) rather than
+# where the dynamic linker looks: find them and put their folders on LD_LIBRARY_PATH (Java's library path follows it).
+cuda_library_path() {
+  local dirs=() d
+  if ! ldconfig -p 2>/dev/null | grep -q 'libcudart.so.13'; then
+    local roots=(/usr/local /usr/lib /opt)
+    local site
+    site="$(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null || true)"
+    for d in $(find "${roots[@]}" $site -maxdepth 6 \( -name 'libcudart.so.13*' -o -name 'libcublas.so.13*' \
+                 -o -name 'libcublasLt.so.13*' -o -name 'libnvrtc.so.13*' -o -name 'libnvrtc-builtins.so.13*' \) \
+                 -printf '%h\n' 2>/dev/null | sort -u); do
+      dirs+=("$d")
+    done
+  fi
+  if ((${#dirs[@]})); then
+    local joined
+    joined="$(IFS=:; echo "${dirs[*]}")"
+    export LD_LIBRARY_PATH="$joined${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "CUDA libraries from: $joined"
+  fi
+}
+
 run() {
   [[ -x "$bundle/jre/bin/java" ]] || { echo "check.sh: no bundle; run 'bench/gpu/check.sh prepare' first and carry bench/gpu/bundle" >&2; exit 1; }
+  cuda_library_path
   local java="$bundle/jre/bin/java" cp="$bundle/lib/*"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda)' || true
