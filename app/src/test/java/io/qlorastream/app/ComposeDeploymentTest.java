@@ -67,11 +67,11 @@ class ComposeDeploymentTest {
     static final Set<String> FETCH_BY_ARTIFACT_URI = Set.of("subscribe");
 
     /**
-     * Options compose sets that a later issue adds to a command that already exists, without "--": the trainer's
-     * {@code --device} comes with the CUDA backend (issue 12). Once the option exists, delete its entry here and the
-     * real option is checked instead.
+     * Options compose sets that a later issue adds to a command that already exists, without "--". None now: the
+     * last one, the trainer's {@code --device}, came with the CUDA backend (issue 12). Once such an option exists,
+     * delete its entry here and the real option is checked instead.
      */
-    static final Map<String, Set<String>> PENDING_OPTIONS = Map.of("trainer", Set.of("device"));
+    static final Map<String, Set<String>> PENDING_OPTIONS = Map.of();
 
     // ---------------------------------------------------------------------------------------------------------
     // (1) Docker Compose parses the file, in every profile

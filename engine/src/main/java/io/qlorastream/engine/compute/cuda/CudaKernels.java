@@ -1,0 +1,210 @@
+package io.qlorastream.engine.compute.cuda;
+
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.nvrtc._nvrtcProgram;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.SizeTPointer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.bytedeco.cuda.global.cudart.cuLaunchKernel;
+import static org.bytedeco.cuda.global.cudart.cuModuleGetFunction;
+import static org.bytedeco.cuda.global.cudart.cuModuleLoadData;
+import static org.bytedeco.cuda.global.cudart.cuModuleUnload;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcCompileProgram;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcCreateProgram;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcDestroyProgram;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcGetCUBIN;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcGetCUBINSize;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLog;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLogSize;
+
+/**
+ * The engine's CUDA C kernels: sources kept as resources next to this class ({@link #SOURCES}), compiled at run time
+ * by NVRTC into a cubin for the device's own architecture, loaded and launched through the driver API in the current
+ * (runtime's primary) context. Each source file becomes one module; a kernel is found by its {@code extern "C"} name.
+ * <p>
+ * Every module is compiled with {@code --fmad=false}: the kernels mirror the CPU code operation for operation, and
+ * a contracted multiply-add would round differently from Java's float arithmetic (NF4 must match bit for bit).
+ */
+public final class CudaKernels implements AutoCloseable {
+    /** The kernel source files (resources beside this class) and the kernels each defines. */
+    public static final Map<String, List<String>> SOURCES = Map.of(
+            "nf4.cu", List.of("nf4_dequantize", "nf4_dequantize_dq"),
+            "rmsnorm.cu", List.of("rmsnorm_forward", "rmsnorm_backward"),
+            "swiglu.cu", List.of("swiglu_forward", "swiglu_backward"),
+            "adamw.cu", List.of("adamw_step"));
+
+    static final int THREADS = 256;
+    /** Grid-stride loops cover any size; more blocks than this buys nothing on one GPU. */
+    private static final int MAX_BLOCKS = 65535;
+
+    private final List<CUmod_st> modules = new ArrayList<>();
+    private final Map<String, CUfunc_st> functions = new HashMap<>();
+
+    /** Compiles and loads every source for compute capability {@code major.minor} (the current device's). */
+    public CudaKernels(int ccMajor, int ccMinor) {
+        try {
+            for (Map.Entry<String, List<String>> source : SOURCES.entrySet()) {
+                byte[] cubin = compile(source.getKey(), source(source.getKey()), ccMajor, ccMinor);
+                CUmod_st module = new CUmod_st();
+                try (BytePointer image = new BytePointer(cubin)) {
+                    CudaStatus.driver("cuModuleLoadData(" + source.getKey() + ")", cuModuleLoadData(module, image));
+                }
+                modules.add(module);
+                for (String kernel : source.getValue()) {
+                    CUfunc_st f = new CUfunc_st();
+                    CudaStatus.driver("cuModuleGetFunction(" + kernel + ")", cuModuleGetFunction(f, module, kernel));
+                    functions.put(kernel, f);
+                }
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** The text of a kernel source resource. */
+    public static String source(String file) {
+        try (InputStream in = CudaKernels.class.getResourceAsStream(file)) {
+            if (in == null) {
+                throw new IllegalStateException("CUDA kernel source " + file + " is missing from the engine jar");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** NVRTC options used for every module. */
+    static String[] options(int ccMajor, int ccMinor) {
+        return new String[]{"--gpu-architecture=sm_" + ccMajor + ccMinor, "--fmad=false", "--std=c++17"};
+    }
+
+    /** Compiles one source to a cubin; a compilation error carries NVRTC's log. */
+    static byte[] compile(String name, String source, int ccMajor, int ccMinor) {
+        _nvrtcProgram program = new _nvrtcProgram();
+        CudaStatus.nvrtc("nvrtcCreateProgram(" + name + ")",
+                nvrtcCreateProgram(program, new BytePointer(source), new BytePointer(name), 0,
+                        (PointerPointer<?>) null, (PointerPointer<?>) null));
+        try {
+            String[] opts = options(ccMajor, ccMinor);
+            try (PointerPointer<BytePointer> options = new PointerPointer<>(opts)) {
+                int status = nvrtcCompileProgram(program, opts.length, options);
+                if (status != 0) {
+                    CudaException failure = CudaStatus.failure(CudaStatus.Api.NVRTC, "nvrtcCompileProgram(" + name + ")", status);
+                    throw new CudaException(failure.getMessage() + ": " + log(program).strip(), failure);
+                }
+            }
+            try (SizeTPointer size = new SizeTPointer(1)) {
+                CudaStatus.nvrtc("nvrtcGetCUBINSize", nvrtcGetCUBINSize(program, size));
+                byte[] cubin = new byte[(int) size.get()];
+                CudaStatus.nvrtc("nvrtcGetCUBIN", nvrtcGetCUBIN(program, cubin));
+                return cubin;
+            }
+        } finally {
+            CudaStatus.nvrtc("nvrtcDestroyProgram", nvrtcDestroyProgram(program));
+        }
+    }
+
+    private static String log(_nvrtcProgram program) {
+        try (SizeTPointer size = new SizeTPointer(1)) {
+            if (nvrtcGetProgramLogSize(program, size) != 0) {
+                return "(no log)";
+            }
+            byte[] log = new byte[(int) size.get()];
+            if (nvrtcGetProgramLog(program, log) != 0) {
+                return "(no log)";
+            }
+            return new String(log, 0, Math.max(0, log.length - 1), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** A kernel's arguments in order; each value is kept in native memory until the launch has copied it. */
+    public static final class Args implements AutoCloseable {
+        private final List<Pointer> values = new ArrayList<>();
+
+        public Args ptr(DeviceBuffer b) {
+            return ptr(b.address());
+        }
+
+        /** A device pointer {@code offsetFloats} floats into b. */
+        public Args ptr(DeviceBuffer b, long offsetFloats) {
+            return ptr(b.address() + offsetFloats * Float.BYTES);
+        }
+
+        public Args ptr(long deviceAddress) {
+            values.add(new LongPointer(1).put(deviceAddress));
+            return this;
+        }
+
+        public Args i32(int v) {
+            values.add(new IntPointer(1).put(v));
+            return this;
+        }
+
+        public Args i64(long v) {
+            values.add(new LongPointer(1).put(v));
+            return this;
+        }
+
+        public Args f32(float v) {
+            values.add(new FloatPointer(1).put(v));
+            return this;
+        }
+
+        public Args f64(double v) {
+            values.add(new DoublePointer(1).put(v));
+            return this;
+        }
+
+        @Override
+        public void close() {
+            values.forEach(Pointer::close);
+        }
+    }
+
+    /** Launches {@code kernel} on the default stream with the given grid and block (x only) and arguments. */
+    public void launch(String kernel, int gridX, int blockX, Args args) {
+        CUfunc_st f = functions.get(kernel);
+        if (f == null) {
+            throw new IllegalArgumentException("no CUDA kernel " + kernel);
+        }
+        try (PointerPointer<Pointer> params = new PointerPointer<>(args.values.size())) {
+            for (int i = 0; i < args.values.size(); i++) {
+                params.put(i, args.values.get(i));
+            }
+            CudaStatus.driver("cuLaunchKernel(" + kernel + ")",
+                    cuLaunchKernel(f, gridX, 1, 1, blockX, 1, 1, 0, null, params, null));
+        }
+    }
+
+    /** Launches an element-wise (grid-stride) kernel over {@code n} elements. */
+    public void launchElementwise(String kernel, long n, Args args) {
+        int blocks = (int) Math.max(1, Math.min(MAX_BLOCKS, (n + THREADS - 1) / THREADS));
+        launch(kernel, blocks, THREADS, args);
+    }
+
+    @Override
+    public void close() {
+        functions.clear();
+        for (CUmod_st m : modules) {
+            CudaStatus.driver("cuModuleUnload", cuModuleUnload(m));
+        }
+        modules.clear();
+    }
+}

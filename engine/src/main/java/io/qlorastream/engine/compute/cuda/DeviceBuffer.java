@@ -1,0 +1,134 @@
+package io.qlorastream.engine.compute.cuda;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+
+import static org.bytedeco.cuda.global.cudart.cudaFree;
+import static org.bytedeco.cuda.global.cudart.cudaMalloc;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
+import static org.bytedeco.cuda.global.cudart.cudaMemset;
+
+/**
+ * One allocation of GPU memory (cudaMalloc), with blocking copies from and to Java arrays through a temporary native
+ * staging buffer. Simple rather than fast: pinned, reused staging and asynchronous copies come with the GPU-resident
+ * training loop.
+ */
+public final class DeviceBuffer implements AutoCloseable {
+    private final Pointer pointer;
+    private final long bytes;
+    private boolean freed;
+
+    private DeviceBuffer(Pointer pointer, long bytes) {
+        this.pointer = pointer;
+        this.bytes = bytes;
+    }
+
+    /** Allocates {@code bytes} (at least 1) of device memory; its content is undefined. */
+    public static DeviceBuffer allocate(long bytes) {
+        Pointer p = new Pointer();
+        CudaStatus.runtime("cudaMalloc(" + bytes + " bytes)", cudaMalloc(p, Math.max(1, bytes)));
+        return new DeviceBuffer(p, bytes);
+    }
+
+    public static DeviceBuffer floats(long count) {
+        return allocate(count * Float.BYTES);
+    }
+
+    /** A device copy of {@code src[from, from + n)}. */
+    public static DeviceBuffer of(float[] src, int from, int n) {
+        DeviceBuffer b = floats(n);
+        b.upload(src, from, n, 0);
+        return b;
+    }
+
+    public static DeviceBuffer of(float[] src) {
+        return of(src, 0, src.length);
+    }
+
+    public static DeviceBuffer of(byte[] src) {
+        DeviceBuffer b = allocate(src.length);
+        try (BytePointer host = new BytePointer(Math.max(1, src.length))) {
+            host.put(src, 0, src.length);
+            CudaStatus.runtime("cudaMemcpy(host to device)", cudaMemcpy(b.pointer, host, src.length, cudaMemcpyHostToDevice));
+        }
+        return b;
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    /** The device address, for kernel arguments. */
+    public long address() {
+        ensureLive();
+        return pointer.address();
+    }
+
+    /** A float view starting {@code offset} floats in, for cuBLAS arguments (no copy). */
+    public FloatPointer floatsAt(long offset) {
+        ensureLive();
+        return new FloatPointer(pointer).position(offset);
+    }
+
+    /** Copies {@code src[from, from + n)} to floats {@code [at, at + n)} of this buffer. */
+    public void upload(float[] src, int from, int n, long at) {
+        checkRange(at, n);
+        if (n == 0) {
+            return;
+        }
+        try (FloatPointer host = new FloatPointer(n)) {
+            host.put(src, from, n);
+            CudaStatus.runtime("cudaMemcpy(host to device)",
+                    cudaMemcpy(floatsAt(at), host.position(0), (long) n * Float.BYTES, cudaMemcpyHostToDevice));
+        }
+    }
+
+    /** Copies floats {@code [at, at + n)} of this buffer to {@code dst[to, to + n)}. */
+    public void download(long at, float[] dst, int to, int n) {
+        checkRange(at, n);
+        if (n == 0) {
+            return;
+        }
+        try (FloatPointer host = new FloatPointer(n)) {
+            CudaStatus.runtime("cudaMemcpy(device to host)",
+                    cudaMemcpy(host, floatsAt(at), (long) n * Float.BYTES, cudaMemcpyDeviceToHost));
+            host.position(0).get(dst, to, n);
+        }
+    }
+
+    public float[] toFloats() {
+        float[] out = new float[(int) (bytes / Float.BYTES)];
+        download(0, out, 0, out.length);
+        return out;
+    }
+
+    public void zero() {
+        ensureLive();
+        CudaStatus.runtime("cudaMemset", cudaMemset(pointer, 0, bytes));
+    }
+
+    private void checkRange(long atFloat, int n) {
+        ensureLive();
+        if (atFloat < 0 || n < 0 || (atFloat + n) * Float.BYTES > bytes) {
+            throw new IndexOutOfBoundsException("floats [" + atFloat + ", " + (atFloat + n) + ") outside a device buffer of "
+                    + bytes + " bytes");
+        }
+    }
+
+    private void ensureLive() {
+        if (freed) {
+            throw new IllegalStateException("device buffer already freed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!freed) {
+            freed = true;
+            CudaStatus.runtime("cudaFree", cudaFree(pointer));
+        }
+    }
+}
