@@ -24,6 +24,10 @@ import com.sun.net.httpserver.HttpServer;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,7 +55,9 @@ class PublisherCommandIT {
         try (JarProcess stack = JarProcess.start("stack", "--port", Integer.toString(port), "--registry-port", Integer.toString(registryPort))) {
             stack.awaitStdout("Schema registry ready", WAIT);
             try (JarProcess publisher = JarProcess.start(args(kafka, "publisher", "--adapter-store", store.toString(), "--key-dir", keys.toString(),
-                    "--partitions", "1"))) {
+                    "--partitions", "1", "--metrics-port", "0", "--metrics-host", "127.0.0.1"))) {
+                String metricsLine = publisher.awaitStdout("Metrics at http://", WAIT);
+                URI metrics = URI.create(metricsLine.substring(metricsLine.indexOf("http://")).trim());
                 publisher.awaitStdout("Generated a new Ed25519 signing key pair in " + keys, WAIT);
                 publisher.awaitStdout("Publisher running", WAIT);
 
@@ -69,6 +75,16 @@ class PublisherCommandIT {
                     }
                 }
                 assertThat(Files.isRegularFile(store.resolve("support/releases/v2/release.json"))).isTrue();
+
+                // what Prometheus scrapes from the running process
+                HttpResponse<String> scrape = HttpClient.newHttpClient().send(HttpRequest.newBuilder(metrics).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(scrape.statusCode()).isEqualTo(200);
+                assertThat(scrape.body())
+                        .contains("qlora_publisher_current_version{adapter=\"support\",service=\"publisher\"} 2.0")
+                        .contains("qlora_publisher_decisions_total{adapter=\"support\",decision=\"released\",service=\"publisher\"} 2.0")
+                        .contains("kafka_consumer_fetch_manager_records_consumed_total{")
+                        .contains("jvm_memory_used_bytes{");
             }
 
             try (JarProcess releases = JarProcess.start(args(kafka, "releases"))) {

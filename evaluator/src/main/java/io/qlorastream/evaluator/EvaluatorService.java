@@ -88,6 +88,7 @@ public final class EvaluatorService implements AutoCloseable {
     private volatile Throwable failure;
     private BeforeCommit beforeCommit = e -> { };
     private KafkaConsumer<String, byte[]> consumer;
+    private EvaluatorMetrics metrics;
     private long evalExamplesRead;
 
     public EvaluatorService(EvaluatorConfig config, Properties client, SnapshotEvaluator evaluator, ArtifactFetcher fetcher, Listener listener) {
@@ -134,8 +135,11 @@ public final class EvaluatorService implements AutoCloseable {
              TopicReader releaseReader = new TopicReader(client, config.releasesTopic());
              TopicReader verdictReader = new TopicReader(client, config.evaluationsTopic());
              KafkaProducer<String, AdapterEvaluation> producer = new KafkaProducer<>(pp, new StringSerializer(), out);
-             KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer())) {
+             KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer());
+             EvaluatorMetrics m = new EvaluatorMetrics()) {
             consumer = c;
+            metrics = m;
+            m.bindClients(c, producer);
             if (closing) {
                 return;
             }
@@ -217,8 +221,10 @@ public final class EvaluatorService implements AutoCloseable {
             commit(producer, r, null);
             return;
         }
+        long started = System.nanoTime();
         AdapterEvaluation verdict = judge(s);
         commit(producer, r, verdict);
+        metrics.recorded(verdict, System.nanoTime() - started);
         judged.add(key(s.getAdapterName(), s.getSnapshotId()));
         listener.onEvaluation(verdict);
     }

@@ -1,5 +1,8 @@
 package io.qlorastream.evaluator;
 
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
 import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.broker.junit.EmbeddedKafkaExtension;
 import io.qlorastream.engine.lora.PeftAdapter;
@@ -299,9 +302,24 @@ class EvaluatorServiceTest {
                 .setArtifactUri(h.store.resolve(ADAPTER).resolve("snapshots/deleted").toUri().toString()).build();
         AdapterSnapshot unlisted = AdapterSnapshot.newBuilder(h.snapshot("s-5", good)).setArtifactSha256(Map.of()).build();
         h.produce(h.config.snapshotsTopic(), ADAPTER, List.of(s1, s2, h.snapshot("s-3", good), gone, unlisted));
+        SimpleMeterRegistry meters = new SimpleMeterRegistry(); // what --metrics-port would scrape
+        Metrics.addRegistry(meters);
         Running third = h.start(null);
-        third.awaitEmitted(4);
-        Thread.sleep(500); // time for a wrong extra verdict to appear
+        try {
+            third.awaitEmitted(4);
+            Thread.sleep(500); // time for a wrong extra verdict to appear
+            // this incarnation's committed verdicts: s-3 passed; s-2, s-4 and s-5 failed
+            assertThat(meters.get("qlora.evaluator.evaluations").tags("adapter", ADAPTER, "verdict", "pass").counter().count()).isEqualTo(1);
+            assertThat(meters.get("qlora.evaluator.evaluations").tags("adapter", ADAPTER, "verdict", "fail").counter().count()).isEqualTo(3);
+            assertThat(meters.get("qlora.evaluator.evaluation.duration").tag("adapter", ADAPTER).timer().count()).isEqualTo(4);
+            // the latest verdict (s-5) failed its checksum check; the gate values of the last full evaluation (s-3) remain
+            assertThat(meters.get("qlora.evaluator.check.passed").tags("adapter", ADAPTER, "check", "checksum").gauge().value()).isZero();
+            assertThat(meters.get("qlora.evaluator.check.passed").tags("adapter", ADAPTER, "check", "beats_base").gauge().value()).isEqualTo(1);
+            assertThat(meters.get("qlora.evaluator.metric").tags("adapter", ADAPTER, "metric", "candidate_nll").gauge().value()).isFinite().isPositive();
+            assertThat(meters.find("kafka.producer.record.send.total").functionCounters()).as("the producer's own metrics").isNotEmpty();
+        } finally {
+            Metrics.removeRegistry(meters);
+        }
         third.stop();
         assertThat(third.skipped).anySatisfy(s -> assertThat(s).startsWith("s-1: already judged"));
         List<AdapterEvaluation> all = h.committed(5);

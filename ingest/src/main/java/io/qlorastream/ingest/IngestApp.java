@@ -1,5 +1,8 @@
 package io.qlorastream.ingest;
 
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
@@ -23,6 +26,7 @@ public final class IngestApp implements AutoCloseable {
     private final IngestMetrics metrics;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private KafkaStreams streams;
+    private KafkaStreamsMetrics streamsMetrics;
     private volatile Throwable failure;
 
     /** {@code client}: Kafka client settings (bootstrap servers, security, state.dir, any streams setting). */
@@ -56,6 +60,9 @@ public final class IngestApp implements AutoCloseable {
                 stopped.countDown();
             }
         });
+        // Kafka Streams' own metrics (and its clients') next to ours, on the registry the app scrapes
+        streamsMetrics = new KafkaStreamsMetrics(streams, Tags.of("application", config.applicationId));
+        streamsMetrics.bindTo(Metrics.globalRegistry);
         streams.start();
         return this;
     }
@@ -103,6 +110,9 @@ public final class IngestApp implements AutoCloseable {
         if (streams != null) {
             streams.close(Duration.ofSeconds(60));
             stopped.countDown();
+        }
+        if (streamsMetrics != null) {
+            streamsMetrics.close();
         }
     }
 }

@@ -1,5 +1,9 @@
 package io.qlorastream.ingest;
 
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.Tags;
+
 import javax.management.Attribute;
 import javax.management.AttributeList;
 import javax.management.DynamicMBean;
@@ -54,7 +58,7 @@ public final class IngestMetrics {
 
     /** Sets every counter of this application back to zero (a fresh run in the same JVM). */
     public void reset() {
-        counters.clear();
+        counters.values().forEach(LongAdder::reset);
     }
 
     public void increment(String name) {
@@ -62,7 +66,40 @@ public final class IngestMetrics {
     }
 
     public void add(String name, long n) {
-        counters.computeIfAbsent(name, k -> new LongAdder()).add(n);
+        counters.computeIfAbsent(name, this::newCounter).add(n);
+    }
+
+    /** A counter, also published on Micrometer's global registry under its Prometheus-style name. */
+    private LongAdder newCounter(String name) {
+        LongAdder adder = new LongAdder();
+        MeterName meter = MeterName.of(name);
+        FunctionCounter.builder(meter.name, adder, LongAdder::sum)
+                .tags(meter.tags).tag("application", applicationId)
+                .description(meter.description)
+                .register(Metrics.globalRegistry);
+        return adder;
+    }
+
+    /**
+     * The Micrometer name and tags of a counter name: {@code filtered.bot} → {@code qlora.ingest.filtered{reason=bot}},
+     * which Prometheus scrapes as {@code qlora_ingest_filtered_total{reason="bot"}}.
+     */
+    record MeterName(String name, Tags tags, String description) {
+        static MeterName of(String counter) {
+            int dot = counter.indexOf('.');
+            String head = dot < 0 ? counter : counter.substring(0, dot);
+            String rest = dot < 0 ? "" : counter.substring(dot + 1);
+            return switch (head) {
+                case "records_in" -> new MeterName("qlora.ingest.events.in", Tags.of("source", rest), "Input events read, by source topic");
+                case "dead_letters" -> new MeterName("qlora.ingest.dead.letters", Tags.of("reason", rest), "Input events sent to the dead-letter topic, by kind of failure");
+                case "filtered" -> new MeterName("qlora.ingest.filtered", Tags.of("reason", rest), "Input events filtered out as a whole, by reason");
+                case "examples_filtered" -> new MeterName("qlora.ingest.examples.filtered", Tags.of("reason", rest), "Single examples filtered out of inputs that gave others, by reason");
+                case "examples" -> new MeterName("qlora.ingest.examples", Tags.of("split", rest), "Examples written, by split");
+                case "redactions" -> new MeterName("qlora.ingest.redactions", Tags.of("type", rest), "Values redacted, by type");
+                case "inputs_with_examples" -> new MeterName("qlora.ingest.inputs.with.examples", Tags.empty(), "Input events that gave at least one example");
+                default -> new MeterName("qlora.ingest." + counter.replace('_', '.'), Tags.empty(), "Ingest counter " + counter);
+            };
+        }
     }
 
     public long get(String name) {

@@ -1,5 +1,8 @@
 package io.qlorastream.ingest;
 
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
 import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.broker.junit.EmbeddedKafkaExtension;
 import io.qlorastream.events.TrainingExample;
@@ -64,6 +67,8 @@ class IngestOnBrokerTest {
         client.put("state.dir", stateDir.toString());
         client.put("commit.interval.ms", "200");
         IngestMetrics metrics = IngestMetrics.of(config.applicationId);
+        SimpleMeterRegistry meters = new SimpleMeterRegistry(); // what --metrics-port would scrape
+        Metrics.addRegistry(meters);
 
         List<SampleGenerator.Sample> samples = new SampleGenerator(2026).generate(TICKETS, REVIEWS);
         int half = samples.size() / 2;
@@ -81,7 +86,18 @@ class IngestOnBrokerTest {
             assertThat(second.awaitRunning(Duration.ofSeconds(60))).isTrue();
             waitUntil(() -> metrics.inputsAccounted() >= samples.size(), Duration.ofSeconds(180), metrics);
             Thread.sleep(1000); // anything beyond the count would be a double count: checked below
+            assertThat(meters.find("kafka.stream.thread.process.total").tag("application", config.applicationId).functionCounters())
+                    .as("Kafka Streams' own metrics are bound").isNotEmpty();
         }
+        Metrics.removeRegistry(meters);
+        // the Micrometer view counts what the counters count
+        String app = config.applicationId;
+        assertThat(sumOf(meters, "qlora.ingest.examples", app)).isEqualTo(metrics.get("examples.train") + metrics.get("examples.eval"));
+        assertThat(sumOf(meters, "qlora.ingest.dead.letters", app)).isEqualTo(metrics.sum("dead_letters."));
+        assertThat(sumOf(meters, "qlora.ingest.filtered", app)).isEqualTo(metrics.sum("filtered."));
+        assertThat(sumOf(meters, "qlora.ingest.redactions", app)).isEqualTo(metrics.sum("redactions.")).isPositive();
+        assertThat(meters.get("qlora.ingest.events.in").tag("application", app).tag("source", "support_tickets").functionCounter().count())
+                .isEqualTo(metrics.get("records_in.support_tickets"));
 
         assertThat(metrics.inputsAccounted()).as("examples + filtered + dead letters = inputs; %s", metrics.snapshot()).isEqualTo(samples.size());
         assertThat(metrics.get("records_in.support_tickets") + metrics.get("records_in.code_reviews") + metrics.get("dead_letters.deserialization"))
@@ -219,5 +235,10 @@ class IngestOnBrokerTest {
             }
         }
         return out;
+    }
+
+    static long sumOf(SimpleMeterRegistry meters, String name, String application) {
+        return (long) meters.find(name).tag("application", application).functionCounters().stream()
+                .mapToDouble(io.micrometer.core.instrument.FunctionCounter::count).sum();
     }
 }

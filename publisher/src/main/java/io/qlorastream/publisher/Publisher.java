@@ -83,6 +83,7 @@ public final class Publisher implements AutoCloseable {
     private final AtomicLong released = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
+    private final PublisherMetrics metrics = new PublisherMetrics();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final CountDownLatch running = new CountDownLatch(1);
     private volatile boolean stopping;
@@ -140,9 +141,10 @@ public final class Publisher implements AutoCloseable {
              TopicTail<AdapterRelease> log = new TopicTail<>(client, config.releaseLogTopic());
              SnapshotIndex snapshots = new SnapshotIndex(client, config.snapshotsTopic(), IO_TIMEOUT)) {
             consumer = c;
+            metrics.bindClients(c, producer);
             producer.initTransactions(); // fences a previous instance with the same transactional id, aborts its open transaction
             ReleaseState state = new ReleaseState();
-            log.catchUp(r -> applyRecord(state, r), IO_TIMEOUT);
+            log.catchUp(r -> apply(state, r), IO_TIMEOUT);
             c.subscribe(List.of(config.evaluationsTopic()));
             running.countDown();
             LOG.info("publisher running: {} adapters in the release log", state.adapters().size());
@@ -185,6 +187,7 @@ public final class Publisher implements AutoCloseable {
                 LOG.error("publisher stopped: {}", t.toString());
             }
         } finally {
+            metrics.close();
             running.countDown();
             stopped.countDown();
         }
@@ -193,7 +196,7 @@ public final class Publisher implements AutoCloseable {
     private void processBatch(ConsumerRecords<String, AdapterEvaluation> records, KafkaConsumer<String, AdapterEvaluation> c,
                               KafkaProducer<String, AdapterRelease> producer, TopicTail<AdapterRelease> log, SnapshotIndex snapshots,
                               ReleaseState state) throws IOException {
-        log.catchUp(r -> applyRecord(state, r), IO_TIMEOUT); // rollbacks published meanwhile change the current release
+        log.catchUp(r -> apply(state, r), IO_TIMEOUT); // rollbacks published meanwhile change the current release
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (ConsumerRecord<String, AdapterEvaluation> rec : records) {
             TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
@@ -223,12 +226,15 @@ public final class Publisher implements AutoCloseable {
                 offsets.clear();
                 RecordMetadata meta = get(inLog);
                 // Read our own release back before deciding anything else: the state is the log, nothing else.
-                log.catchUpPast(new TopicPartition(meta.topic(), meta.partition()), meta.offset(), r -> applyRecord(state, r), IO_TIMEOUT);
+                log.catchUpPast(new TopicPartition(meta.topic(), meta.partition()), meta.offset(), r -> apply(state, r), IO_TIMEOUT);
                 released.incrementAndGet();
+                metrics.decision(e.getAdapterName(), "released");
             } else if (d instanceof ReleasePolicy.Decision.Duplicate) {
                 duplicates.incrementAndGet();
+                metrics.decision(e.getAdapterName(), "duplicate");
             } else {
                 refused.incrementAndGet();
+                metrics.decision(e.getAdapterName(), "refused");
             }
             Outcome o = new Outcome(e, d, release);
             LOG.info(o.line());
@@ -289,6 +295,13 @@ public final class Publisher implements AutoCloseable {
                 .setMetrics(new TreeMap<>(e.getMetrics()))
                 .setReleasedAt(Instant.ofEpochMilli(now.toEpochMilli()))
                 .build();
+    }
+
+    private void apply(ReleaseState state, ConsumerRecord<String, AdapterRelease> r) {
+        applyRecord(state, r);
+        if (r.value() != null) {
+            metrics.logRecord(r.value());
+        }
     }
 
     static void applyRecord(ReleaseState state, ConsumerRecord<String, AdapterRelease> r) {

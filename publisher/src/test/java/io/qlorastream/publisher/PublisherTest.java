@@ -1,5 +1,8 @@
 package io.qlorastream.publisher;
 
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
 import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.broker.junit.EmbeddedKafkaExtension;
 import io.qlorastream.events.AdapterEvaluation;
@@ -122,6 +125,8 @@ class PublisherTest {
     @Test
     void rollbackRepublishesThePreviousVersionAndVersionsKeepCounting(EmbeddedKafkaBroker broker, EmbeddedSchemaRegistry registry,
                                                                       @TempDir Path dir) throws Exception {
+        SimpleMeterRegistry meters = new SimpleMeterRegistry(); // what --metrics-port would scrape
+        Metrics.addRegistry(meters);
         try (Fixture f = new Fixture(dir, broker.bootstrapServers(), registry.url())) {
             try (Publisher p = f.publisher(new ArrayList<>())) {
                 f.sendEvaluation(f.evaluation(f.snapshot("support", 1), true, null, 2.0, 0));
@@ -146,7 +151,20 @@ class PublisherTest {
                 List<AdapterRelease> log = f.awaitLog(4, WAIT);
                 assertThat(log).extracting(r -> r.getKind() + " v" + r.getVersion())
                         .containsExactly("RELEASE v1", "RELEASE v2", "ROLLBACK v1", "RELEASE v3");
+
+                // the metrics follow the log: releases and rollbacks by kind, the current version, this process's decisions
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (meters.get("qlora.publisher.current.version").tag("adapter", "support").gauge().value() != 3
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                assertThat(meters.get("qlora.publisher.current.version").tag("adapter", "support").gauge().value()).isEqualTo(3);
+                assertThat(meters.get("qlora.publisher.releases").tags("adapter", "support", "kind", "release").counter().count()).isEqualTo(3);
+                assertThat(meters.get("qlora.publisher.releases").tags("adapter", "support", "kind", "rollback").counter().count()).isEqualTo(1);
+                assertThat(meters.get("qlora.publisher.decisions").tags("adapter", "support", "decision", "released").counter().count()).isEqualTo(3);
             }
+        } finally {
+            Metrics.removeRegistry(meters);
         }
     }
 

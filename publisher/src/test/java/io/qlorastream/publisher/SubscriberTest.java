@@ -1,5 +1,8 @@
 package io.qlorastream.publisher;
 
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
 import com.sun.net.httpserver.HttpServer;
 import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.broker.junit.EmbeddedKafkaExtension;
@@ -137,6 +140,8 @@ class SubscriberTest {
             SigningKeys keys = SigningKeys.load(f.keyDir);
             Path local = dir.resolve("serving");
             Recorder rec = new Recorder();
+            SimpleMeterRegistry meters = new SimpleMeterRegistry(); // what subscribe --metrics-port would scrape
+            Metrics.addRegistry(meters);
             try (AdapterSubscriber s = AdapterSubscriber.builder(f.client, local).topic(f.config.releasesTopic())
                     .trustedKey(keys.publicKey()).listener(rec).build().start()) {
                 assertThat(s.awaitCaughtUp(WAIT)).isTrue();
@@ -187,6 +192,13 @@ class SubscriberTest {
                 awaitTrue(() -> rec.events().size() == 6);
                 assertThat(rec.events().get(5)).isEqualTo("installed support v6 (replaced 1)");
                 assertThat(Files.readSymbolicLink(local.resolve("support/current"))).isEqualTo(Path.of("v6"));
+
+                assertThat(meters.get("qlora.subscriber.current.version").tag("adapter", "support").gauge().value()).isEqualTo(6);
+                assertThat(meters.get("qlora.subscriber.installs").tag("adapter", "support").counter().count()).isEqualTo(2);
+                // the tampered artifact failed its fetch check: a refusal, as the three bad signatures are
+                assertThat(meters.get("qlora.subscriber.verification.failures").tag("adapter", "support").counter().count()).isEqualTo(4);
+            } finally {
+                Metrics.removeRegistry(meters);
             }
         }
     }

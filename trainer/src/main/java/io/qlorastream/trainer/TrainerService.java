@@ -106,6 +106,7 @@ public final class TrainerService implements Runnable, AutoCloseable {
         this.snapshots = new SnapshotWriter(core, store, producer, serde, config.snapshotsTopic(), config.examplesTopic(),
                 config.checkpointDir());
         this.metrics = new TrainerMetrics(config.groupId() + "-" + UUID.randomUUID().toString().substring(0, 8));
+        metrics.bindClients(consumer, producer);
     }
 
     /** Kafka clients warn about keys they do not know: hand each only client settings. */
@@ -206,8 +207,9 @@ public final class TrainerService implements Runnable, AutoCloseable {
                     r.step(), r.loss(), r.lr(), r.gradNorm(), lane.fromOffset, lane.toOffset);
         }
         if (lane.step() % config.snapshotEvery() == 0) {
+            long started = System.nanoTime();
             var event = snapshots.write(lane, lane.adapter);
-            metrics.snapshots.incrementAndGet();
+            metrics.snapshotWritten(lane.adapter, System.nanoTime() - started);
             out.printf(Locale.ROOT, "snapshot %s %s step %d -> %s%n", lane.adapter, event.getSnapshotId(), event.getStep(),
                     event.getArtifactUri());
             ps.checkpointDue = true; // soon after the snapshot, so a crash rarely publishes it twice
@@ -247,9 +249,10 @@ public final class TrainerService implements Runnable, AutoCloseable {
             // never move the offset past a record whose dead letter was not written
             throw new IOException("cannot write to " + config.dlqTopic() + ": " + ExampleDecoding.oneLine(failed), failed);
         }
+        long started = System.nanoTime();
         PartitionCheckpoint.save(config.checkpointDir(), config.examplesTopic(), ps.partition, ps.nextOffset,
                 ps.lanes.values(), core.baseModelName);
-        metrics.checkpoints.incrementAndGet();
+        metrics.checkpointWritten(System.nanoTime() - started);
         Map<TopicPartition, OffsetAndMetadata> offsets =
                 Map.of(new TopicPartition(config.examplesTopic(), ps.partition), new OffsetAndMetadata(ps.nextOffset));
         try {

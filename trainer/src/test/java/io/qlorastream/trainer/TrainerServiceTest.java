@@ -2,6 +2,8 @@ package io.qlorastream.trainer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.broker.junit.EmbeddedKafkaExtension;
 import io.qlorastream.engine.model.ModelFingerprint;
@@ -114,6 +116,8 @@ class TrainerServiceTest {
         String group = "trainer-" + UUID.randomUUID();
         int perStep = spec().examplesPerStep(); // 4
         List<AdapterSnapshot> events;
+        SimpleMeterRegistry meters = new SimpleMeterRegistry(); // what --metrics-port would scrape
+        Metrics.addRegistry(meters);
         try (Running r = new Running(config(t, group, dir.resolve("ckpt"), 1), client, store)) {
             waitUntil(() -> snapshots(client, t.snapshots).size() >= 3, Duration.ofSeconds(60), "3 snapshots; " + r.console());
             events = snapshots(client, t.snapshots);
@@ -125,7 +129,23 @@ class TrainerServiceTest {
             assertThat(jmx(adapterBean, "ExamplesSeen")).isEqualTo(12L);
             ObjectName serviceBean = new ObjectName("io.qlorastream:type=Trainer,instance=" + r.service.metrics().instance());
             assertThat(jmx(serviceBean, "DeadLetters")).isEqualTo(2L);
+
+            // the same figures on Micrometer, tagged by lane, plus durations and the Kafka clients' own metrics
+            String instance = r.service.metrics().instance().replace("\"", "");
+            assertThat(meters.get("qlora.trainer.steps").tag("instance", instance).functionCounter().count()).isEqualTo(3);
+            assertThat(meters.get("qlora.trainer.dead.letters").tag("instance", instance).functionCounter().count()).isEqualTo(2);
+            assertThat(meters.get("qlora.trainer.step").tags("adapter", "support", "partition", "0").gauge().value()).isEqualTo(3);
+            assertThat(meters.get("qlora.trainer.examples.seen").tags("adapter", "support").functionCounter().count()).isEqualTo(12);
+            assertThat(meters.get("qlora.trainer.loss").tags("adapter", "support").gauge().value()).isFinite().isPositive();
+            assertThat(meters.get("qlora.trainer.pending.examples").tags("adapter", "support").gauge().value()).isEqualTo(1);
+            assertThat(meters.get("qlora.trainer.snapshot.duration").tags("adapter", "support").timer().count()).isEqualTo(3);
+            assertThat(meters.get("qlora.trainer.checkpoint.duration").tag("instance", instance).timer().count()).isPositive();
+            assertThat(meters.find("kafka.consumer.fetch.manager.records.consumed.total").tag("instance", instance).functionCounters())
+                    .as("the consumer's own metrics").isNotEmpty();
+        } finally {
+            Metrics.removeRegistry(meters);
         }
+        assertThat(meters.find("qlora.trainer.steps").meters()).as("an instance's meters leave with it").isEmpty();
 
         // the events agree with the files they name
         assertThat(events).extracting(AdapterSnapshot::getStep).containsExactly(1L, 2L, 3L);

@@ -1,5 +1,8 @@
 package io.qlorastream.app.evaluator;
 
+import io.qlorastream.app.metrics.MetricsEndpoint;
+import io.qlorastream.app.metrics.MetricsOptions;
+
 import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.KafkaOptions;
@@ -95,8 +98,17 @@ public final class EvaluatorCommand implements Callable<Integer> {
             description = "The longest one evaluation may take before the group hands the partition to another instance (default: ${DEFAULT-VALUE}).")
     long maxPollIntervalSeconds;
 
+    @Mixin
+    MetricsOptions metrics;
+
     @Override
     public Integer call() throws Exception {
+        try (MetricsEndpoint endpoint = metrics.start("evaluator", System.out)) {
+            return serve();
+        }
+    }
+
+    private Integer serve() throws Exception {
         SnapshotEvaluator.Settings settings;
         EvaluatorConfig config;
         Path work = workDir != null ? workDir : Files.createTempDirectory("qlora-evaluator-");

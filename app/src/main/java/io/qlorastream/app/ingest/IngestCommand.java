@@ -1,5 +1,8 @@
 package io.qlorastream.app.ingest;
 
+import io.qlorastream.app.metrics.MetricsEndpoint;
+import io.qlorastream.app.metrics.MetricsOptions;
+
 import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.ingest.IngestApp;
@@ -36,8 +39,17 @@ public final class IngestCommand implements Callable<Integer> {
             description = "Print ingest's counters every SECONDS; 0 never (default: ${DEFAULT-VALUE}). They are also on JMX.")
     int metricsInterval;
 
+    @Mixin
+    MetricsOptions metrics;
+
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() throws Exception {
+        try (MetricsEndpoint endpoint = metrics.start("ingest", System.out)) {
+            return serve();
+        }
+    }
+
+    private Integer serve() throws InterruptedException {
         if (metricsInterval < 0) {
             throw new ParameterException(spec.commandLine(), "--metrics-interval: must be 0 or more, got " + metricsInterval);
         }

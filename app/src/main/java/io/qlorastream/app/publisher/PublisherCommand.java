@@ -1,5 +1,8 @@
 package io.qlorastream.app.publisher;
 
+import io.qlorastream.app.metrics.MetricsEndpoint;
+import io.qlorastream.app.metrics.MetricsOptions;
+
 import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.publisher.Publisher;
@@ -78,8 +81,17 @@ public final class PublisherCommand implements Callable<Integer> {
             description = "Replication factor of the topics created when missing (default: ${DEFAULT-VALUE}).")
     short replicationFactor;
 
+    @Mixin
+    MetricsOptions metrics;
+
     @Override
     public Integer call() throws Exception {
+        try (MetricsEndpoint endpoint = metrics.start("publisher", System.out)) {
+            return serve();
+        }
+    }
+
+    private Integer serve() throws Exception {
         if (minIntervalSeconds < 0) {
             throw new ParameterException(spec.commandLine(), "--min-interval: must be 0 or more, got " + minIntervalSeconds);
         }

@@ -1,5 +1,8 @@
 package io.qlorastream.app.publisher;
 
+import io.qlorastream.app.metrics.MetricsEndpoint;
+import io.qlorastream.app.metrics.MetricsOptions;
+
 import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.events.AdapterRelease;
@@ -59,8 +62,17 @@ public final class SubscribeCommand implements Callable<Integer> {
     @Option(names = "--vllm-url", paramLabel = "URL", description = "Base URL of a vLLM server to load each release into.")
     URI vllmUrl;
 
+    @Mixin
+    MetricsOptions metrics;
+
     @Override
     public Integer call() throws Exception {
+        try (MetricsEndpoint endpoint = metrics.start("subscriber", System.out)) {
+            return serve();
+        }
+    }
+
+    private Integer serve() throws Exception {
         if (!adapters.isEmpty() && adapterPattern != null) {
             throw new ParameterException(spec.commandLine(), "--adapter and --adapter-pattern exclude each other");
         }

@@ -1,5 +1,8 @@
 package io.qlorastream.app.trainer;
 
+import io.qlorastream.app.metrics.MetricsEndpoint;
+import io.qlorastream.app.metrics.MetricsOptions;
+
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.app.cli.TrainingOptions;
@@ -72,8 +75,17 @@ public final class TrainerCommand implements Callable<Integer> {
             description = "Consumer group (default: ${DEFAULT-VALUE}).")
     String group;
 
+    @Mixin
+    MetricsOptions metrics;
+
     @Override
     public Integer call() throws Exception {
+        try (MetricsEndpoint endpoint = metrics.start("trainer", System.out)) {
+            return serve();
+        }
+    }
+
+    private Integer serve() throws Exception {
         PrintStream out = System.out;
         TrainerConfig config = new TrainerConfig(examplesTopic, snapshotsTopic, dlqTopic, group, checkpointDir, checkpointEvery,
                 snapshotEvery, maxWait > 0 ? Duration.ofMillis((long) (maxWait * 1000)) : null,

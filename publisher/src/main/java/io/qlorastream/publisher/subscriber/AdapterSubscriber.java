@@ -42,6 +42,7 @@ import java.util.regex.Pattern;
  * {@code clientProperties} needs {@code bootstrap.servers} and {@code schema.registry.url} (and any security settings).
  */
 public final class AdapterSubscriber implements AutoCloseable {
+    private final SubscriberMetrics metrics = new SubscriberMetrics();
     private static final Logger LOG = LoggerFactory.getLogger(AdapterSubscriber.class);
 
     private final Properties client;
@@ -238,12 +239,15 @@ public final class AdapterSubscriber implements AutoCloseable {
             Integer replaced = local.install(r);
             LOG.info("{} v{} ({}) is current{}", r.getAdapterName(), r.getVersion(), r.getKind(),
                     replaced == null || replaced == r.getVersion() ? "" : ", replacing v" + replaced);
+            metrics.installed(r.getAdapterName(), r.getVersion());
             listener.installed(r, dirOf(r), replaced);
         } catch (LocalReleases.RefusedException e) {
             LOG.warn("refused {} v{} ({}): {}", r.getAdapterName(), r.getVersion(), r.getKind(), e.getMessage());
+            metrics.refused(r.getAdapterName());
             listener.refused(r, e.getMessage());
         } catch (Exception e) {
             LOG.warn("could not install {} v{}, trying again in {} s: {}", r.getAdapterName(), r.getVersion(), retryInterval.toMillis() / 1000.0, e.toString());
+            metrics.fetchFailed(r.getAdapterName());
             retry.put(r.getAdapterName(), r);
         }
     }
@@ -276,5 +280,6 @@ public final class AdapterSubscriber implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        metrics.close();
     }
 }
