@@ -24,17 +24,87 @@ import java.util.stream.Stream;
  * offset to read. Because the untrained examples travel in the checkpoint, the next offset is simply where
  * reading stopped, and a restore continues bit for bit.
  *
- * <p>Layout: {@code DIR/<topic>-<partition>/ckpt-<sequence>/{partition.json, lanes/<i>/...}}. A checkpoint is
- * written into {@code ckpt-<sequence>.tmp}, every file fsynced, then renamed to its final name (atomic) and the parent
- * fsynced; older checkpoints are deleted afterwards. Loading takes the highest complete sequence and ignores (and
- * removes) temp directories a crash left behind.
+ * <p>Layout: {@code DIR/<topic>-<partition>/ckpt-e<epoch>-<sequence>/{partition.json, lanes/<i>/...}}. A checkpoint
+ * is written into {@code <name>.tmp}, every file fsynced, then renamed to its final name (atomic) and the parent
+ * fsynced; older checkpoints are deleted afterwards. Loading takes the highest complete (epoch, sequence) and ignores
+ * (and removes) temp directories a crash left behind.
+ *
+ * <p>Fencing. The epoch is the consumer group generation in which the writer was assigned the partition. A new owner
+ * first raises the partition's {@code fence} file to its epoch ({@link #fence}); a writer whose epoch is below the
+ * fence, or below any checkpoint already there, is a zombie (it lost the partition without noticing, e.g. a pause
+ * longer than the session timeout) and {@link #save} refuses it with {@link FencedException}, writing and deleting
+ * nothing. A zombie that passed the check just before the new owner raised the fence can still complete one
+ * checkpoint, but it sorts below every checkpoint of the new owner and deletes only checkpoints below its own, so it
+ * never replaces or removes the new owner's state; and since it is a consistent state of its own (offset and lanes
+ * together), restoring it would lose and repeat no example either.
  */
 public final class PartitionCheckpoint {
     static final String FILE = "partition.json";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A restored partition: where to read next and its lanes. */
-    public record Restored(long nextOffset, List<AdapterLane> lanes, long sequence) {
+    public record Restored(long nextOffset, List<AdapterLane> lanes, long sequence, int epoch) {
+    }
+
+    /** A checkpoint refused because a newer owner (a higher epoch) holds the partition. */
+    public static final class FencedException extends IOException {
+        public final int epoch;
+        public final int fencedBy;
+
+        FencedException(String partition, int epoch, int fencedBy) {
+            super("checkpoint of " + partition + " at epoch " + epoch + " refused: a newer owner holds it since epoch " + fencedBy);
+            this.epoch = epoch;
+            this.fencedBy = fencedBy;
+        }
+    }
+
+    static final String FENCE = "fence";
+    private static final java.util.regex.Pattern NAME = java.util.regex.Pattern.compile("ckpt-(?:e(\\d+)-)?(\\d+)");
+
+    /** A checkpoint directory's place in the order: (epoch, sequence); names without an epoch (format 1) are epoch -1. */
+    record Id(int epoch, long sequence) implements Comparable<Id> {
+        static Id of(Path p) {
+            java.util.regex.Matcher m = NAME.matcher(p.getFileName().toString().replace(".tmp", ""));
+            if (!m.matches()) {
+                return null;
+            }
+            return new Id(m.group(1) == null ? -1 : Integer.parseInt(m.group(1)), Long.parseLong(m.group(2)));
+        }
+
+        String name() {
+            return String.format("ckpt-e%010d-%012d", epoch, sequence);
+        }
+
+        @Override
+        public int compareTo(Id o) {
+            return epoch != o.epoch ? Integer.compare(epoch, o.epoch) : Long.compare(sequence, o.sequence);
+        }
+    }
+
+    /**
+     * Raises the partition's fence to {@code epoch} (a new owner, before it restores): from then on a writer of a
+     * lower epoch is refused. Never lowers it.
+     */
+    public static void fence(Path root, String topic, int partition, int epoch) throws IOException {
+        Path dir = partitionDir(root, topic, partition);
+        Files.createDirectories(dir);
+        if (fenceOf(dir) < epoch) {
+            PeftAdapter.writeAtomically(dir.resolve(FENCE), Integer.toString(epoch).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            PeftAdapter.fsyncDirectory(dir);
+        }
+    }
+
+    static int fenceOf(Path dir) throws IOException {
+        Path f = dir.resolve(FENCE);
+        if (!Files.isRegularFile(f)) {
+            return -1;
+        }
+        String text = Files.readString(f).trim();
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new IOException(f + ": not an epoch: '" + text + "'");
+        }
     }
 
     private PartitionCheckpoint() {
@@ -44,13 +114,21 @@ public final class PartitionCheckpoint {
         return root.resolve(topic + "-" + partition);
     }
 
-    /** Writes a new checkpoint of the partition; returns its sequence number. */
-    public static long save(Path root, String topic, int partition, long nextOffset, Collection<AdapterLane> lanes,
+    /**
+     * Writes a new checkpoint of the partition for an owner assigned it in {@code epoch}; returns its sequence number.
+     * Throws {@link FencedException}, having written nothing, when a newer owner holds the partition.
+     */
+    public static long save(Path root, String topic, int partition, int epoch, long nextOffset, Collection<AdapterLane> lanes,
                             String baseModelName) throws IOException {
         Path dir = partitionDir(root, topic, partition);
         Files.createDirectories(dir);
+        int fencedBy = Math.max(fenceOf(dir), checkpoints(dir).stream().mapToInt(p -> Id.of(p).epoch()).max().orElse(-1));
+        if (fencedBy > epoch) {
+            throw new FencedException(topic + "-" + partition, epoch, fencedBy);
+        }
         long seq = latestSequence(dir) + 1;
-        String name = String.format("ckpt-%012d", seq);
+        Id id = new Id(epoch, seq);
+        String name = id.name();
         Path tmp = dir.resolve(name + ".tmp");
         deleteTree(tmp);
         Files.createDirectories(tmp.resolve("lanes"));
@@ -92,8 +170,8 @@ public final class PartitionCheckpoint {
         Files.move(tmp, dir.resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         PeftAdapter.fsyncDirectory(dir);
         for (Path old : checkpoints(dir)) {
-            if (!old.getFileName().toString().equals(name)) {
-                deleteTree(old);
+            if (Id.of(old).compareTo(id) < 0) {
+                deleteTree(old); // only older states: a newer owner's checkpoint is never this writer's to remove
             }
         }
         return seq;
@@ -137,7 +215,8 @@ public final class PartitionCheckpoint {
             }
             lanes.add(a);
         }
-        return new Restored(n.path("next_offset").asLong(), lanes, sequenceOf(ckpt));
+        Id id = Id.of(ckpt);
+        return new Restored(n.path("next_offset").asLong(), lanes, id.sequence(), id.epoch());
     }
 
     private static int[] ints(JsonNode arr) {
@@ -148,22 +227,18 @@ public final class PartitionCheckpoint {
 
     private static List<Path> checkpoints(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().matches("ckpt-\\d+") && Files.isRegularFile(p.resolve(FILE)))
-                    .sorted(Comparator.comparingLong(PartitionCheckpoint::sequenceOf)).toList();
+            return s.filter(p -> !p.getFileName().toString().endsWith(".tmp") && Id.of(p) != null && Files.isRegularFile(p.resolve(FILE)))
+                    .sorted(Comparator.comparing(Id::of)).toList();
         }
-    }
-
-    private static long sequenceOf(Path p) {
-        return Long.parseLong(p.getFileName().toString().substring(5));
     }
 
     private static long latestSequence(Path dir) throws IOException {
         long max = 0;
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
-                String f = p.getFileName().toString();
-                if (f.matches("ckpt-\\d+(\\.tmp)?")) {
-                    max = Math.max(max, Long.parseLong(f.substring(5).replace(".tmp", "")));
+                Id id = Id.of(p);
+                if (id != null) {
+                    max = Math.max(max, id.sequence());
                 }
             }
         }

@@ -70,13 +70,16 @@ public final class TrainerService implements Runnable, AutoCloseable {
 
     static final class PartitionState {
         final int partition;
+        /** The group generation this member was assigned the partition in: its checkpoints' fencing epoch. */
+        final int epoch;
         long nextOffset;
         final Map<String, AdapterLane> lanes = new LinkedHashMap<>();
         boolean checkpointDue;
         boolean dirty; // read past the last checkpoint
 
-        PartitionState(int partition, long nextOffset) {
+        PartitionState(int partition, int epoch, long nextOffset) {
             this.partition = partition;
+            this.epoch = epoch;
             this.nextOffset = nextOffset;
         }
     }
@@ -234,7 +237,7 @@ public final class TrainerService implements Runnable, AutoCloseable {
     }
 
     private void checkpointDue(boolean all) throws IOException {
-        for (PartitionState ps : partitions.values()) {
+        for (PartitionState ps : List.copyOf(partitions.values())) {
             if (ps.checkpointDue || all && ps.dirty) {
                 checkpoint(ps);
             }
@@ -250,8 +253,17 @@ public final class TrainerService implements Runnable, AutoCloseable {
             throw new IOException("cannot write to " + config.dlqTopic() + ": " + ExampleDecoding.oneLine(failed), failed);
         }
         long started = System.nanoTime();
-        PartitionCheckpoint.save(config.checkpointDir(), config.examplesTopic(), ps.partition, ps.nextOffset,
-                ps.lanes.values(), core.baseModelName);
+        try {
+            PartitionCheckpoint.save(config.checkpointDir(), config.examplesTopic(), ps.partition, ps.epoch, ps.nextOffset,
+                    ps.lanes.values(), core.baseModelName);
+        } catch (PartitionCheckpoint.FencedException fenced) {
+            // This member lost the partition without noticing (a pause past the session timeout): its state is stale,
+            // the new owner's checkpoints stand. Drop the partition; the next poll's rebalance takes it away for good.
+            partitions.remove(ps.partition);
+            consumer.pause(List.of(new TopicPartition(config.examplesTopic(), ps.partition)));
+            out.printf(Locale.ROOT, "partition %d: fenced (%s); dropped without committing%n", ps.partition, fenced.getMessage());
+            return;
+        }
         metrics.checkpointWritten(System.nanoTime() - started);
         Map<TopicPartition, OffsetAndMetadata> offsets =
                 Map.of(new TopicPartition(config.examplesTopic(), ps.partition), new OffsetAndMetadata(ps.nextOffset));
@@ -332,14 +344,17 @@ public final class TrainerService implements Runnable, AutoCloseable {
         public void onPartitionsAssigned(Collection<TopicPartition> assigned) {
             try {
                 List<TopicPartition> fresh = new ArrayList<>();
+                int epoch = consumer.groupMetadata().generationId();
                 for (TopicPartition tp : assigned) {
+                    // first fence out the previous owner, should it still be writing; then restore
+                    PartitionCheckpoint.fence(config.checkpointDir(), tp.topic(), tp.partition(), epoch);
                     PartitionCheckpoint.Restored r = PartitionCheckpoint.load(config.checkpointDir(), tp.topic(), tp.partition(), core);
                     if (r == null) {
                         fresh.add(tp);
-                        partitions.put(tp.partition(), new PartitionState(tp.partition(), 0));
+                        partitions.put(tp.partition(), new PartitionState(tp.partition(), epoch, 0));
                         out.printf(Locale.ROOT, "partition %d: no checkpoint, training from the earliest retained example%n", tp.partition());
                     } else {
-                        PartitionState ps = new PartitionState(tp.partition(), r.nextOffset());
+                        PartitionState ps = new PartitionState(tp.partition(), epoch, r.nextOffset());
                         for (AdapterLane l : r.lanes()) {
                             ps.lanes.put(l.adapter, l);
                         }
