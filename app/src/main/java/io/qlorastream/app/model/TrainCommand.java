@@ -2,6 +2,7 @@ package io.qlorastream.app.model;
 
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.ConfigFileOption;
+import io.qlorastream.app.cli.EngineTrainingOptions;
 import io.qlorastream.app.cli.ProgressBar;
 import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.data.Example;
@@ -15,8 +16,6 @@ import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.model.LoadOptions;
 import io.qlorastream.engine.model.ModelLoader;
-import io.qlorastream.engine.optim.AdamW;
-import io.qlorastream.engine.optim.LrSchedule;
 import io.qlorastream.engine.optim.TrainingState;
 import io.qlorastream.engine.tokenizer.Tokenizer;
 import io.qlorastream.engine.train.Trainer;
@@ -56,65 +55,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", required = true, description = "Adapter output directory (required).")
     Path out;
 
-    @Option(names = "--r", paramLabel = "N", defaultValue = "64", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
-    int r;
-
-    @Option(names = "--lora-alpha", paramLabel = "A", defaultValue = "16", description = "LoRA alpha (default: ${DEFAULT-VALUE}).")
-    double alpha;
-
-    @Option(names = "--lora-dropout", paramLabel = "P", defaultValue = "0.05", description = "LoRA dropout (default: ${DEFAULT-VALUE}).")
-    double dropout;
-
-    @Option(names = "--target-modules", paramLabel = "LIST", defaultValue = "all-linear",
-            description = "Comma-separated projections (q_proj,...,down_proj) or all-linear (default: ${DEFAULT-VALUE}).")
-    String targets;
-
-    @Option(names = "--use-rslora", negatable = false, defaultValue = "false",
-            description = "Scale by alpha/sqrt(r) instead of alpha/r (default: ${DEFAULT-VALUE}).")
-    boolean rslora;
-
-    @Option(names = "--lr", paramLabel = "LR", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
-    double lr;
-
-    @Option(names = "--schedule", paramLabel = "KIND", defaultValue = "constant",
-            description = "constant, linear or cosine, after the warmup (default: ${DEFAULT-VALUE}).")
-    String schedule;
-
-    @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "0",
-            description = "Linear warmup steps; 0 = use --warmup-ratio (default: ${DEFAULT-VALUE}).")
-    int warmupSteps;
-
-    @Option(names = "--warmup-ratio", paramLabel = "F", defaultValue = "0.03",
-            description = "Warmup as a fraction of the steps (default: ${DEFAULT-VALUE}).")
-    double warmupRatio;
-
-    @Option(names = "--weight-decay", paramLabel = "F", defaultValue = "0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
-    double weightDecay;
-
-    @Option(names = "--adam-beta1", paramLabel = "F", defaultValue = "0.9", description = "AdamW beta1 (default: ${DEFAULT-VALUE}).")
-    double beta1;
-
-    @Option(names = "--adam-beta2", paramLabel = "F", defaultValue = "0.999", description = "AdamW beta2 (default: ${DEFAULT-VALUE}).")
-    double beta2;
-
-    @Option(names = "--adam-epsilon", paramLabel = "F", defaultValue = "1e-8", description = "AdamW epsilon (default: ${DEFAULT-VALUE}).")
-    double adamEps;
-
-    @Option(names = "--max-grad-norm", paramLabel = "F", defaultValue = "0.3",
-            description = "Clip the global gradient norm; 0 = no clipping (default: ${DEFAULT-VALUE}).")
-    double maxGradNorm;
-
-    @Option(names = "--batch-size", paramLabel = "N", defaultValue = "1",
-            description = "Sequences per micro-batch, right-padded (default: ${DEFAULT-VALUE}).")
-    int batchSize;
-
-    @Option(names = "--grad-accum", paramLabel = "N", defaultValue = "1",
-            description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
-    int gradAccum;
-
-    @Option(names = "--max-seq-len", paramLabel = "N", defaultValue = "512",
-            description = "Truncate longer examples (counted and reported) (default: ${DEFAULT-VALUE}).")
-    int maxSeqLen;
+    @Mixin
+    EngineTrainingOptions engine;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "0",
             description = "Optimizer steps; 0 = use --epochs (default: ${DEFAULT-VALUE}).")
@@ -123,16 +65,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", paramLabel = "F", defaultValue = "1", description = "Passes over the data when --steps is 0 (default: ${DEFAULT-VALUE}).")
     double epochs;
 
-    @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "Seed of init, data order and dropout (default: ${DEFAULT-VALUE}).")
-    long seed;
-
     @Option(names = "--save-steps", paramLabel = "N", defaultValue = "0",
             description = "Save the resumable state every N steps; 0 = only at the end and on Ctrl-C (default: ${DEFAULT-VALUE}).")
     int saveSteps;
-
-    @Option(names = "--gradient-checkpointing", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Recompute each decoder block in the backward instead of keeping its activations (default: ${DEFAULT-VALUE}).")
-    boolean checkpointing;
 
     @Option(names = "--init-adapter", paramLabel = "DIR", description = "Start from this PEFT adapter instead of a fresh init.")
     Path initAdapter;
@@ -146,11 +81,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintStream stdout = System.out;
-        Trainer.Settings settings = new Trainer.Settings(batchSize, gradAccum, maxSeqLen, steps, epochs, seed,
-                LrSchedule.Kind.parse(schedule), lr, warmupSteps, warmupRatio,
-                new AdamW.Config(beta1, beta2, adamEps, weightDecay), maxGradNorm, saveSteps, checkpointing);
-        List<String> targetList = targets.equalsIgnoreCase("all-linear") ? LoraConfig.ALL_TARGETS : LoraConfig.parseTargets(targets);
-        LoraConfig loraConfig = new LoraConfig(r, alpha, dropout, targetList, rslora);
+        EngineTrainingOptions opt = engine;
+        Trainer.Settings settings = new Trainer.Settings(opt.batchSize, opt.gradAccum, opt.maxSeqLen, steps, epochs, opt.seed,
+                opt.scheduleKind(), opt.lr, opt.warmupSteps, opt.warmupRatio, opt.adamW(), opt.maxGradNorm, saveSteps, opt.checkpointing);
+        LoraConfig loraConfig = opt.loraConfig();
         Path stateDir = out.resolve(Trainer.STATE_DIR);
         String base = model.toString();
         try (Tokenizer tokenizer = Tokenizer.load(model);
@@ -175,7 +109,7 @@ public final class TrainCommand implements Callable<Integer> {
             } else if (initAdapter != null) {
                 adapter = PeftAdapter.load(initAdapter, weights.config);
             } else {
-                adapter = LoraAdapter.initialize(loraConfig, weights.config, seed);
+                adapter = LoraAdapter.initialize(loraConfig, weights.config, opt.seed);
             }
             LlamaModel llama = new LlamaModel(weights, backend);
             Trainer trainer = new Trainer(llama, adapter, examples, settings);
@@ -184,7 +118,7 @@ public final class TrainCommand implements Callable<Integer> {
             }
             Files.createDirectories(out);
             stdout.printf(Locale.ROOT, "training %d examples (%d truncated to %d tokens), %d adapter parameters, steps %d..%d%n",
-                    examples.size(), trainer.truncatedExamples(), maxSeqLen, adapter.parameterCount(), trainer.step(),
+                    examples.size(), trainer.truncatedExamples(), opt.maxSeqLen, adapter.parameterCount(), trainer.step(),
                     trainer.totalSteps());
             CountDownLatch done = new CountDownLatch(1);
             Thread hook = new Thread(() -> {
