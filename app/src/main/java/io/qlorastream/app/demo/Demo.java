@@ -108,7 +108,7 @@ public final class Demo {
     static final String MODEL_PRESET = "tiny";
     static final int MAX_SEQ_LEN = 320; // a review prompt (diff hunk) is ~250 tokens of the tiny vocabulary
     static final int BATCH_SIZE = 4;
-    static final double LR = 2e-3;
+    static final double LR = 3e-3;
     static final int LORA_R = 8;
     static final double LORA_ALPHA = 16;
     static final double EVAL_FRACTION = 0.2;
@@ -278,7 +278,7 @@ public final class Demo {
             long limit = t0 + s.duration().toNanos();
             long interval = view.inPlace() ? 500_000_000L : 10_000_000_000L;
             long nextDraw = 0;
-            while (!state.allReleased() && System.nanoTime() < limit && failure.get() == null) {
+            while (!state.allReleasedAndSubscribed() && System.nanoTime() < limit && failure.get() == null) {
                 refreshCounters(ingest, trainerBean);
                 if (System.nanoTime() >= nextDraw) {
                     view.show(lines(t0));
@@ -308,7 +308,7 @@ public final class Demo {
             DemoState.View v = state.view();
             double wall = (System.nanoTime() - t0) / 1e9;
             DemoReport.write(s.reportDir(), v, ADAPTERS, completions, storeDir, wall, reportSettings());
-            summary(v, wall);
+            summary(v, wall, completions);
             Throwable f = failure.get();
             if (f != null) {
                 throw new IllegalStateException(f.getMessage(), f);
@@ -536,14 +536,17 @@ public final class Demo {
                     prompt = Arrays.copyOfRange(prompt, prompt.length - (MAX_SEQ_LEN - SAMPLE_TOKENS), prompt.length);
                 }
                 LlamaModel base = new LlamaModel(weights, backend);
-                String baseText = tokenizer.decode(new Generator(base).generate(prompt, SAMPLE_TOKENS, eos, Sampling.greedy(), t -> { }));
                 LlamaModel adapted = new LlamaModel(weights, backend);
                 adapted.attachLora(PeftAdapter.load(dir, weights.config), null);
-                String adaptedText = tokenizer.decode(new Generator(adapted).generate(prompt, SAMPLE_TOKENS, eos, Sampling.greedy(), t -> { }));
-                out.add(new DemoReport.Sample(h.adapter(), version, h.prompt(), h.response(), baseText, adaptedText));
+                out.add(new DemoReport.Sample(h.adapter(), version, h.prompt(), h.response(),
+                        complete(tokenizer, base, prompt, eos), complete(tokenizer, adapted, prompt, eos)));
             }
         }
         return out;
+    }
+
+    private static String complete(Tokenizer tokenizer, LlamaModel model, int[] prompt, Set<Integer> eos) {
+        return tokenizer.decode(new Generator(model).generate(prompt, SAMPLE_TOKENS, eos, Sampling.greedy(), t -> { }));
     }
 
     private Map<String, Object> reportSettings() {
@@ -564,7 +567,7 @@ public final class Demo {
         return m;
     }
 
-    private void summary(DemoState.View v, double wall) {
+    private void summary(DemoState.View v, double wall, List<DemoReport.Sample> completions) {
         view.println("");
         view.println(String.format(java.util.Locale.ROOT, "Demo finished in %s: %s", StatusView.clock(wall),
                 state.allReleased() ? "every adapter was released." : "NOT every adapter was released."));
@@ -580,6 +583,10 @@ public final class Demo {
             view.println(String.format(java.util.Locale.ROOT, "  %-12s %d steps, loss %s, %d evaluations (%d passed), release %s", a,
                     av == null ? 0 : av.step, av == null || Double.isNaN(av.loss) ? "-" : String.format(java.util.Locale.ROOT, "%.4f", av.loss),
                     evals, passed, rel == null ? "none" : "v" + rel));
+        }
+        for (DemoReport.Sample c : completions) {
+            view.println("  a held-out " + c.adapter() + " prompt, greedy: base model \"" + StatusView.shorten(c.base(), 60) + "\"; "
+                    + c.adapter() + " v" + c.version() + " \"" + StatusView.shorten(c.adapted(), 90) + "\"");
         }
         view.println("  report: " + s.reportDir().resolve(DemoReport.REPORT));
     }

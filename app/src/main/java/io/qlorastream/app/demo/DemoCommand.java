@@ -55,7 +55,7 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Adapter store, checkpoints, keys and the subscriber's directory; must be empty (default: a temporary directory, deleted at the end).")
     Path workDir;
 
-    @Option(names = "--rate", paramLabel = "R", defaultValue = "25",
+    @Option(names = "--rate", paramLabel = "R", defaultValue = "40",
             description = "Input events per second, tickets and reviews half each (default: ${DEFAULT-VALUE}).")
     double rate;
 
@@ -63,7 +63,7 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Compute threads of the trainer and of the evaluator, each (default: ${DEFAULT-VALUE}).")
     int threads;
 
-    @Option(names = "--snapshot-every", paramLabel = "N", defaultValue = "20",
+    @Option(names = "--snapshot-every", paramLabel = "N", defaultValue = "100",
             description = "Snapshot (and so evaluate) each adapter every N training steps (default: ${DEFAULT-VALUE}).")
     int snapshotEvery;
 

@@ -169,15 +169,20 @@ public final class DemoReport {
         for (Sample smp : samples) {
             b.append("### `").append(smp.adapter()).append("` v").append(smp.version()).append("\n\nPrompt (held out, redacted by ingest):\n\n")
                     .append(fence(smp.prompt())).append("\nReference response:\n\n").append(fence(smp.reference()))
-                    .append("\nBase model, greedy:\n\n").append(fence(smp.base()))
-                    .append("\nWith `").append(smp.adapter()).append("` v").append(smp.version()).append(", greedy:\n\n")
-                    .append(fence(smp.adapted())).append('\n');
+                    .append("\nGreedy completions (").append(Demo.SAMPLE_TOKENS).append(" tokens at most) of the same prompt:\n\n")
+                    .append("| base model | with `").append(smp.adapter()).append("` v").append(smp.version()).append(" |\n|---|---|\n")
+                    .append("| ").append(code(smp.base())).append(" | ").append(code(smp.adapted())).append(" |\n\n");
         }
         return b.toString();
     }
 
     private static String fence(String text) {
         return "```text\n" + text.replace("```", "'''") + "\n```\n";
+    }
+
+    /** A completion inside a table cell: inline code, line breaks shown as ⏎. */
+    private static String code(String s) {
+        return "`" + s.replace("`", "'").replace("|", "\\|").replace("\r", "").replace("\n", "⏎") + "`";
     }
 
     private static String cell(String s) {

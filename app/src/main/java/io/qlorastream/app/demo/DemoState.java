@@ -163,6 +163,11 @@ public final class DemoState {
         return true;
     }
 
+    /** True once every adapter has a release and the subscriber has installed one of each: the loop is closed. */
+    public synchronized boolean allReleasedAndSubscribed() {
+        return allReleased() && adapterNames.stream().allMatch(subscribed::containsKey);
+    }
+
     public synchronized View view() {
         Map<String, AdapterView> a = new LinkedHashMap<>();
         adapters.forEach((k, v) -> a.put(k, v.copy()));

@@ -99,6 +99,12 @@ public final class StatusView {
         return m;
     }
 
+    /** One line of at most {@code max} characters: line breaks as spaces, the rest cut with an ellipsis. */
+    static String shorten(String text, int max) {
+        String one = text.replaceAll("\\s+", " ").strip();
+        return one.length() <= max ? one : one.substring(0, max - 1) + "…";
+    }
+
     /** 0:07, 4:32, 1:02:03. */
     static String clock(double seconds) {
         long s = Math.max(0, Math.round(seconds));
