@@ -124,15 +124,35 @@ public final class Demo {
     private final DemoState state = new DemoState(ADAPTERS);
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final List<AutoCloseable> toClose = new ArrayList<>();
+    private volatile boolean stopRequested;
+    private final java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
 
     public Demo(Settings settings, PrintStream stdout, boolean inPlace) {
         this.s = settings;
         this.stdout = stdout;
-        this.view = new StatusView(stdout, inPlace);
+        this.view = new StatusView(stdout, inPlace, inPlace ? StatusView.terminalWidth() : Integer.MAX_VALUE);
+    }
+
+    /** Ends the run early (Ctrl-C): the services stop cleanly and the report is written for what happened so far. */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** Waits until {@link #run} has closed everything and written the report. */
+    public boolean awaitFinished(Duration timeout) throws InterruptedException {
+        return finished.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     /** Runs the demo, writes the report; true when every adapter was released. */
     public boolean run() throws Exception {
+        try {
+            return runAndReport();
+        } finally {
+            finished.countDown();
+        }
+    }
+
+    private boolean runAndReport() throws Exception {
         long t0 = System.nanoTime();
         Files.createDirectories(s.reportDir());
         boolean tempWork = s.workDir() == null;
@@ -278,7 +298,7 @@ public final class Demo {
             long limit = t0 + s.duration().toNanos();
             long interval = view.inPlace() ? 500_000_000L : 10_000_000_000L;
             long nextDraw = 0;
-            while (!state.allReleasedAndSubscribed() && System.nanoTime() < limit && failure.get() == null) {
+            while (!state.allReleasedAndSubscribed() && System.nanoTime() < limit && failure.get() == null && !stopRequested) {
                 refreshCounters(ingest, trainerBean);
                 if (System.nanoTime() >= nextDraw) {
                     view.show(lines(t0));
@@ -290,7 +310,7 @@ public final class Demo {
             feed.join(30_000);
             // every produced event accounted for before ingest closes (bounded: a failed ingest must not hang the demo)
             long settle = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (failure.get() == null && System.nanoTime() < settle) {
+            while (failure.get() == null && System.nanoTime() < settle && !stopRequested) {
                 refreshCounters(ingest, trainerBean);
                 DemoState.View v = state.view();
                 if (v.accounted() >= v.produced()) {
@@ -314,6 +334,10 @@ public final class Demo {
                 throw new IllegalStateException(f.getMessage(), f);
             }
             return state.allReleased();
+        } catch (Exception | Error e) {
+            log.println("demo failed: " + e);
+            e.printStackTrace(log); // the one-line error on stderr is for people, the trace here for whoever debugs it
+            throw e;
         } finally {
             closeServices(log);
             if (registry != null) {

@@ -86,7 +86,22 @@ public final class DemoCommand implements Callable<Integer> {
         Path cache = modelCache != null ? modelCache : Path.of(System.getProperty("user.home"), ".cache", "qlora-stream", "demo-model");
         Demo demo = new Demo(new Demo.Settings(d, bootstrapServers, bootstrapServers == null ? null : schemaRegistryUrl, reportDir, cache,
                 workDir, rate, threads, snapshotEvery, seed), System.out, ProgressBar.forStdout().inPlace());
-        if (!demo.run()) {
+        Thread hook = new Thread(() -> {
+            demo.requestStop();
+            try {
+                demo.awaitFinished(Duration.ofSeconds(120)); // services closed, report written
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "demo-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        boolean released = demo.run();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // Ctrl-C: the hook is running and waits for us
+        }
+        if (!released) {
             throw new IllegalStateException("not every adapter was released within " + duration + " (report in " + reportDir + ")");
         }
         return 0;

@@ -14,11 +14,39 @@ import java.util.Map;
 public final class StatusView {
     private final PrintStream out;
     private final boolean inPlace;
+    private final int width;
     private int drawn;
 
-    public StatusView(PrintStream out, boolean inPlace) {
+    /** {@code width}: the terminal's columns; in place, longer lines are cut so that none wraps and breaks the redraw. */
+    public StatusView(PrintStream out, boolean inPlace, int width) {
         this.out = out;
         this.inPlace = inPlace;
+        this.width = Math.max(20, width);
+    }
+
+    public StatusView(PrintStream out, boolean inPlace) {
+        this(out, inPlace, 120);
+    }
+
+    /**
+     * The terminal's width: {@code COLUMNS} when the shell exports it, else what {@code stty size} says of the
+     * controlling terminal, else 120.
+     */
+    public static int terminalWidth() {
+        try {
+            String env = System.getenv("COLUMNS");
+            if (env != null) {
+                return Integer.parseInt(env.strip());
+            }
+            Process p = new ProcessBuilder("sh", "-c", "stty size < /dev/tty").redirectErrorStream(true).start();
+            String outText = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip();
+            if (p.waitFor() == 0 && outText.matches("\\d+ \\d+")) {
+                return Integer.parseInt(outText.split(" ")[1]);
+            }
+        } catch (Exception e) {
+            // no terminal to ask: the default below
+        }
+        return 120;
     }
 
     public boolean inPlace() {
@@ -33,7 +61,7 @@ public final class StatusView {
                 b.append("\033[").append(drawn).append('F'); // to the first column of the block's first line
             }
             for (String l : lines) {
-                b.append("\033[2K").append(l).append('\n');
+                b.append("\033[2K").append(l.length() < width ? l : l.substring(0, width - 2) + "…").append('\n');
             }
             for (int i = lines.size(); i < drawn; i++) {
                 b.append("\033[2K\n"); // a shorter block: blank what is left of the longer one
@@ -63,7 +91,7 @@ public final class StatusView {
                 v.produced(), v.ingestSum("records_in."), v.ingestCounter("inputs_with_examples"), v.ingestCounter("examples.train"),
                 v.ingestCounter("examples.eval"), v.ingestSum("dead_letters."), v.trainerDeadLetters()));
         l.add("filtered  " + counts(merge(v.ingestGroup("filtered."), v.ingestGroup("examples_filtered."))));
-        l.add("redacted  " + counts(v.ingestGroup("redactions.")));
+        l.add("redacted  " + top(v.ingestGroup("redactions."), 8));
         l.add(String.format(Locale.ROOT, "%-12s %6s %8s %9s %6s %10s %8s %10s", "adapter", "step", "loss", "tokens/s", "snaps",
                 "evals ok/x", "release", "subscriber"));
         for (String a : adapters) {
@@ -91,6 +119,18 @@ public final class StatusView {
                 .sorted((x, y) -> x.getValue().equals(y.getValue()) ? x.getKey().compareTo(y.getKey()) : Long.compare(y.getValue(), x.getValue()))
                 .forEach(e -> b.append(b.length() == 0 ? "" : "  ").append(e.getKey().toLowerCase(Locale.ROOT)).append(' ').append(e.getValue()));
         return b.toString();
+    }
+
+    /** The {@code n} largest counts, then how many kinds are left out. */
+    static String top(Map<String, Long> m, int n) {
+        if (m.size() <= n) {
+            return counts(m);
+        }
+        Map<String, Long> kept = new java.util.LinkedHashMap<>();
+        m.entrySet().stream()
+                .sorted((x, y) -> x.getValue().equals(y.getValue()) ? x.getKey().compareTo(y.getKey()) : Long.compare(y.getValue(), x.getValue()))
+                .limit(n).forEach(e -> kept.put(e.getKey(), e.getValue()));
+        return counts(kept) + "  (+" + (m.size() - n) + " more types)";
     }
 
     private static Map<String, Long> merge(Map<String, Long> a, Map<String, Long> b) {

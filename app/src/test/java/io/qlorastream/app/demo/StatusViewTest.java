@@ -55,6 +55,23 @@ class StatusViewTest {
     }
 
     @Test
+    void inPlaceLinesAreCutToTheTerminalWidthSoNoneWraps() {
+        ByteArrayOutputStream tty = new ByteArrayOutputStream();
+        new StatusView(new PrintStream(tty, true, StandardCharsets.UTF_8), true, 20).show(List.of("x".repeat(30), "short"));
+        assertThat(tty.toString(StandardCharsets.UTF_8)).isEqualTo("\033[2K" + "x".repeat(18) + "…\n\033[2Kshort\n");
+    }
+
+    @Test
+    void redactionsShowTheEightLargestTypes() {
+        java.util.Map<String, Long> m = new java.util.TreeMap<>();
+        for (int i = 1; i <= 10; i++) {
+            m.put("T" + i, (long) i);
+        }
+        assertThat(StatusView.top(m, 8)).isEqualTo("t10 10  t9 9  t8 8  t7 7  t6 6  t5 5  t4 4  t3 3  (+2 more types)");
+        assertThat(StatusView.top(java.util.Map.of("EMAIL", 2L), 8)).isEqualTo("email 2");
+    }
+
+    @Test
     void clockAndShorten() {
         assertThat(StatusView.clock(7)).isEqualTo("0:07");
         assertThat(StatusView.clock(272)).isEqualTo("4:32");
