@@ -157,13 +157,6 @@ public final class Demo {
         Files.createDirectories(s.reportDir());
         boolean tempWork = s.workDir() == null;
         Path work = tempWork ? Files.createTempDirectory("qlora-demo-") : Files.createDirectories(s.workDir());
-        if (!tempWork) {
-            try (var entries = Files.list(work)) {
-                if (entries.findAny().isPresent()) {
-                    throw new IllegalArgumentException("--work-dir " + work + " is not empty (the demo starts from a fresh pipeline)");
-                }
-            }
-        }
         PrintStream log = new PrintStream(Files.newOutputStream(s.reportDir().resolve("demo.log")), true, StandardCharsets.UTF_8);
         Appender<ILoggingEvent> restore = redirectLogging(log);
         EmbeddedKafkaBroker broker = null;

@@ -9,6 +9,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -82,6 +83,14 @@ public final class DemoCommand implements Callable<Integer> {
         }
         if (snapshotEvery < 1) {
             throw new ParameterException(spec.commandLine(), "--snapshot-every: must be at least 1, got " + snapshotEvery);
+        }
+        if (workDir != null && Files.isDirectory(workDir)) {
+            try (var entries = Files.list(workDir)) {
+                if (entries.findAny().isPresent()) {
+                    // its checkpoints and store would belong to another broker's offsets
+                    throw new ParameterException(spec.commandLine(), "--work-dir: " + workDir + " is not empty (the demo starts a fresh pipeline)");
+                }
+            }
         }
         Path cache = modelCache != null ? modelCache : Path.of(System.getProperty("user.home"), ".cache", "qlora-stream", "demo-model");
         Demo demo = new Demo(new Demo.Settings(d, bootstrapServers, bootstrapServers == null ? null : schemaRegistryUrl, reportDir, cache,

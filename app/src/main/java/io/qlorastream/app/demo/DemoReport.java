@@ -46,8 +46,8 @@ public final class DemoReport {
                              double wallSeconds, Map<String, Object> settings) throws IOException {
         Files.createDirectories(dir);
         for (String a : adapters) {
-            LossChart.write(dir.resolve(lossChartName(a)), "training loss per step: " + a,
-                    v.adapters().containsKey(a) ? v.adapters().get(a).losses : List.of());
+            LossChart.write(dir.resolve(lossChartName(a)), "training loss per step: " + a + " (dashed: released snapshots)",
+                    v.adapters().containsKey(a) ? v.adapters().get(a).losses : List.of(), releaseMarkers(v, a));
         }
         Files.writeString(dir.resolve(EVALUATIONS_CSV), evaluationsCsv(v.evaluations()), StandardCharsets.UTF_8);
         Files.writeString(dir.resolve(RELEASES_CSV), releasesCsv(v.releases()), StandardCharsets.UTF_8);
@@ -68,6 +68,19 @@ public final class DemoReport {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         json.writeValue(dir.resolve(SUMMARY_JSON).toFile(), summary(v, adapters, wallSeconds, settings));
         Files.writeString(dir.resolve(REPORT), markdown(v, adapters, samples, copied, wallSeconds, settings), StandardCharsets.UTF_8);
+    }
+
+    /** The step of each released snapshot of {@code adapter}, from the verdict that judged it. */
+    static List<LossChart.Marker> releaseMarkers(DemoState.View v, String adapter) {
+        List<LossChart.Marker> out = new ArrayList<>();
+        for (DemoState.Release r : v.releases()) {
+            if (!r.adapter().equals(adapter)) {
+                continue;
+            }
+            v.evaluations().stream().filter(e -> e.adapter().equals(adapter) && e.snapshotId().equals(r.snapshotId())).findFirst()
+                    .ifPresent(e -> out.add(new LossChart.Marker(e.step(), "v" + r.version())));
+        }
+        return out;
     }
 
     static Map<String, Object> summary(DemoState.View v, List<String> adapters, double wallSeconds, Map<String, Object> settings) {

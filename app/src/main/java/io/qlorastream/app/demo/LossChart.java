@@ -23,6 +23,11 @@ public final class LossChart {
     public static final int WIDTH = 720;
     public static final int HEIGHT = 400;
     static final Color LINE = new Color(0x1f, 0x77, 0xb4);
+    static final Color MARKER = new Color(0x2c, 0xa0, 0x2c);
+
+    /** A labelled vertical line at a step: where a released snapshot was taken. */
+    public record Marker(long step, String label) {
+    }
     private static final int LEFT = 70, RIGHT = 20, TOP = 40, BOTTOM = 50;
 
     private LossChart() {
@@ -30,6 +35,11 @@ public final class LossChart {
 
     /** Draws {@code points} (step, loss) titled {@code title}; an empty series gives the axes and a note. */
     public static BufferedImage draw(String title, List<DemoState.LossPoint> points) {
+        return draw(title, points, List.of());
+    }
+
+    /** As {@link #draw(String, List)}, with a dashed vertical line and its label at each marker inside the steps drawn. */
+    public static BufferedImage draw(String title, List<DemoState.LossPoint> points, List<Marker> markers) {
         System.setProperty("java.awt.headless", "true");
         BufferedImage img = new BufferedImage(WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
@@ -88,6 +98,16 @@ public final class LossChart {
                     line.lineTo(x, y);
                 }
             }
+            for (Marker m : markers) {
+                if (m.step() < minStep || m.step() > maxStep) {
+                    continue;
+                }
+                int x = x0 + (int) Math.round((x1 - x0) * (double) (m.step() - minStep) / (maxStep - minStep));
+                g.setColor(MARKER);
+                g.setStroke(new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[]{4f, 4f}, 0f));
+                g.drawLine(x, y0, x, y1);
+                g.drawString(m.label(), Math.min(x + 3, x1 - 30), y1 + 12);
+            }
             g.setColor(LINE);
             g.setStroke(new BasicStroke(1.5f));
             if (finite.size() == 1) {
@@ -103,8 +123,13 @@ public final class LossChart {
 
     /** Draws and writes the PNG. */
     public static void write(Path file, String title, List<DemoState.LossPoint> points) throws IOException {
+        write(file, title, points, List.of());
+    }
+
+    /** Draws (with markers) and writes the PNG. */
+    public static void write(Path file, String title, List<DemoState.LossPoint> points, List<Marker> markers) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
-        if (!ImageIO.write(draw(title, points), "png", file.toFile())) {
+        if (!ImageIO.write(draw(title, points, markers), "png", file.toFile())) {
             throw new IOException("no PNG writer in this JVM");
         }
     }

@@ -26,6 +26,8 @@ class DemoReportTest {
                 List.of(new DemoReport.Sample("support", 1, "Product: Billing\nSubject: refund", "We refunded it.", "}}}}", "We refunded | it.")),
                 store, 83.4, Map.of("rate", 40.0));
 
+        assertThat(DemoReport.releaseMarkers(v, "support")).containsExactly(new LossChart.Marker(20, "v1"));
+        assertThat(DemoReport.releaseMarkers(v, "code-review")).isEmpty();
         for (String a : DemoFixtures.ADAPTERS) {
             assertThat(ImageIO.read(report.resolve(DemoReport.lossChartName(a)).toFile())).as(a).isNotNull();
         }

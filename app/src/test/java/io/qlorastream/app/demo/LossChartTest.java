@@ -40,6 +40,22 @@ class LossChartTest {
         assertThat(lineRows(ImageIO.read(dir.resolve("one.png").toFile()), 0, LossChart.WIDTH)).isNotEmpty();
     }
 
+    @Test
+    void aReleaseMarkerIsAVerticalLineAtItsStep(@TempDir Path dir) throws Exception {
+        List<DemoState.LossPoint> points = List.of(new DemoState.LossPoint(0, 7), new DemoState.LossPoint(100, 5));
+        BufferedImage with = LossChart.draw("t", points, List.of(new LossChart.Marker(50, "v1"), new LossChart.Marker(500, "off")));
+        BufferedImage without = LossChart.draw("t", points);
+        int middle = 70 + (LossChart.WIDTH - 20 - 70) / 2; // half way between the plot's left and right edges
+        long greenWith = 0;
+        long greenWithout = 0;
+        for (int y = 0; y < LossChart.HEIGHT; y++) {
+            greenWith += with.getRGB(middle, y) == LossChart.MARKER.getRGB() ? 1 : 0;
+            greenWithout += without.getRGB(middle, y) == LossChart.MARKER.getRGB() ? 1 : 0;
+        }
+        assertThat(greenWith).isGreaterThan(100); // dashed: about half of the plot's 310 rows
+        assertThat(greenWithout).isZero();
+    }
+
     /** Rows of pixels in columns [from, to) close to the line's colour (antialiasing blends its edges). */
     private static List<Integer> lineRows(BufferedImage img, int from, int to) {
         List<Integer> rows = new ArrayList<>();
