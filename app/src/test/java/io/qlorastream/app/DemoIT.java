@@ -63,6 +63,11 @@ class DemoIT {
             assertThat(png).as("loss chart of " + a + " decodes").isNotNull();
             assertThat(png.getWidth()).isGreaterThan(100);
             assertThat(md).contains("![" + a + "](" + DemoReport.lossChartName(a) + ")").contains("### `" + a + "` v");
+            // the loss curve has a point per step the trainer reported, and the snapshot that was released among them
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("- `" + a + "`: (\\d+) steps, (\\d+) snapshots").matcher(md);
+            assertThat(m.find()).as(md).isTrue();
+            assertThat(Long.parseLong(m.group(1))).isGreaterThanOrEqualTo(30);
+            assertThat(Long.parseLong(m.group(2))).isGreaterThanOrEqualTo(1);
         }
         assertThat(md).contains("Every adapter was released").contains("| base model | with `support` v");
 
