@@ -119,7 +119,6 @@ public final class Demo {
     static final int SAMPLE_TOKENS = 48;
 
     private final Settings s;
-    private final PrintStream stdout;
     private final StatusView view;
     private final DemoState state = new DemoState(ADAPTERS);
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -129,7 +128,6 @@ public final class Demo {
 
     public Demo(Settings settings, PrintStream stdout, boolean inPlace) {
         this.s = settings;
-        this.stdout = stdout;
         this.view = new StatusView(stdout, inPlace, inPlace ? StatusView.terminalWidth() : Integer.MAX_VALUE);
     }
 
