@@ -29,6 +29,7 @@ import picocli.CommandLine.Spec;
                 + "(--batch-size: QLORA_STREAM_BATCH_SIZE), which beats the --config FILE, which beats the default."},
         subcommands = {
                 StackCommand.class,
+                io.qlorastream.app.demo.DemoCommand.class,
                 QuantizeCommand.class,
                 MakeModelCommand.class,
                 GenerateCommand.class,

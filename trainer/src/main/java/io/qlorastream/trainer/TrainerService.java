@@ -67,6 +67,24 @@ public final class TrainerService implements Runnable, AutoCloseable {
     private volatile boolean stopRequested;
     private final java.util.concurrent.atomic.AtomicReference<Exception> deadLetterFailure = new java.util.concurrent.atomic.AtomicReference<>();
     private long lastStatusNanos = System.nanoTime();
+    private volatile StepListener stepListener = StepListener.NONE;
+
+    /**
+     * What the training loop did, for a live view in the same process (the demo's status block and loss curves);
+     * called on the training thread right after each step and each snapshot, so it must be quick and not throw.
+     */
+    public interface StepListener {
+        StepListener NONE = new StepListener() {
+        };
+
+        /** One optimizer step of an adapter's lane: its step number, mean loss and the lane's recent tokens/s. */
+        default void onStep(String adapter, int partition, long step, double loss, double tokensPerSecond) {
+        }
+
+        /** A snapshot was stored and announced on the snapshots topic. */
+        default void onSnapshot(io.qlorastream.events.AdapterSnapshot snapshot) {
+        }
+    }
 
     static final class PartitionState {
         final int partition;
@@ -122,6 +140,12 @@ public final class TrainerService implements Runnable, AutoCloseable {
 
     public TrainerMetrics metrics() {
         return metrics;
+    }
+
+    /** Sets the listener of steps and snapshots (replacing the previous one); before {@link #run} or while it runs. */
+    public TrainerService stepListener(StepListener listener) {
+        this.stepListener = listener == null ? StepListener.NONE : listener;
+        return this;
     }
 
     /** Asks the loop to finish its step, checkpoint, commit and return; safe from any thread (a shutdown hook). */
@@ -209,10 +233,12 @@ public final class TrainerService implements Runnable, AutoCloseable {
             out.printf(Locale.ROOT, "adapter %s step %d loss %.4f lr %.3g grad norm %.3f offsets %d..%d%n", lane.adapter,
                     r.step(), r.loss(), r.lr(), r.gradNorm(), lane.fromOffset, lane.toOffset);
         }
+        stepListener.onStep(lane.adapter, lane.partition, r.step(), r.loss(), lane.tokensPerSecond());
         if (lane.step() % config.snapshotEvery() == 0) {
             long started = System.nanoTime();
             var event = snapshots.write(lane, lane.adapter);
             metrics.snapshotWritten(lane.adapter, System.nanoTime() - started);
+            stepListener.onSnapshot(event);
             out.printf(Locale.ROOT, "snapshot %s %s step %d -> %s%n", lane.adapter, event.getSnapshotId(), event.getStep(),
                     event.getArtifactUri());
             ps.checkpointDue = true; // soon after the snapshot, so a crash rarely publishes it twice

@@ -76,8 +76,13 @@ class TrainerServiceTest {
         final ByteArrayOutputStream console = new ByteArrayOutputStream();
 
         Running(TrainerConfig config, Properties client, AdapterStore store) throws Exception {
+            this(config, client, store, TrainerService.StepListener.NONE);
+        }
+
+        Running(TrainerConfig config, Properties client, AdapterStore store, TrainerService.StepListener listener) throws Exception {
             core = core(model);
-            service = new TrainerService(core, config, client, store, new PrintStream(console, true, StandardCharsets.UTF_8));
+            service = new TrainerService(core, config, client, store, new PrintStream(console, true, StandardCharsets.UTF_8))
+                    .stepListener(listener);
             thread = new Thread(service, "trainer-" + config.groupId());
             thread.start();
         }
@@ -332,6 +337,38 @@ class TrainerServiceTest {
             assertThat(events.get(0).getArtifactSha256().get("adapter_model.safetensors"))
                     .isNotEqualTo(events.get(1).getArtifactSha256().get("adapter_model.safetensors"));
         }
+    }
+
+    @Test
+    void theStepListenerHearsEveryStepAndSnapshotAsTheyHappen(EmbeddedKafkaBroker broker, EmbeddedSchemaRegistry registry,
+                                                            @TempDir Path dir) throws Exception {
+        Properties client = client(broker.bootstrapServers(), registry.url());
+        Topics t = Topics.create(client, 1);
+        int perStep = spec().examplesPerStep();
+        List<Object> examples = new ArrayList<>();
+        for (int i = 0; i < 2 * perStep; i++) {
+            examples.add(example("heard", i));
+        }
+        produce(client, t.examples, 0, "heard", examples);
+        List<String> heard = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        TrainerService.StepListener listener = new TrainerService.StepListener() {
+            @Override
+            public void onStep(String adapter, int partition, long step, double loss, double tokensPerSecond) {
+                heard.add("step " + adapter + " p" + partition + " " + step + " " + Double.isFinite(loss) + " " + (tokensPerSecond > 0));
+            }
+
+            @Override
+            public void onSnapshot(AdapterSnapshot snapshot) {
+                heard.add("snapshot " + snapshot.getAdapterName() + " " + snapshot.getStep() + " " + snapshot.getSnapshotId());
+            }
+        };
+        try (Running r = new Running(config(t, "trainer-" + UUID.randomUUID(), dir.resolve("ckpt"), 2), client,
+                AdapterStore.open(dir.resolve("store").toString()), listener)) {
+            waitUntil(() -> heard.size() >= 3, Duration.ofSeconds(60), "two steps and a snapshot; " + r.console());
+        }
+        AdapterSnapshot published = snapshots(client, t.snapshots).get(0);
+        assertThat(heard).containsExactly("step heard p0 1 true true", "step heard p0 2 true true",
+                "snapshot heard 2 " + published.getSnapshotId());
     }
 
     static long maxStep(Properties client, Topics t, String adapter) {

@@ -25,6 +25,16 @@ public final class SampleProducer {
 
     /** Produces every sample; {@code ratePerSecond} ≤ 0 means as fast as possible. Returns the count written. */
     public static int produce(Properties client, IngestConfig c, List<SampleGenerator.Sample> samples, double ratePerSecond) {
+        return produce(client, c, samples, ratePerSecond, () -> false, n -> { });
+    }
+
+    /**
+     * As {@link #produce(Properties, IngestConfig, List, double)}, for a feed inside a longer run (the demo): stops
+     * early, without an exception, once {@code stop} says so (checked before each record), and reports the running
+     * count of records sent to {@code onSent}. Every record counted is flushed to the broker before this returns.
+     */
+    public static int produce(Properties client, IngestConfig c, List<SampleGenerator.Sample> samples, double ratePerSecond,
+                              java.util.function.BooleanSupplier stop, java.util.function.IntConsumer onSent) {
         IngestTopics.createMissing(client, c, true);
         Properties p = new Properties();
         p.putAll(client);
@@ -47,6 +57,9 @@ public final class SampleProducer {
         int written = 0;
         try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer())) {
             for (SampleGenerator.Sample s : samples) {
+                if (stop.getAsBoolean()) {
+                    break;
+                }
                 String topic = s.isTicketTopic() ? c.ticketsTopic : c.reviewsTopic;
                 if (s.event() instanceof SupportTicket || s.event() instanceof CodeReview) {
                     topic = s.event() instanceof SupportTicket ? c.ticketsTopic : c.reviewsTopic;
@@ -54,6 +67,7 @@ public final class SampleProducer {
                 byte[] value = s.event() != null ? avro.serialize(topic, s.event()) : s.raw();
                 producer.send(new ProducerRecord<>(topic, s.key(), value));
                 written++;
+                onSent.accept(written);
                 if (ratePerSecond > 0) {
                     long due = start + (long) (written * 1e9 / ratePerSecond);
                     long wait = due - System.nanoTime();
