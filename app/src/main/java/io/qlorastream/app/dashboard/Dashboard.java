@@ -131,6 +131,12 @@ public final class Dashboard implements AutoCloseable {
                 return;
             }
             String path = x.getRequestURI().getPath();
+            if (path.equals("/favicon.ico")) {
+                // no icon: an empty answer rather than a 404 in every browser console
+                headers(x, "image/x-icon");
+                x.sendResponseHeaders(204, -1);
+                return;
+            }
             if (!path.equals("/") && !path.equals("/index.html")) {
                 send(x, 404, "text/plain; charset=utf-8", "not found\n".getBytes(StandardCharsets.UTF_8));
                 return;

@@ -33,9 +33,9 @@ import java.util.Set;
  * retried at the same offset. A broker that cannot be reached is reported to the page, and retried.
  */
 final class TopicReader implements Runnable {
-    private static final Duration METADATA_TIMEOUT = Duration.ofSeconds(10);
-
     private final Properties client;
+    /** How long a metadata request may wait for the broker: the client's default.api.timeout.ms (10 s unless set). */
+    private final Duration metadataTimeout;
     private final DashboardConfig config;
     private final DashboardState state;
     private final Map<TopicPartition, Long> positions = new HashMap<>();
@@ -44,6 +44,7 @@ final class TopicReader implements Runnable {
 
     TopicReader(Properties kafkaClient, DashboardConfig config, DashboardState state) {
         this.client = consumerProperties(kafkaClient);
+        this.metadataTimeout = Duration.ofMillis(Long.parseLong(client.getProperty(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG).strip()));
         this.config = config;
         this.state = state;
     }
@@ -102,10 +103,10 @@ final class TopicReader implements Runnable {
             if (System.nanoTime() >= nextLookup) {
                 Map<String, List<PartitionInfo>> all;
                 try {
-                    all = c.listTopics(METADATA_TIMEOUT);
+                    all = c.listTopics(metadataTimeout);
                 } catch (org.apache.kafka.common.errors.TimeoutException e) {
                     state.kafkaError("Kafka unreachable at " + client.getProperty("bootstrap.servers") + " (no answer within "
-                            + METADATA_TIMEOUT.toSeconds() + " s); retrying");
+                            + metadataTimeout.toMillis() + " ms); retrying");
                     continue;
                 }
                 List<TopicPartition> added = new ArrayList<>();
