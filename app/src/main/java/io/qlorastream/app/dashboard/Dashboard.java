@@ -52,6 +52,11 @@ public final class Dashboard implements AutoCloseable {
     private final Semaphore streams = new Semaphore(MAX_STREAMS);
     private final Map<String, byte[]> files = new HashMap<>();
     private volatile boolean closed;
+    /** The last rendered state: every open page and every /api/state call of one version share one rendering. */
+    private volatile Rendered rendered = new Rendered(-1, "");
+
+    private record Rendered(long version, String json) {
+    }
 
     private Dashboard(DashboardConfig config, Properties kafkaClient, MetricsSource metrics) {
         this.host = config.host();
@@ -110,7 +115,14 @@ public final class Dashboard implements AutoCloseable {
 
     /** The state as {@code /api/state} serves it. */
     public String stateJson() {
-        return state.toJson();
+        long v = state.version();
+        Rendered r = rendered;
+        if (r.version() != v) {
+            // read the version first: a change racing the rendering makes the next call render again
+            r = new Rendered(v, state.toJson());
+            rendered = r;
+        }
+        return r.json();
     }
 
     private void readMetrics() {
@@ -166,7 +178,7 @@ public final class Dashboard implements AutoCloseable {
             if (!allowGet(x)) {
                 return;
             }
-            send(x, 200, "application/json; charset=utf-8", state.toJson().getBytes(StandardCharsets.UTF_8));
+            send(x, 200, "application/json; charset=utf-8", stateJson().getBytes(StandardCharsets.UTF_8));
         }
     }
 
@@ -192,7 +204,7 @@ public final class Dashboard implements AutoCloseable {
                     long v = state.version();
                     if (v != sent) {
                         // compact JSON: no raw newline inside, so one data line carries the whole document
-                        out.write(("event: state\ndata: " + state.toJson() + "\n\n").getBytes(StandardCharsets.UTF_8));
+                        out.write(("event: state\ndata: " + stateJson() + "\n\n").getBytes(StandardCharsets.UTF_8));
                         out.flush();
                         sent = v;
                         lastWrite = System.nanoTime();

@@ -73,12 +73,16 @@ public final class DashboardState {
     }
 
     public synchronized void kafkaOk(Set<String> presentTopics) {
+        boolean changed = !"ok".equals(kafkaStatus);
         kafkaStatus = "ok";
         kafkaError = "";
         for (String t : topicNames.values()) {
-            topicPresent.put(t, presentTopics.contains(t));
+            Boolean was = topicPresent.put(t, presentTopics.contains(t));
+            changed |= was == null || was != presentTopics.contains(t);
         }
-        version++;
+        if (changed) {
+            version++;
+        }
     }
 
     public synchronized void kafkaError(String oneLine) {
@@ -157,10 +161,13 @@ public final class DashboardState {
         version++;
     }
 
+    /** A metrics reading; the version moves only when it differs from the last, so a steady page is not redrawn. */
     public synchronized void metrics(MetricsSource.Reading reading, long readAtMillis) {
+        if (!reading.equals(metrics)) {
+            version++;
+        }
         metrics = reading;
         metricsReadAt = readAtMillis;
-        version++;
     }
 
     private AdapterState adapter(String name) {

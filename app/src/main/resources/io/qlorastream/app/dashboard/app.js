@@ -262,7 +262,12 @@ function renderLineage(state) {
   }));
 }
 
+let rendered = -1;
+
 function render(state) {
+  // the first fetch and the stream's first event carry the same version: draw it once
+  if (state.version === rendered) return;
+  rendered = state.version;
   renderKafka(state);
   renderIngest(state.metrics);
   renderTraining(state);

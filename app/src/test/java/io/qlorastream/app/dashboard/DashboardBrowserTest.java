@@ -221,7 +221,11 @@ class DashboardBrowserTest {
     private static void awaitPage(WebDriver driver, Dashboard dashboard, String what, java.util.function.Function<WebDriver, Boolean> shown)
             throws java.io.IOException {
         try {
-            new WebDriverWait(driver, Duration.ofSeconds(60)).until(shown);
+            // the page redraws a section when a new state arrives: an element found just before may be gone
+            // and it is done only when it shows the dashboard's latest state (no redraw is on its way)
+            new WebDriverWait(driver, Duration.ofSeconds(60)).ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+                    .until(d -> shown.apply(d) && String.valueOf(DashboardState.parse(dashboard.stateJson()).get("version").asLong())
+                            .equals(d.findElement(By.tagName("body")).getAttribute("data-version")));
         } catch (org.openqa.selenium.TimeoutException e) {
             Files.createDirectories(SCREENSHOT.getParent());
             Files.write(SCREENSHOT, ((org.openqa.selenium.TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));

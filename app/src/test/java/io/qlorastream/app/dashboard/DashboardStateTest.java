@@ -146,6 +146,16 @@ class DashboardStateTest {
         assertThat(v1).isGreaterThan(v0);
         assertThat(v2).isGreaterThan(v1);
         assertThat(state.version()).as("the same error again is no change").isEqualTo(v2);
+        state.kafkaOk(java.util.Set.of());
+        long v3 = state.version();
+        state.kafkaOk(java.util.Set.of());
+        MetricsSource.Reading reading = new MetricsSource.Reading(List.of(new PrometheusText.Sample("qlora_x", Map.of(), 1)), List.of());
+        state.metrics(reading, 1);
+        long v4 = state.version();
+        state.metrics(new MetricsSource.Reading(List.of(new PrometheusText.Sample("qlora_x", Map.of(), 1)), List.of()), 2);
+        assertThat(v3).isGreaterThan(v2);
+        assertThat(v4).isGreaterThan(v3);
+        assertThat(state.version()).as("an equal metrics reading or topic listing is no change").isEqualTo(v4);
     }
 
     @Test
