@@ -176,7 +176,7 @@ function renderKafka(state) {
   const banner = document.getElementById('kafka-error');
   if (k.status === 'error') {
     banner.hidden = false;
-    banner.textContent = 'Kafka: ' + k.error;
+    banner.textContent = k.error;
   } else {
     banner.hidden = true;
     banner.textContent = '';

@@ -60,7 +60,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * reading a run's worth of events from the embedded broker and registry. Asserts what a user would see: the loss
  * curves, the evaluations with each check against its threshold, the release timeline with a rollback, the lineage
  * back to the training offsets, the ingest breakdowns from the metrics, a live update without reload, and that an
- * adapter name and a reason holding markup show up as text and create no element and no alert. Saves
+ * adapter name and a reason holding markup show up as text and create no element and no alert; a dashboard whose
+ * broker is down says so on the page. Saves
  * {@code target/dashboard-screenshot.png}.
  */
 @ExtendWith({EmbeddedKafkaExtension.class, EmbeddedSchemaRegistryExtension.class})
@@ -204,9 +205,16 @@ class DashboardBrowserTest {
                     assertThat(severe).as("browser console errors").isEmpty();
 
                     Files.createDirectories(SCREENSHOT.getParent());
-                    driver.findElement(By.tagName("body"));
                     Files.write(SCREENSHOT, ((org.openqa.selenium.TakesScreenshot) driver).getScreenshotAs(OutputType.BYTES));
                     assertThat(Files.size(SCREENSHOT)).isGreaterThan(10_000);
+
+                    // a dashboard whose broker cannot be reached says so on the page, in the same browser
+                    try (Dashboard down = Dashboard.start(config, DashboardServerTest.unreachableKafka(), MetricsSource.none())) {
+                        driver.get(down.url());
+                        awaitPage(driver, down, "the unreachable broker", d -> d.findElement(By.id("kafka-error")).isDisplayed());
+                        assertThat(driver.findElement(By.id("kafka-error")).getText()).startsWith("Kafka unreachable at 127.0.0.1:");
+                        assertThat(driver.findElement(By.id("metrics-status")).getText()).startsWith("No metrics source");
+                    }
                 } finally {
                     driver.quit();
                 }
