@@ -46,6 +46,7 @@ import picocli.CommandLine.Spec;
                 io.qlorastream.app.publisher.ReleasesCommand.class,
                 io.qlorastream.app.publisher.RollbackCommand.class,
                 io.qlorastream.app.publisher.SubscribeCommand.class,
+                io.qlorastream.app.dashboard.DashboardCommand.class,
                 BenchCommand.class,
         })
 public final class QloraStream implements Runnable {

@@ -1,0 +1,87 @@
+package io.qlorastream.app.dashboard;
+
+import io.qlorastream.app.cli.KafkaOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code qlora-stream dashboard}: a live web page of the pipeline's topics and the services' metrics. */
+@Command(name = "dashboard",
+        description = {"Serve a live web page of the pipeline: the ingest flow (from the services' metrics), a loss curve per adapter,",
+                "every evaluation with its gate checks, the release timeline with rollbacks, and each release's lineage back to",
+                "its snapshot and the topic offsets it was trained on. Reads the topics from the beginning, commits nothing."})
+public final class DashboardCommand implements Callable<Integer> {
+    @Mixin
+    KafkaOptions kafka;
+
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "8080",
+            description = "Port the page is served on; 0 = a free one (printed) (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--host", paramLabel = "HOST", defaultValue = "0.0.0.0",
+            description = "Address the page is served on (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--metrics-url", paramLabel = "URL",
+            description = "A service's Prometheus endpoint (http://HOST:PORT/metrics) to show the ingest flow and trainer from; repeat for each.")
+    List<URI> metricsUrls = new ArrayList<>();
+
+    @Option(names = "--metrics-interval", paramLabel = "SECONDS", defaultValue = "5",
+            description = "Seconds between two reads of the metrics endpoints (default: ${DEFAULT-VALUE}).")
+    int metricsInterval;
+
+    @Option(names = "--keep", paramLabel = "N", defaultValue = "1000",
+            description = "Snapshots, evaluations and releases kept per adapter, the newest (default: ${DEFAULT-VALUE}).")
+    int keep;
+
+    @Option(names = "--snapshots-topic", paramLabel = "TOPIC", defaultValue = DashboardConfig.SNAPSHOTS,
+            description = "Topic of AdapterSnapshot events (default: ${DEFAULT-VALUE}).")
+    String snapshotsTopic;
+
+    @Option(names = "--evaluations-topic", paramLabel = "TOPIC", defaultValue = DashboardConfig.EVALUATIONS,
+            description = "Topic of AdapterEvaluation events (default: ${DEFAULT-VALUE}).")
+    String evaluationsTopic;
+
+    @Option(names = "--releases-topic", paramLabel = "TOPIC", defaultValue = DashboardConfig.RELEASES,
+            description = "Compacted topic of the current release per adapter (default: ${DEFAULT-VALUE}).")
+    String releasesTopic;
+
+    @Option(names = "--release-log-topic", paramLabel = "TOPIC", defaultValue = DashboardConfig.RELEASE_LOG,
+            description = "Topic of every release and rollback (default: ${DEFAULT-VALUE}).")
+    String releaseLogTopic;
+
+    @Override
+    public Integer call() throws Exception {
+        if (metricsInterval < 1) {
+            throw new IllegalArgumentException("--metrics-interval: must be at least 1 second, got " + metricsInterval);
+        }
+        for (URI u : metricsUrls) {
+            if (!"http".equals(u.getScheme()) && !"https".equals(u.getScheme())) {
+                throw new IllegalArgumentException("--metrics-url: not an http(s) URL: " + u);
+            }
+        }
+        DashboardConfig config = new DashboardConfig(host, port, snapshotsTopic, evaluationsTopic, releasesTopic, releaseLogTopic,
+                keep, DashboardConfig.defaults().maxAdapters(), Duration.ofSeconds(metricsInterval));
+        MetricsSource metrics = metricsUrls.isEmpty() ? MetricsSource.none() : MetricsSource.scrape(metricsUrls, Duration.ofSeconds(3));
+        PrintStream out = System.out;
+        Dashboard dashboard = Dashboard.start(config, kafka.clientProperties(), metrics);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            dashboard.close();
+            stopped.countDown();
+        }, "dashboard-shutdown"));
+        out.println("Dashboard at " + dashboard.url() + " (reading " + kafka.bootstrapServers() + ", "
+                + (metricsUrls.isEmpty() ? "no metrics endpoints" : metricsUrls.size() + " metrics endpoint(s)") + "). Press Ctrl-C to stop.");
+        out.flush();
+        stopped.await();
+        return 0;
+    }
+}
