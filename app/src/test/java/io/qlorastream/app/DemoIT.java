@@ -8,6 +8,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,12 +33,34 @@ class DemoIT {
         Path work = dir.resolve("work");
         int exit;
         String stdout;
+        JsonNode dashboardState = null;
         try (JarProcess demo = JarProcess.start("demo", "--duration", "170s", "--snapshot-every", "30", "--report-dir", report.toString(),
-                "--work-dir", work.toString(), "--model-cache", dir.resolve("models").toString())) {
+                "--work-dir", work.toString(), "--model-cache", dir.resolve("models").toString(), "--dashboard-port", "0")) {
+            // the live dashboard: up while the demo runs, showing the pipeline's snapshots and ingest's meters
+            String line = demo.awaitStdout("Dashboard at http://127.0.0.1:", Duration.ofMinutes(2));
+            URI state = URI.create(line.substring(line.indexOf("http://"), line.indexOf('/', line.indexOf("http://") + 7) + 1) + "api/state");
+            HttpClient http = HttpClient.newHttpClient();
+            long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+            while (System.nanoTime() < deadline) {
+                try {
+                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(state).build(), HttpResponse.BodyHandlers.ofString());
+                    JsonNode s = new ObjectMapper().readTree(r.body());
+                    if (s.path("adapters").size() > 0 && s.path("adapters").get(0).path("snapshots").size() > 0
+                            && s.path("metrics").path("ingest").path("eventsIn").size() > 0) {
+                        dashboardState = s;
+                        break;
+                    }
+                } catch (java.io.IOException closedWithTheDemo) {
+                    break;
+                }
+                Thread.sleep(500);
+            }
             exit = demo.awaitExit(Duration.ofMinutes(5));
             stdout = demo.stdout();
             assertThat(exit).as(stdout + "\n" + demo.stderr()).isZero();
         }
+        assertThat(dashboardState).as("the dashboard showed a snapshot and ingest's meters while the demo ran").isNotNull();
+        assertThat(dashboardState.path("adapters").findValuesAsText("name")).isSubsetOf(ADAPTERS);
         // piped: plain status lines, no cursor movement
         assertThat(stdout).doesNotContain("\033[").contains("qlora-stream demo  0:").contains("Demo finished in")
                 .contains("every adapter was released.").contains("all accounted for");

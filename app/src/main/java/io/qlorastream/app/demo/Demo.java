@@ -1,5 +1,10 @@
 package io.qlorastream.app.demo;
 
+import io.micrometer.core.instrument.Metrics;
+import io.qlorastream.app.dashboard.Dashboard;
+import io.qlorastream.app.dashboard.DashboardConfig;
+import io.qlorastream.app.dashboard.MetricsSource;
+
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -100,7 +105,7 @@ public final class Demo {
 
     /** What the command line chose. */
     public record Settings(Duration duration, String bootstrapServers, String schemaRegistryUrl, Path reportDir, Path modelCache,
-                           Path workDir, double rate, int threads, int snapshotEvery, long seed) {
+                           Path workDir, double rate, int threads, int snapshotEvery, long seed, int dashboardPort) {
     }
 
     // The tuned part of the demo: a tiny model and settings under which a genuinely trained adapter beats the base on
@@ -123,6 +128,7 @@ public final class Demo {
     private final DemoState state = new DemoState(ADAPTERS);
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final List<AutoCloseable> toClose = new ArrayList<>();
+    private volatile String dashboardUrl;
     private volatile boolean stopRequested;
     private final java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(1);
 
@@ -179,6 +185,15 @@ public final class Demo {
             boolean embedded = broker != null;
             // on a shared cluster a second run must not join the first one's groups or fence its transactions
             String suffix = embedded ? "" : "-demo-" + runId;
+
+            // the live dashboard of the pipeline's topics and of the services' meters (read in this process), started
+            // before the services so that it sees every meter from the first event on
+            Dashboard dashboard = startDashboard(client);
+            if (dashboard != null) {
+                toClose.add(dashboard);
+                dashboardUrl = dashboard.url();
+                view.println("Dashboard at " + dashboardUrl + " (live while the demo runs)");
+            }
 
             IngestConfig ingestConfig = IngestConfig.from(ingestProperties(client, work, suffix));
             createTopics(client, ingestConfig, storeDir, work);
@@ -342,6 +357,24 @@ public final class Demo {
             if (tempWork) {
                 deleteTree(work);
             }
+        }
+    }
+
+    /** The dashboard on 127.0.0.1: on the chosen port, or on a free one when that is taken; null with port -1. */
+    private Dashboard startDashboard(Properties client) {
+        if (s.dashboardPort() < 0) {
+            return null;
+        }
+        try {
+            return Dashboard.start(DashboardConfig.defaults().withListen("127.0.0.1", s.dashboardPort()), client,
+                    MetricsSource.inProcess(Metrics.globalRegistry));
+        } catch (IllegalArgumentException taken) {
+            if (s.dashboardPort() == 0) {
+                throw taken;
+            }
+            view.println("Port " + s.dashboardPort() + " is taken; the dashboard listens on a free one.");
+            return Dashboard.start(DashboardConfig.defaults().withListen("127.0.0.1", 0), client,
+                    MetricsSource.inProcess(Metrics.globalRegistry));
         }
     }
 
@@ -604,6 +637,9 @@ public final class Demo {
                     + c.adapter() + " v" + c.version() + " \"" + StatusView.shorten(c.adapted(), 90) + "\"");
         }
         view.println("  report: " + s.reportDir().resolve(DemoReport.REPORT));
+        if (dashboardUrl != null) {
+            view.println("  (the dashboard at " + dashboardUrl + " closed with the demo; `./qlora-stream dashboard` shows the same topics of a running pipeline)");
+        }
     }
 
     /** Sends every log event to {@code log} instead of stderr while the live view owns the terminal. */

@@ -71,6 +71,10 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "42", description = "Seed of the synthetic events (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--dashboard-port", paramLabel = "PORT", defaultValue = "8080",
+            description = "Serve the live dashboard on 127.0.0.1:PORT (a free port when it is taken; 0 = any free port; -1 = none) (default: ${DEFAULT-VALUE}).")
+    int dashboardPort;
+
     @Override
     public Integer call() throws Exception {
         System.setProperty("java.awt.headless", "true"); // the loss charts are drawn off screen, also where there is no display
@@ -80,6 +84,9 @@ public final class DemoCommand implements Callable<Integer> {
         }
         if (threads < 1) {
             throw new ParameterException(spec.commandLine(), "--threads: must be at least 1, got " + threads);
+        }
+        if (dashboardPort < -1 || dashboardPort > 65535) {
+            throw new ParameterException(spec.commandLine(), "--dashboard-port: must be -1..65535, got " + dashboardPort);
         }
         if (snapshotEvery < 1) {
             throw new ParameterException(spec.commandLine(), "--snapshot-every: must be at least 1, got " + snapshotEvery);
@@ -94,7 +101,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
         Path cache = modelCache != null ? modelCache : Path.of(System.getProperty("user.home"), ".cache", "qlora-stream", "demo-model");
         Demo demo = new Demo(new Demo.Settings(d, bootstrapServers, bootstrapServers == null ? null : schemaRegistryUrl, reportDir, cache,
-                workDir, rate, threads, snapshotEvery, seed), System.out, ProgressBar.forStdout().inPlace());
+                workDir, rate, threads, snapshotEvery, seed, dashboardPort), System.out, ProgressBar.forStdout().inPlace());
         Thread hook = new Thread(() -> {
             demo.requestStop();
             try {
