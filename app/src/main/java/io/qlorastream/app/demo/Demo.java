@@ -105,7 +105,8 @@ public final class Demo {
 
     /** What the command line chose. */
     public record Settings(Duration duration, String bootstrapServers, String schemaRegistryUrl, Path reportDir, Path modelCache,
-                           Path workDir, double rate, int threads, int snapshotEvery, long seed, int dashboardPort) {
+                           Path workDir, double rate, int threads, int snapshotEvery, long seed, int dashboardPort,
+                           Duration linger) {
     }
 
     // The tuned part of the demo: a tiny model and settings under which a genuinely trained adapter beats the base on
@@ -168,6 +169,7 @@ public final class Demo {
         String bootstrap = s.bootstrapServers();
         String registryUrl = s.schemaRegistryUrl();
         String runId = UUID.randomUUID().toString().substring(0, 8);
+        Dashboard dashboard = null;
         try {
             if (bootstrap == null) {
                 view.println("Starting the embedded Kafka broker and schema registry ...");
@@ -188,9 +190,8 @@ public final class Demo {
 
             // the live dashboard of the pipeline's topics and of the services' meters (read in this process), started
             // before the services so that it sees every meter from the first event on
-            Dashboard dashboard = startDashboard(client);
+            dashboard = startDashboard(client);
             if (dashboard != null) {
-                toClose.add(dashboard);
                 dashboardUrl = dashboard.url();
                 view.println("Dashboard at " + dashboardUrl + " (live while the demo runs)");
             }
@@ -335,6 +336,14 @@ public final class Demo {
             double wall = (System.nanoTime() - t0) / 1e9;
             DemoReport.write(s.reportDir(), v, ADAPTERS, completions, storeDir, wall, reportSettings());
             summary(v, wall, completions);
+            if (dashboard != null && !s.linger().isZero() && !stopRequested) {
+                // the run is over, its final state still worth a look: the page stays up (the broker too) a while
+                view.println("The dashboard stays at " + dashboardUrl + " for " + s.linger().toSeconds() + " s (Ctrl-C ends it).");
+                long end = System.nanoTime() + s.linger().toNanos();
+                while (!stopRequested && System.nanoTime() < end) {
+                    Thread.sleep(200);
+                }
+            }
             Throwable f = failure.get();
             if (f != null) {
                 throw new IllegalStateException(f.getMessage(), f);
@@ -346,6 +355,9 @@ public final class Demo {
             throw e;
         } finally {
             closeServices(log);
+            if (dashboard != null) {
+                dashboard.close();
+            }
             if (registry != null) {
                 registry.close();
             }
@@ -638,7 +650,7 @@ public final class Demo {
         }
         view.println("  report: " + s.reportDir().resolve(DemoReport.REPORT));
         if (dashboardUrl != null) {
-            view.println("  (the dashboard at " + dashboardUrl + " closed with the demo; `./qlora-stream dashboard` shows the same topics of a running pipeline)");
+            view.println("  dashboard: " + dashboardUrl + (s.linger().isZero() ? " (closed with the demo; --linger keeps it up)" : ""));
         }
     }
 

@@ -75,10 +75,15 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Serve the live dashboard on 127.0.0.1:PORT (a free port when it is taken; 0 = any free port; -1 = none) (default: ${DEFAULT-VALUE}).")
     int dashboardPort;
 
+    @Option(names = "--linger", paramLabel = "D", defaultValue = "0",
+            description = "After the run, keep the dashboard (and the embedded stack) up this long to look at the final state, e.g. 5m; Ctrl-C ends it (default: ${DEFAULT-VALUE}).")
+    String linger;
+
     @Override
     public Integer call() throws Exception {
         System.setProperty("java.awt.headless", "true"); // the loss charts are drawn off screen, also where there is no display
-        Duration d = parseDuration(duration);
+        Duration d = parseDuration("--duration", duration);
+        Duration lingerTime = linger.strip().matches("0+(\\.0+)?\\s*(ms|s|m|h)?") ? Duration.ZERO : parseDuration("--linger", linger);
         if (!(rate > 0)) {
             throw new ParameterException(spec.commandLine(), "--rate: must be positive, got " + rate);
         }
@@ -101,7 +106,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
         Path cache = modelCache != null ? modelCache : Path.of(System.getProperty("user.home"), ".cache", "qlora-stream", "demo-model");
         Demo demo = new Demo(new Demo.Settings(d, bootstrapServers, bootstrapServers == null ? null : schemaRegistryUrl, reportDir, cache,
-                workDir, rate, threads, snapshotEvery, seed, dashboardPort), System.out, ProgressBar.forStdout().inPlace());
+                workDir, rate, threads, snapshotEvery, seed, dashboardPort, lingerTime), System.out, ProgressBar.forStdout().inPlace());
         Thread hook = new Thread(() -> {
             demo.requestStop();
             try {
@@ -125,10 +130,10 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h)?");
 
-    Duration parseDuration(String text) {
+    Duration parseDuration(String option, String text) {
         Matcher m = DURATION.matcher(text.strip().toLowerCase(Locale.ROOT));
         if (!m.matches()) {
-            throw new ParameterException(spec.commandLine(), "--duration: expected e.g. 90s, 5m or 1h, got " + text);
+            throw new ParameterException(spec.commandLine(), option + ": expected e.g. 90s, 5m or 1h, got " + text);
         }
         double v = Double.parseDouble(m.group(1));
         String unit = m.group(2) == null ? "s" : m.group(2);
@@ -139,7 +144,7 @@ public final class DemoCommand implements Callable<Integer> {
             default -> v * 1000;
         };
         if (ms < 1000) {
-            throw new ParameterException(spec.commandLine(), "--duration: must be at least 1s, got " + text);
+            throw new ParameterException(spec.commandLine(), option + ": must be at least 1s, got " + text);
         }
         return Duration.ofMillis((long) ms);
     }
