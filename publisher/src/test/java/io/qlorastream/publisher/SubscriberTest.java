@@ -197,6 +197,8 @@ class SubscriberTest {
                 assertThat(meters.get("qlora.subscriber.installs").tag("adapter", "support").counter().count()).isEqualTo(2);
                 // the tampered artifact failed its fetch check: a refusal, as the three bad signatures are
                 assertThat(meters.get("qlora.subscriber.verification.failures").tag("adapter", "support").counter().count()).isEqualTo(4);
+                assertThat(meters.find("kafka.consumer.fetch.manager.records.consumed.total").functionCounters())
+                        .as("the consumer's own metrics").isNotEmpty();
             } finally {
                 Metrics.removeRegistry(meters);
             }

@@ -1,5 +1,8 @@
 package io.qlorastream.publisher.subscriber;
 
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.publisher.KafkaClients;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -158,8 +161,10 @@ public final class AdapterSubscriber implements AutoCloseable {
     }
 
     private void run() {
-        try (KafkaConsumer<String, AdapterRelease> c = new KafkaConsumer<>(KafkaClients.consumer(client, null))) {
+        try (KafkaConsumer<String, AdapterRelease> c = new KafkaConsumer<>(KafkaClients.consumer(client, null));
+             KafkaClientMetrics clientMetrics = new KafkaClientMetrics(c)) {
             consumer = c;
+            clientMetrics.bindTo(Metrics.globalRegistry); // the consumer's own metrics next to ours
             List<TopicPartition> partitions = partitions(c);
             c.assign(partitions);
             c.seekToBeginning(partitions);
