@@ -13,4 +13,9 @@ public final class ConfigFileOption {
     @Option(names = "--config", paramLabel = "FILE",
             description = "A .properties file with qlora.stream.<option> keys for this command's options.")
     Path config;
+
+    /** The file, or null. */
+    public Path file() {
+        return config;
+    }
 }

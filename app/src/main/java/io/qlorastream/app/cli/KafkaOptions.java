@@ -3,6 +3,7 @@ package io.qlorastream.app.cli;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.IOException;
@@ -58,14 +59,24 @@ public final class KafkaOptions {
     }
 
     Properties clientProperties(Map<String, String> env) {
+        Properties p = clientSettings(spec.commandLine(), config, env);
+        p.setProperty("bootstrap.servers", bootstrapServers);
+        p.setProperty("schema.registry.url", schemaRegistryUrl);
+        return p;
+    }
+
+    /**
+     * The Kafka client settings a command passes through: every key of {@code config} (may be null) that is not one
+     * of ours ({@code qlora.stream.*}), then {@code QLORA_STREAM_KAFKA_<KEY>} variables of {@code env}.
+     */
+    public static Properties clientSettings(CommandLine command, Path config, Map<String, String> env) {
         Properties p = new Properties();
         if (config != null) {
             Properties file = new Properties();
             try (Reader r = Files.newBufferedReader(config)) {
                 file.load(r);
             } catch (IOException | IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(),
-                        "--config: cannot read " + config + " (" + Cli.oneLine(e) + ")");
+                throw new ParameterException(command, "--config: cannot read " + config + " (" + Cli.oneLine(e) + ")");
             }
             file.stringPropertyNames().stream()
                     .filter(k -> !k.startsWith(LayeredDefaults.FILE_PREFIX))
@@ -76,8 +87,6 @@ public final class KafkaOptions {
                 p.setProperty(k.substring(KAFKA_ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), v);
             }
         });
-        p.setProperty("bootstrap.servers", bootstrapServers);
-        p.setProperty("schema.registry.url", schemaRegistryUrl);
         return p;
     }
 }

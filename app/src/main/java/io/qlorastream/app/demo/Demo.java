@@ -106,7 +106,7 @@ public final class Demo {
     /** What the command line chose. */
     public record Settings(Duration duration, String bootstrapServers, String schemaRegistryUrl, Path reportDir, Path modelCache,
                            Path workDir, double rate, int threads, int snapshotEvery, long seed, int dashboardPort,
-                           Duration linger) {
+                           Duration linger, Properties clientSettings) {
     }
 
     // The tuned part of the demo: a tiny model and settings under which a genuinely trained adapter beats the base on
@@ -180,6 +180,9 @@ public final class Demo {
             }
             view.println("Kafka " + bootstrap + ", schema registry " + registryUrl + "; service output in " + s.reportDir().resolve("demo.log"));
             Properties client = new Properties();
+            if (broker == null) {
+                client.putAll(s.clientSettings()); // a real cluster's security and client settings
+            }
             client.setProperty("bootstrap.servers", bootstrap);
             client.setProperty("schema.registry.url", registryUrl);
             Path model = ensureModel(s.modelCache());

@@ -1,6 +1,7 @@
 package io.qlorastream.app.demo;
 
 import io.qlorastream.app.cli.ConfigFileOption;
+import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.app.cli.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -13,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -37,7 +39,8 @@ public final class DemoCommand implements Callable<Integer> {
     String duration;
 
     @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT[,...]",
-            description = "Use this Kafka cluster instead of starting the embedded broker and registry (default: embedded).")
+            description = "Use this Kafka cluster instead of starting the embedded broker and registry; its client settings (SASL, TLS) "
+                    + "come from --config's non-qlora.stream keys and QLORA_STREAM_KAFKA_<KEY> variables (default: embedded).")
     String bootstrapServers;
 
     @Option(names = "--schema-registry-url", paramLabel = "URL", defaultValue = "http://127.0.0.1:8081",
@@ -82,6 +85,30 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         System.setProperty("java.awt.headless", "true"); // the loss charts are drawn off screen, also where there is no display
+        Demo demo = new Demo(settings(System.getenv()), System.out, ProgressBar.forStdout().inPlace());
+        Thread hook = new Thread(() -> {
+            demo.requestStop();
+            try {
+                demo.awaitFinished(Duration.ofSeconds(120)); // services closed, report written
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "demo-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        boolean released = demo.run();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+            // Ctrl-C: the hook is running and waits for us
+        }
+        if (!released) {
+            throw new IllegalStateException("not every adapter was released within " + duration + " (report in " + reportDir + ")");
+        }
+        return 0;
+    }
+
+    /** The run's settings from the parsed options; Kafka client settings from --config and QLORA_STREAM_KAFKA_* of env. */
+    Demo.Settings settings(Map<String, String> env) throws java.io.IOException {
         Duration d = parseDuration("--duration", duration);
         Duration lingerTime = linger.strip().matches("0+(\\.0+)?\\s*(ms|s|m|h)?") ? Duration.ZERO : parseDuration("--linger", linger);
         if (!(rate > 0)) {
@@ -105,27 +132,9 @@ public final class DemoCommand implements Callable<Integer> {
             }
         }
         Path cache = modelCache != null ? modelCache : Path.of(System.getProperty("user.home"), ".cache", "qlora-stream", "demo-model");
-        Demo demo = new Demo(new Demo.Settings(d, bootstrapServers, bootstrapServers == null ? null : schemaRegistryUrl, reportDir, cache,
-                workDir, rate, threads, snapshotEvery, seed, dashboardPort, lingerTime), System.out, ProgressBar.forStdout().inPlace());
-        Thread hook = new Thread(() -> {
-            demo.requestStop();
-            try {
-                demo.awaitFinished(Duration.ofSeconds(120)); // services closed, report written
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "demo-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
-        boolean released = demo.run();
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException shuttingDown) {
-            // Ctrl-C: the hook is running and waits for us
-        }
-        if (!released) {
-            throw new IllegalStateException("not every adapter was released within " + duration + " (report in " + reportDir + ")");
-        }
-        return 0;
+        return new Demo.Settings(d, bootstrapServers, bootstrapServers == null ? null : schemaRegistryUrl, reportDir, cache,
+                workDir, rate, threads, snapshotEvery, seed, dashboardPort, lingerTime,
+                KafkaOptions.clientSettings(spec.commandLine(), configFile.file(), env));
     }
 
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ms|s|m|h)?");
