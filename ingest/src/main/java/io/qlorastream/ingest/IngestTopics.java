@@ -1,11 +1,12 @@
 package io.qlorastream.ingest;
 
+import io.qlorastream.schemas.admin.TopicAdmin;
+
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.errors.TopicExistsException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -28,39 +29,19 @@ public final class IngestTopics {
 
     /** Creates the output topics (and, when {@code inputsToo}, the input topics) that do not exist yet; returns those created. */
     public static List<String> createMissing(Properties client, IngestConfig c, boolean inputsToo) {
-        try (Admin admin = Admin.create(adminProperties(client))) {
-            Set<String> existing = admin.listTopics().names().get();
-            List<NewTopic> wanted = new ArrayList<>();
-            for (String t : List.of(c.trainingTopic, c.evalTopic)) {
-                wanted.add(new NewTopic(t, c.outputPartitions, c.replicationFactor));
-            }
-            wanted.add(new NewTopic(c.dlqTopic, c.outputPartitions, c.replicationFactor)
-                    .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
-            if (inputsToo) {
-                wanted.add(new NewTopic(c.ticketsTopic, c.outputPartitions, c.replicationFactor)
-                        .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
-                wanted.add(new NewTopic(c.reviewsTopic, c.outputPartitions, c.replicationFactor)
-                        .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
-            }
-            List<NewTopic> missing = wanted.stream().filter(t -> !existing.contains(t.name())).toList();
-            List<String> created = new ArrayList<>();
-            for (var e : admin.createTopics(missing).values().entrySet()) {
-                try {
-                    e.getValue().get();
-                    created.add(e.getKey());
-                } catch (ExecutionException ex) {
-                    if (!(ex.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException("cannot create topic " + e.getKey() + ": " + ex.getCause().getMessage(), ex.getCause());
-                    }
-                }
-            }
-            return created;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating topics", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("cannot list topics: " + e.getCause().getMessage(), e.getCause());
+        List<NewTopic> wanted = new ArrayList<>();
+        for (String t : List.of(c.trainingTopic, c.evalTopic)) {
+            wanted.add(new NewTopic(t, c.outputPartitions, c.replicationFactor));
         }
+        wanted.add(new NewTopic(c.dlqTopic, c.outputPartitions, c.replicationFactor)
+                .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
+        if (inputsToo) {
+            wanted.add(new NewTopic(c.ticketsTopic, c.outputPartitions, c.replicationFactor)
+                    .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
+            wanted.add(new NewTopic(c.reviewsTopic, c.outputPartitions, c.replicationFactor)
+                    .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
+        }
+        return TopicAdmin.createMissing(client, wanted);
     }
 
     /**
@@ -99,13 +80,6 @@ public final class IngestTopics {
 
     /** Only the keys an admin client knows: bootstrap servers and security settings. */
     static Properties adminProperties(Properties client) {
-        Properties p = new Properties();
-        for (String k : client.stringPropertyNames()) {
-            if (k.equals("bootstrap.servers") || k.startsWith("security.") || k.startsWith("sasl.") || k.startsWith("ssl.")
-                    || k.equals("client.dns.lookup") || k.endsWith(".timeout.ms")) {
-                p.setProperty(k, client.getProperty(k));
-            }
-        }
-        return p;
+        return TopicAdmin.adminProperties(client);
     }
 }

@@ -1,5 +1,7 @@
 package io.qlorastream.publisher;
 
+import io.qlorastream.schemas.admin.TopicAdmin;
+
 import io.qlorastream.schemas.serde.AvroDeserializer;
 import io.qlorastream.schemas.serde.AvroSerdeConfig;
 import io.qlorastream.schemas.serde.AvroSerializer;
@@ -47,14 +49,7 @@ public final class KafkaClients {
 
     /** Only the keys an admin client knows: bootstrap servers and security settings. */
     public static Properties admin(Properties base) {
-        Properties p = new Properties();
-        for (String k : base.stringPropertyNames()) {
-            if (k.equals("bootstrap.servers") || k.startsWith("security.") || k.startsWith("sasl.") || k.startsWith("ssl.")
-                    || k.equals("client.dns.lookup") || k.endsWith(".timeout.ms")) {
-                p.setProperty(k, base.getProperty(k));
-            }
-        }
-        return p;
+        return TopicAdmin.adminProperties(base);
     }
 
     private static Properties copy(Properties base) {

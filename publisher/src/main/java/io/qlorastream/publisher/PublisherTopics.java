@@ -1,16 +1,13 @@
 package io.qlorastream.publisher;
 
-import org.apache.kafka.clients.admin.Admin;
+import io.qlorastream.schemas.admin.TopicAdmin;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.errors.TopicExistsException;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
-import java.util.concurrent.ExecutionException;
 
 /**
  * Creates the publisher's topics that do not exist yet, with the contract's cleanup policies: {@code adapter-releases}
@@ -33,31 +30,8 @@ public final class PublisherTopics {
 
     /** Creates the missing ones; returns the names created. */
     public static List<String> createMissing(Properties client, PublisherConfig c) {
-        try (Admin admin = Admin.create(KafkaClients.admin(client))) {
-            Set<String> existing = admin.listTopics().names().get();
-            List<NewTopic> missing = new ArrayList<>();
-            wanted(c).forEach((name, configs) -> {
-                if (!existing.contains(name)) {
-                    missing.add(new NewTopic(name, c.partitions(), c.replicationFactor()).configs(configs));
-                }
-            });
-            List<String> created = new ArrayList<>();
-            for (var e : admin.createTopics(missing).values().entrySet()) {
-                try {
-                    e.getValue().get();
-                    created.add(e.getKey());
-                } catch (ExecutionException ex) {
-                    if (!(ex.getCause() instanceof TopicExistsException)) {
-                        throw new IllegalStateException("cannot create topic " + e.getKey() + ": " + ex.getCause().getMessage(), ex.getCause());
-                    }
-                }
-            }
-            return created;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating topics", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("cannot list topics: " + e.getCause().getMessage(), e.getCause());
-        }
+        List<NewTopic> wanted = new ArrayList<>();
+        wanted(c).forEach((name, configs) -> wanted.add(new NewTopic(name, c.partitions(), c.replicationFactor()).configs(configs)));
+        return TopicAdmin.createMissing(client, wanted);
     }
 }

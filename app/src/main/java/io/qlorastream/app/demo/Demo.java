@@ -1,5 +1,7 @@
 package io.qlorastream.app.demo;
 
+import io.qlorastream.schemas.admin.TopicAdmin;
+
 import io.micrometer.core.instrument.Metrics;
 import io.qlorastream.app.dashboard.Dashboard;
 import io.qlorastream.app.dashboard.DashboardConfig;
@@ -58,12 +60,10 @@ import io.qlorastream.trainer.TrainerConfig;
 import io.qlorastream.trainer.TrainerService;
 import io.qlorastream.trainer.TrainingCore;
 import io.qlorastream.trainer.TrainingSpec;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.LoggerFactory;
 
@@ -71,6 +71,7 @@ import javax.management.ObjectName;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.util.stream.Stream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -489,17 +490,9 @@ public final class Demo {
     private void createTopics(Properties client, IngestConfig ingestConfig, Path storeDir, Path work) throws Exception {
         IngestTopics.createMissing(client, ingestConfig, true);
         PublisherTopics.createMissing(client, publisherConfig(storeDir, work, ""));
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", client.getProperty("bootstrap.servers")))) {
-            for (String t : List.of(TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC, EvaluatorConfig.EVALUATIONS, TrainerConfig.DEFAULT_DLQ_TOPIC)) {
-                try {
-                    admin.createTopics(List.of(new NewTopic(t, 1, (short) 1).configs(Map.of("cleanup.policy", "delete")))).all().get();
-                } catch (java.util.concurrent.ExecutionException e) {
-                    if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw e;
-                    }
-                }
-            }
-        }
+        // the trainer's and the evaluator's output topics, which those services leave to the deployment (topic-init)
+        TopicAdmin.createMissing(client, Stream.of(TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC, EvaluatorConfig.EVALUATIONS, TrainerConfig.DEFAULT_DLQ_TOPIC)
+                .map(t -> new NewTopic(t, 1, (short) 1).configs(Map.of("cleanup.policy", "delete"))).toList());
     }
 
     /** The tiny base model, made once by ModelMaker and kept in {@code cache} (written aside, then renamed into place). */
