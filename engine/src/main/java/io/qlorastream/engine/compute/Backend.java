@@ -41,4 +41,19 @@ public interface Backend extends AutoCloseable {
 
     @Override
     void close();
+
+    /**
+     * [first, end) of the elements that row-major matrices of [rows, cols] with stride {@code ld}, one at each offset,
+     * read: what a batched product must stage (a backend whose operands live elsewhere copies only this span).
+     */
+    static int[] batchSpan(int[] offsets, int rows, int cols, int ld) {
+        int lo = Integer.MAX_VALUE;
+        int hi = 0;
+        long extent = rows == 0 || cols == 0 ? 0 : (long) (rows - 1) * ld + cols;
+        for (int off : offsets) {
+            lo = Math.min(lo, off);
+            hi = (int) Math.max(hi, off + extent);
+        }
+        return new int[]{lo, Math.max(lo, hi)};
+    }
 }

@@ -262,9 +262,9 @@ public final class CpuBackend implements Backend {
         }
         // Stage only the span the products touch: operands may be slices of large arrays (LoRA factors inside the
         // whole adapter's parameters, one chunk of tokens), and copying whole arrays would cost more than the product.
-        int[] aSpan = span(aOff, transA ? k : m, transA ? m : k, lda);
-        int[] bSpan = span(bOff, transB ? n : k, transB ? k : n, ldb);
-        int[] cSpan = span(cOff, m, n, ldc);
+        int[] aSpan = Backend.batchSpan(aOff, transA ? k : m, transA ? m : k, lda);
+        int[] bSpan = Backend.batchSpan(bOff, transB ? n : k, transB ? k : n, ldb);
+        int[] cSpan = Backend.batchSpan(cOff, m, n, ldc);
         FloatPointer as = stageA.fill(a, aSpan[0], aSpan[1] - aSpan[0]);
         FloatPointer bs = stageB.fill(b, bSpan[0], bSpan[1] - bSpan[0]);
         // all of C's span is copied in, whatever beta: it may hold gaps that no product writes
@@ -276,18 +276,6 @@ public final class CpuBackend implements Backend {
                 new FloatPointer(bs).position(bOff[i] - bSpan[0]), ldb, beta,
                 new FloatPointer(cs).position(cOff[i] - cSpan[0]), ldc));
         cs.position(0).get(c, cSpan[0], cSpan[1] - cSpan[0]);
-    }
-
-    /** [first, end) of the elements read by row-major matrices of [rows, cols] with stride ld at each offset. */
-    private static int[] span(int[] offsets, int rows, int cols, int ld) {
-        int lo = Integer.MAX_VALUE;
-        int hi = 0;
-        long extent = rows == 0 || cols == 0 ? 0 : (long) (rows - 1) * ld + cols;
-        for (int off : offsets) {
-            lo = Math.min(lo, off);
-            hi = (int) Math.max(hi, off + extent);
-        }
-        return new int[]{lo, Math.max(lo, hi)};
     }
 
     /**

@@ -165,9 +165,9 @@ public final class CudaBackend implements Backend {
             return;
         }
         enter();
-        int[] aSpan = span(aOff, transA ? k : m, transA ? m : k, lda);
-        int[] bSpan = span(bOff, transB ? n : k, transB ? k : n, ldb);
-        int[] cSpan = span(cOff, m, n, ldc);
+        int[] aSpan = Backend.batchSpan(aOff, transA ? k : m, transA ? m : k, lda);
+        int[] bSpan = Backend.batchSpan(bOff, transB ? n : k, transB ? k : n, ldb);
+        int[] cSpan = Backend.batchSpan(cOff, m, n, ldc);
         bufA = ensure(bufA, aSpan[1] - aSpan[0]);
         bufB = ensure(bufB, bSpan[1] - bSpan[0]);
         bufC = ensure(bufC, cSpan[1] - cSpan[0]);
@@ -328,18 +328,6 @@ public final class CudaBackend implements Backend {
             b.close();
         }
         return DeviceBuffer.allocate(Math.max(need, b == null ? 0 : b.bytes() + b.bytes() / 2));
-    }
-
-    /** [first, end) of the elements read by row-major matrices of [rows, cols] with stride ld at each offset. */
-    private static int[] span(int[] offsets, int rows, int cols, int ld) {
-        int lo = Integer.MAX_VALUE;
-        int hi = 0;
-        long extent = rows == 0 || cols == 0 ? 0 : (long) (rows - 1) * ld + cols;
-        for (int off : offsets) {
-            lo = Math.min(lo, off);
-            hi = (int) Math.max(hi, off + extent);
-        }
-        return new int[]{lo, Math.max(lo, hi)};
     }
 
     private DeviceWeight weight(WeightMatrix w) {
