@@ -358,13 +358,28 @@ public final class CpuBackend implements Backend {
 
     /** Per-thread scratch: one dequantized block of weight rows (Java and native copies) and a gradient accumulator. */
     private static final class Scratch implements AutoCloseable {
+        /** Floats dequantized into the Java scratch per copy to native memory (64 KiB: within a core's L2). */
+        static final int STAGE_FLOATS = 1 << 14;
+
         float[] rows = new float[0];
         final NativeBuffer block = new NativeBuffer();
         final NativeBuffer acc = new NativeBuffer();
 
+        /**
+         * Rows [r0, r0 + rc) dequantized into the native block for sgemm. They pass through a Java scratch a few rows
+         * at a time: a scratch of about {@link #STAGE_FLOATS} stays in the core's cache, so the copy into native memory
+         * reads cache instead of a megabyte-sized array dequantization just wrote out.
+         */
         FloatPointer dequantize(WeightMatrix w, int r0, int rc) {
-            dequantizeToJava(w, r0, rc);
-            return block.fill(rows, rc * w.cols());
+            int cols = w.cols();
+            FloatPointer out = block.ensure((long) rc * cols);
+            int step = Math.max(1, Math.min(rc, STAGE_FLOATS / Math.max(1, cols)));
+            for (int r = 0; r < rc; r += step) {
+                int n = Math.min(step, rc - r);
+                dequantizeToJava(w, r0 + r, n);
+                out.position((long) r * cols).put(rows, 0, n * cols);
+            }
+            return out.position(0);
         }
 
         float[] dequantizeToJava(WeightMatrix w, int r0, int rc) {

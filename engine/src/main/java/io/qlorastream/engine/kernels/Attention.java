@@ -75,7 +75,7 @@ public final class Attention {
         double sum = 0;
         for (int j = 0; j < s.tk(); j++) {
             if (j <= last && allowed(keyMask, b, j, s)) {
-                float e = (float) Math.exp(p[off + j] - max);
+                float e = FastExp.exp(p[off + j] - max);
                 p[off + j] = e;
                 sum += e;
             } else {

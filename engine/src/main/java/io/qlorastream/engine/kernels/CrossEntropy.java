@@ -39,7 +39,7 @@ public final class CrossEntropy {
             }
             double sum = 0;
             for (int j = 0; j < vocab; j++) {
-                sum += Math.exp(logits[off + j] - max);
+                sum += FastExp.exp(logits[off + j] - max);
             }
             double logSum = max + Math.log(sum);
             int target = targets[i];
@@ -52,7 +52,7 @@ public final class CrossEntropy {
                 losses[i] = (float) (logSum - logits[off + target]);
             }
             for (int j = 0; j < vocab; j++) {
-                probs[off + j] = (float) Math.exp(logits[off + j] - logSum);
+                probs[off + j] = FastExp.exp((float) (logits[off + j] - logSum));
             }
         });
     }

@@ -19,6 +19,23 @@ public final class LoraDropout {
         this.p = p;
         this.seed = seed;
         this.keepScale = (float) (1.0 / (1.0 - p));
+        this.byteFactors = new float[256 * 8];
+        for (int b = 0; b < 256; b++) {
+            for (int j = 0; j < 8; j++) {
+                byteFactors[b * 8 + j] = (b >>> j & 1) != 0 ? keepScale : 0f;
+            }
+        }
+    }
+
+    /**
+     * The factors (1/(1−p) kept, 0 dropped) of the 8 elements of every mask byte value, so that applying a bit mask is
+     * a plain product of two float runs, 8 at a time, which the JIT vectorizes (a branch per element does not).
+     * Dropping multiplies by 0 as torch's {@code x * mask / (1 − p)} does (a dropped NaN stays NaN; −x gives −0).
+     */
+    private final float[] byteFactors;
+
+    private float factor(long key, long index) {
+        return keeps(key, index) ? keepScale : 0f;
     }
 
     /** True when dropout changes nothing (p = 0). */
@@ -53,10 +70,10 @@ public final class LoraDropout {
         return (h >>> 40) * 0x1p-24 >= p;
     }
 
-    /** {@code out[i] = keep ? x[i] / (1−p) : 0} for n elements (element indices counted from 0 at {@code xOff}). */
+    /** {@code out[i] = x[i] · (keep ? 1/(1−p) : 0)} for n elements (element indices counted from 0 at {@code xOff}). */
     public void forward(long key, float[] x, int xOff, int n, float[] out, int outOff) {
         for (int i = 0; i < n; i++) {
-            out[outOff + i] = keeps(key, i) ? x[xOff + i] * keepScale : 0f;
+            out[outOff + i] = x[xOff + i] * factor(key, i);
         }
     }
 
@@ -69,7 +86,7 @@ public final class LoraDropout {
             int from = c * PARALLEL_CHUNK;
             int to = Math.min(n, from + PARALLEL_CHUNK);
             for (int i = from; i < to; i++) {
-                out[outOff + i] = keeps(key, i) ? x[xOff + i] * keepScale : 0f;
+                out[outOff + i] = x[xOff + i] * factor(key, i);
             }
         });
     }
@@ -80,9 +97,7 @@ public final class LoraDropout {
             int from = c * PARALLEL_CHUNK;
             int to = Math.min(n, from + PARALLEL_CHUNK);
             for (int i = from; i < to; i++) {
-                if (keeps(key, i)) {
-                    dx[dxOff + i] += dOut[dOff + i] * keepScale;
-                }
+                dx[dxOff + i] += dOut[dOff + i] * factor(key, i);
             }
         });
     }
@@ -116,10 +131,18 @@ public final class LoraDropout {
     /** {@link #forward} with a mask from {@link #mask}: the same values. */
     public void forward(io.qlorastream.engine.compute.Backend be, long[] bits, float[] x, int xOff, int n, float[] out, int outOff) {
         be.parallelFor((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK, c -> {
-            int from = c * PARALLEL_CHUNK;
+            int from = c * PARALLEL_CHUNK; // a multiple of 64: chunks start on a mask word
             int to = Math.min(n, from + PARALLEL_CHUNK);
-            for (int i = from; i < to; i++) {
-                out[outOff + i] = (bits[i >>> 6] >>> i & 1L) != 0 ? x[xOff + i] * keepScale : 0f;
+            int i = from;
+            for (; i + 8 <= to; i += 8) {
+                int f = (int) (bits[i >>> 6] >>> (i & 56)) & 0xff;
+                f <<= 3;
+                for (int j = 0; j < 8; j++) {
+                    out[outOff + i + j] = x[xOff + i + j] * byteFactors[f + j];
+                }
+            }
+            for (; i < to; i++) {
+                out[outOff + i] = x[xOff + i] * ((bits[i >>> 6] >>> i & 1L) != 0 ? keepScale : 0f);
             }
         });
     }
@@ -129,20 +152,24 @@ public final class LoraDropout {
         be.parallelFor((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK, c -> {
             int from = c * PARALLEL_CHUNK;
             int to = Math.min(n, from + PARALLEL_CHUNK);
-            for (int i = from; i < to; i++) {
-                if ((bits[i >>> 6] >>> i & 1L) != 0) {
-                    dx[dxOff + i] += dOut[dOff + i] * keepScale;
+            int i = from;
+            for (; i + 8 <= to; i += 8) {
+                int f = (int) (bits[i >>> 6] >>> (i & 56)) & 0xff;
+                f <<= 3;
+                for (int j = 0; j < 8; j++) {
+                    dx[dxOff + i + j] += dOut[dOff + i + j] * byteFactors[f + j];
                 }
+            }
+            for (; i < to; i++) {
+                dx[dxOff + i] += dOut[dOff + i] * ((bits[i >>> 6] >>> i & 1L) != 0 ? keepScale : 0f);
             }
         });
     }
 
-    /** {@code dx[i] += keep ? dOut[i] / (1−p) : 0}, the backward of {@link #forward} with the same key. */
+    /** {@code dx[i] += dOut[i] · (keep ? 1/(1−p) : 0)}, the backward of {@link #forward} with the same key. */
     public void backward(long key, float[] dOut, int dOff, int n, float[] dx, int dxOff) {
         for (int i = 0; i < n; i++) {
-            if (keeps(key, i)) {
-                dx[dxOff + i] += dOut[dOff + i] * keepScale;
-            }
+            dx[dxOff + i] += dOut[dOff + i] * factor(key, i);
         }
     }
 }

@@ -45,14 +45,18 @@ public final class LoraKernels {
 
     /** {@code ax = x Aᵀ}, {@code y += (ax Bᵀ)·scaling}; x [tokens, in], ax [tokens, r], y [tokens, out]. */
     public static void forward(Backend be, LoraModule m, float[] x, int tokens, float[] ax, float[] y) {
-        int in = m.in, out = m.out, r = m.r;
+        int out = m.out, r = m.r;
         // A and B are read in place inside the adapter's flat array (the backend stages only the span a product reads)
-        pieces(tokens, (mt, t0) -> {
-            int[] aAt = fill(t0.length, m.aOffset);
-            int[] bAt = fill(t0.length, m.bOffset);
-            be.sgemmBatched(false, true, mt, r, in, 1f, x, times(t0, in), in, m.params, aAt, in, 0f, ax, times(t0, r), r);
-            be.sgemmBatched(false, true, mt, out, r, m.scaling, ax, times(t0, r), r, m.params, bAt, r, 1f, y, times(t0, out), out);
-        });
+        inputProduct(be, m, x, tokens, ax);
+        pieces(tokens, (mt, t0) -> be.sgemmBatched(false, true, mt, out, r, m.scaling, ax, times(t0, r), r, m.params,
+                fill(t0.length, m.bOffset), r, 1f, y, times(t0, out), out));
+    }
+
+    /** {@code ax = x Aᵀ} alone: the part of {@link #forward} that {@link #backward} reads. */
+    public static void inputProduct(Backend be, LoraModule m, float[] x, int tokens, float[] ax) {
+        int in = m.in, r = m.r;
+        pieces(tokens, (mt, t0) -> be.sgemmBatched(false, true, mt, r, in, 1f, x, times(t0, in), in, m.params,
+                fill(t0.length, m.aOffset), in, 0f, ax, times(t0, r), r));
     }
 
     private static int[] fill(int n, int value) {
