@@ -19,7 +19,8 @@
 # Usage: make-compile-only-libs.sh OUT_DIR
 set -euo pipefail
 
-# CUDA 13 (Bytedeco's cuda 13.1 binding links libnvrtc.so.13 and libcudart.so.13); versions known to be on PyPI.
+# CUDA 13 (Bytedeco's cuda 13.1 binding links libnvrtc.so.13 and libcudart.so.13). Pinned versions that PyPI serves and
+# that this project's machines, which cannot reach PyPI, carry in the local wheel index pip is configured with.
 NVRTC_WHEEL=nvidia-cuda-nvrtc==13.0.88
 CUDART_WHEEL=nvidia-cuda-runtime==13.0.96
 
