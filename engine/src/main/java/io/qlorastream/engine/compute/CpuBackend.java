@@ -262,6 +262,21 @@ public final class CpuBackend implements Backend {
         });
     }
 
+    /** True when matrices of [m, n] with row stride ldc at these offsets are dense and lie end to end (in any order). */
+    static boolean tilesSpan(int[] offsets, int m, int n, int ldc) {
+        if (ldc != n) {
+            return false;
+        }
+        int[] sorted = offsets.clone();
+        java.util.Arrays.sort(sorted);
+        for (int i = 1; i < sorted.length; i++) {
+            if (sorted[i] - sorted[i - 1] != m * n) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Start of thread {@code task}'s share of {@code total} elements, cut on multiples of 16 floats (64 bytes). */
     private int rangeStart(int total, int task) {
         if (task >= threads) {
@@ -325,8 +340,10 @@ public final class CpuBackend implements Backend {
         int[] cSpan = Backend.batchSpan(cOff, m, n, ldc);
         FloatPointer as = stageIn(stageA, a, aSpan[0], aSpan[1] - aSpan[0]);
         FloatPointer bs = stageIn(stageB, b, bSpan[0], bSpan[1] - bSpan[0]);
-        // all of C's span is copied in, whatever beta: it may hold gaps that no product writes
-        FloatPointer cs = stageIn(stageC, c, cSpan[0], cSpan[1] - cSpan[0]);
+        // C's span is copied in unless the products overwrite all of it (beta 0, pieces tiling the span without gaps,
+        // as attention's [heads, tq, tk] scores do): otherwise it holds values that must survive
+        FloatPointer cs = beta == 0f && tilesSpan(cOff, m, n, ldc) ? stageC.ensure(cSpan[1] - cSpan[0])
+                : stageIn(stageC, c, cSpan[0], cSpan[1] - cSpan[0]);
         int ta = transA ? CblasTrans : CblasNoTrans;
         int tb = transB ? CblasTrans : CblasNoTrans;
         parallelFor(count, i -> cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha,
