@@ -10,8 +10,8 @@ import io.qlorastream.engine.compute.Backend;
  * computed into module-sized scratch and then added to the adapter's gradients.
  */
 public final class LoraKernels {
-    /** Output rows (or columns) per sgemm piece: 128 amortizes sgemm's packing of the shared operand (A, B). */
-    static final int CHUNK = 128;
+    /** Output rows (or columns) per sgemm piece: 256 amortizes sgemm's packing of the shared operand (A, B) better than 128 (bench train: the LoRA products 7 % faster at seq 512). */
+    static final int CHUNK = 256;
 
     private LoraKernels() {
     }
