@@ -10,6 +10,7 @@ public final class LoraDropout {
     public final double p;
     public final long seed;
     private final float keepScale;
+    private final int dropBelow;
     private long counter;
 
     public LoraDropout(double p, long seed) {
@@ -19,6 +20,7 @@ public final class LoraDropout {
         this.p = p;
         this.seed = seed;
         this.keepScale = (float) (1.0 / (1.0 - p));
+        this.dropBelow = (int) Math.round(p * 65536);
         this.byteFactors = new float[256 * 8];
         for (int b = 0; b < 256; b++) {
             for (int j = 0; j < 8; j++) {
@@ -65,9 +67,19 @@ public final class LoraDropout {
         return k;
     }
 
+    /**
+     * The keep decision of element {@code index}: one 64-bit hash of (key, index / 4) gives four 16-bit uniforms, one
+     * per element of the group, and an element is dropped when its uniform falls below p·2^16 (rounded: p = 0.05
+     * drops with probability 0.050003). Four elements per hash make masks four times cheaper than one hash each.
+     */
     public boolean keeps(long key, long index) {
-        long h = Rng.mix64(key + index * 0x9E3779B97F4A7C15L);
-        return (h >>> 40) * 0x1p-24 >= p;
+        long h = Rng.mix64(key + (index >>> 2) * 0x9E3779B97F4A7C15L);
+        return (h >>> ((index & 3) << 4) & 0xFFFF) >= dropBelow;
+    }
+
+    /** {@link #keeps}' threshold: p·2^16 rounded; 16-bit uniforms below it are dropped. */
+    public int dropThreshold() {
+        return dropBelow;
     }
 
     /** {@code out[i] = x[i] · (keep ? 1/(1−p) : 0)} for n elements (element indices counted from 0 at {@code xOff}). */
@@ -117,9 +129,13 @@ public final class LoraDropout {
                 long word = 0;
                 int base = w << 6;
                 int end = Math.min(64, n - base);
-                for (int b = 0; b < end; b++) {
-                    if (keeps(key, base + b)) {
-                        word |= 1L << b;
+                // keeps() four elements per hash: bits b..b+3 of the word from the group (base + b) / 4
+                for (int b = 0; b < end; b += 4) {
+                    long h = Rng.mix64(key + ((long) (base + b) >>> 2) * 0x9E3779B97F4A7C15L);
+                    for (int e = 0; e < 4 && b + e < end; e++) {
+                        if ((h >>> (e << 4) & 0xFFFF) >= dropBelow) {
+                            word |= 1L << (b + e);
+                        }
                     }
                 }
                 out[w] = word;

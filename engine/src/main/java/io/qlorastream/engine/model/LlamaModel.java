@@ -60,7 +60,6 @@ public final class LlamaModel {
     public void attachLora(LoraAdapter adapter, LoraDropout dropout) {
         this.adapter = adapter;
         this.loraDropout = dropout;
-        this.maskBits = null; // masks are keyed by seed and counter, not by p: another dropout starts a new cache
         if (adapter == null) {
             lora = null;
             return;
@@ -117,7 +116,7 @@ public final class LlamaModel {
             loraXd = new float[rows * m.in];
         }
         if (loraDropout != null && !loraDropout.isIdentity()) {
-            long[] bits = dropoutMask(l, p, loraDropout.key(l, m.projection), rows * m.in);
+            long[] bits = dropoutMask(la, p, loraDropout.key(l, m.projection), rows * m.in);
             loraDropout.forward(backend, bits, x, 0, rows * m.in, loraXd, 0);
             return loraXd;
         }
@@ -125,29 +124,19 @@ public final class LlamaModel {
     }
 
     /**
-     * The dropout mask of {@code key} over n elements, from the cache of layer l when its last forward made it (a mask is
-     * a function of its key alone): hashing every element is most of dropout's cost, and the backward (and, with
-     * checkpointing, the recompute) applies the mask its forward made. The cache is per layer, not in the block buffers,
-     * because checkpointing shares one set of those between layers; it holds bits, n/8 bytes per mask.
+     * The dropout mask of {@code key} over n elements, from the block buffers' cache when their last forward made it
+     * (a mask is a function of its key alone): the backward applies the mask its forward, or checkpointing's recompute,
+     * made. Checkpointing shares one set of block buffers, so a recomputed block makes its
+     * masks again rather than keeping every layer's (25 MB on a 1.1B model at seq 512, against its 2 GB budget).
      */
-    private long[] dropoutMask(int l, int p, long key, int n) {
-        if (maskBits == null || maskBits.length != config.numLayers()) {
-            maskBits = new long[config.numLayers()][LayerWeights.PROJECTIONS.size()][];
-            maskKey = new long[config.numLayers()][LayerWeights.PROJECTIONS.size()];
-            maskN = new int[config.numLayers()][LayerWeights.PROJECTIONS.size()];
+    private long[] dropoutMask(LayerActivations la, int p, long key, int n) {
+        if (la.dropMask[p] == null || la.dropKey[p] != key || la.dropN[p] != n) {
+            la.dropMask[p] = loraDropout.mask(backend, key, n, la.dropMask[p]);
+            la.dropKey[p] = key;
+            la.dropN[p] = n;
         }
-        if (maskBits[l][p] == null || maskKey[l][p] != key || maskN[l][p] != n) {
-            maskBits[l][p] = loraDropout.mask(backend, key, n, maskBits[l][p]);
-            maskKey[l][p] = key;
-            maskN[l][p] = n;
-        }
-        return maskBits[l][p];
+        return la.dropMask[p];
     }
-
-    /** Dropout masks by [layer][projection] with the key and length each was made for (see {@link #dropoutMask}). */
-    private long[][][] maskBits;
-    private long[][] maskKey;
-    private int[][] maskN;
 
     /** A projection's backward: frozen dx += dy W, then the LoRA gradients and its dx contribution. */
     private void projectBackward(int l, int p, float[] dx, float[] dy, float[] x, int rows, Linear w, LayerActivations la) {
@@ -168,7 +157,7 @@ public final class LlamaModel {
         }
         // the dropout mask of the forward (kept in the block's buffers, or recomputed from its key: same micro-batch counter)
         int n = rows * m.in;
-        long[] bits = dropoutMask(l, p, loraDropout.key(l, m.projection), n);
+        long[] bits = dropoutMask(la, p, loraDropout.key(l, m.projection), n);
         loraDropout.forward(backend, bits, x, 0, n, loraXd, 0);
         // the weight gradients read the dropped-out input; once they are done the same buffer takes its gradient
         loraGradScratch = LoraKernels.backward(backend, m, loraXd, rows, la.loraAx[p], dy, null, loraScratch, loraGradScratch);
@@ -182,6 +171,10 @@ public final class LlamaModel {
         public final float[] ln1, rstd1, q, k, v, probs, att, attProj, resid2, ln2, rstd2, gate, up, mlpHidden, mlpOut;
         /** LoRA's A·x per projection (kept for the backward), allocated when an adapter targets it. */
         final float[][] loraAx = new float[LayerWeights.PROJECTIONS.size()][];
+        /** LoRA dropout masks of the last forward through these buffers, per projection, with their key and length. */
+        final long[][] dropMask = new long[LayerWeights.PROJECTIONS.size()][];
+        final long[] dropKey = new long[LayerWeights.PROJECTIONS.size()];
+        final int[] dropN = new int[LayerWeights.PROJECTIONS.size()];
         /**
          * 0: probs holds every head's attention probabilities; else probs holds this many heads at a time and the
          * backward recomputes them (training buffers whose probabilities would exceed {@link #ATTENTION_CHUNK_FLOATS}).
