@@ -280,6 +280,18 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * The GPU-resident training engine over {@code model}'s frozen weights (which must be this backend's model):
+     * see {@link CudaTrainingModel}.
+     */
+    public io.qlorastream.engine.train.TrainingEngine trainingEngine(io.qlorastream.engine.model.LlamaModel model,
+                                                                     boolean checkpointing) {
+        if (model.backend() != this) {
+            throw new IllegalArgumentException("the model computes on " + model.backend().name() + ", not on this CUDA backend");
+        }
+        throw new UnsupportedOperationException("GPU-resident training: not yet");
+    }
+
     /** Waits for all queued GPU work and reports its errors (kernel faults surface here). */
     public synchronized void synchronize() {
         enter();
