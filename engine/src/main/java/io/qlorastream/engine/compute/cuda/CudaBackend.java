@@ -259,20 +259,9 @@ public final class CudaBackend implements Backend {
                                        AdamW.Config config, double lr, long step) {
         int n = params.length;
         enter();
-        // the scalars exactly as AdamW.step derives them
-        float decay = (float) (1 - lr * config.weightDecay());
-        float oneMinusBeta1 = (float) (1 - config.beta1());
-        float beta2 = (float) config.beta2();
-        float oneMinusBeta2 = (float) (1 - config.beta2());
-        double biasCorrection1 = 1 - Math.pow(config.beta1(), step);
-        double biasCorrection2 = 1 - Math.pow(config.beta2(), step);
-        float negStepSize = (float) -(lr / biasCorrection1);
-        float biasCorrection2Sqrt = (float) Math.sqrt(biasCorrection2);
         try (DeviceBuffer dP = DeviceBuffer.of(params); DeviceBuffer dG = DeviceBuffer.of(grads, 0, n);
              DeviceBuffer dM = DeviceBuffer.of(expAvg, 0, n); DeviceBuffer dV = DeviceBuffer.of(expAvgSq, 0, n);
-             CudaKernels.Args args = new CudaKernels.Args().ptr(dP).ptr(dG).ptr(dM).ptr(dV).i64(n)
-                     .i32(config.weightDecay() != 0 ? 1 : 0).f32(decay).f32(oneMinusBeta1).f32(beta2).f32(oneMinusBeta2)
-                     .f32(negStepSize).f32(biasCorrection2Sqrt).f32((float) config.eps())) {
+             CudaKernels.Args args = adamwArgs(dP.address(), dG.address(), dM.address(), dV.address(), n, config, lr, step)) {
             kernels.launchElementwise("adamw_step", n, args);
             dP.download(0, params, 0, n);
             dM.download(0, expAvg, 0, n);
@@ -289,7 +278,40 @@ public final class CudaBackend implements Backend {
         if (model.backend() != this) {
             throw new IllegalArgumentException("the model computes on " + model.backend().name() + ", not on this CUDA backend");
         }
-        throw new UnsupportedOperationException("GPU-resident training: not yet");
+        return new CudaTrainingModel(this, model, checkpointing);
+    }
+
+    /**
+     * The arguments of {@code adamw_step} over n elements at the given device addresses, with the scalars derived
+     * exactly as {@link AdamW#step} derives them ({@code step}: the step count after this step, 1 for the first).
+     */
+    static CudaKernels.Args adamwArgs(long params, long grads, long expAvg, long expAvgSq, long n, AdamW.Config config,
+                                      double lr, long step) {
+        float decay = (float) (1 - lr * config.weightDecay());
+        float oneMinusBeta1 = (float) (1 - config.beta1());
+        float beta2 = (float) config.beta2();
+        float oneMinusBeta2 = (float) (1 - config.beta2());
+        double biasCorrection1 = 1 - Math.pow(config.beta1(), step);
+        double biasCorrection2 = 1 - Math.pow(config.beta2(), step);
+        float negStepSize = (float) -(lr / biasCorrection1);
+        float biasCorrection2Sqrt = (float) Math.sqrt(biasCorrection2);
+        return new CudaKernels.Args().ptr(params).ptr(grads).ptr(expAvg).ptr(expAvgSq).i64(n)
+                .i32(config.weightDecay() != 0 ? 1 : 0).f32(decay).f32(oneMinusBeta1).f32(beta2).f32(oneMinusBeta2)
+                .f32(negStepSize).f32(biasCorrection2Sqrt).f32((float) config.eps());
+    }
+
+    /** The compiled kernels (for {@link CudaTrainingModel}, which shares this backend's context and handle). */
+    CudaKernels kernels() {
+        return kernels;
+    }
+
+    cublasContext cublas() {
+        return cublas;
+    }
+
+    /** Makes the device current on the calling thread; throws when closed. */
+    void enterDevice() {
+        enter();
     }
 
     /** Waits for all queued GPU work and reports its errors (kernel faults surface here). */

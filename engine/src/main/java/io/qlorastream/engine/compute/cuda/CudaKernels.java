@@ -43,11 +43,19 @@ import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLogSize;
  */
 public final class CudaKernels implements AutoCloseable {
     /** The kernel source files (resources beside this class) and the kernels each defines. */
-    public static final Map<String, List<String>> SOURCES = Map.of(
-            "nf4.cu", List.of("nf4_dequantize", "nf4_dequantize_dq"),
-            "rmsnorm.cu", List.of("rmsnorm_forward", "rmsnorm_backward"),
-            "swiglu.cu", List.of("swiglu_forward", "swiglu_backward"),
-            "adamw.cu", List.of("adamw_step"));
+    public static final Map<String, List<String>> SOURCES = Map.ofEntries(
+            Map.entry("nf4.cu", List.of("nf4_dequantize", "nf4_dequantize_dq", "nf4_dequantize_bf16", "nf4_dequantize_dq_bf16")),
+            Map.entry("rmsnorm.cu", List.of("rmsnorm_forward", "rmsnorm_backward")),
+            Map.entry("swiglu.cu", List.of("swiglu_forward", "swiglu_backward")),
+            Map.entry("adamw.cu", List.of("adamw_step")),
+            // the GPU-resident training path (CudaTrainingModel)
+            Map.entry("convert.cu", List.of("f32_to_bf16", "add_f32", "add_bias_f32", "scale_f32")),
+            Map.entry("embedding.cu", List.of("embedding_forward")),
+            Map.entry("rope.cu", List.of("rope_rotate")),
+            Map.entry("attention.cu", List.of("causal_softmax_forward", "causal_softmax_backward")),
+            Map.entry("cross_entropy.cu", List.of("cross_entropy_forward_backward")),
+            Map.entry("lora_dropout.cu", List.of("lora_dropout_forward", "lora_dropout_backward")),
+            Map.entry("gradnorm.cu", List.of("sumsq_partials")));
 
     static final int THREADS = 256;
     /** Grid-stride loops cover any size; more blocks than this buys nothing on one GPU. */
@@ -165,6 +173,11 @@ public final class CudaKernels implements AutoCloseable {
         public Args f32(float v) {
             values.add(new FloatPointer(1).put(v));
             return this;
+        }
+
+        /** An unsigned 64-bit value (a dropout key): the same bits as a long. */
+        public Args u64(long v) {
+            return i64(v);
         }
 
         public Args f64(double v) {

@@ -57,6 +57,51 @@ public final class DeviceBuffer implements AutoCloseable {
         return b;
     }
 
+    /** Copies {@code src[0, n)} to ints {@code [0, n)} of this buffer. */
+    public void uploadInts(int[] src, int n) {
+        ensureLive();
+        if ((long) n * Integer.BYTES > bytes) {
+            throw new IndexOutOfBoundsException(n + " ints outside a device buffer of " + bytes + " bytes");
+        }
+        if (n == 0) {
+            return;
+        }
+        try (org.bytedeco.javacpp.IntPointer host = new org.bytedeco.javacpp.IntPointer(n)) {
+            host.put(src, 0, n);
+            CudaStatus.runtime("cudaMemcpy(host to device)", cudaMemcpy(pointer, host.position(0), (long) n * Integer.BYTES,
+                    cudaMemcpyHostToDevice));
+        }
+    }
+
+    /** Copies raw little-endian 16-bit values {@code src[0, n)} (e.g. bf16 bits) to shorts {@code [at, at + n)}. */
+    public void uploadShorts(short[] src, int n, long at) {
+        ensureLive();
+        if (at < 0 || (at + n) * Short.BYTES > bytes) {
+            throw new IndexOutOfBoundsException("shorts [" + at + ", " + (at + n) + ") outside a device buffer of " + bytes + " bytes");
+        }
+        if (n == 0) {
+            return;
+        }
+        try (org.bytedeco.javacpp.ShortPointer host = new org.bytedeco.javacpp.ShortPointer(n)) {
+            host.put(src, 0, n);
+            CudaStatus.runtime("cudaMemcpy(host to device)", cudaMemcpy(new org.bytedeco.javacpp.ShortPointer(pointer)
+                    .position(at), host.position(0), (long) n * Short.BYTES, cudaMemcpyHostToDevice));
+        }
+    }
+
+    /** Copies doubles {@code [0, n)} of this buffer to {@code dst[0, n)}. */
+    public void downloadDoubles(double[] dst, int n) {
+        ensureLive();
+        if ((long) n * Double.BYTES > bytes) {
+            throw new IndexOutOfBoundsException(n + " doubles outside a device buffer of " + bytes + " bytes");
+        }
+        try (org.bytedeco.javacpp.DoublePointer host = new org.bytedeco.javacpp.DoublePointer(Math.max(1, n))) {
+            CudaStatus.runtime("cudaMemcpy(device to host)", cudaMemcpy(host, pointer, (long) n * Double.BYTES,
+                    cudaMemcpyDeviceToHost));
+            host.position(0).get(dst, 0, n);
+        }
+    }
+
     public long bytes() {
         return bytes;
     }
