@@ -418,31 +418,11 @@ public final class CudaTrainingModel implements TrainingEngine {
 
     private void attentionForward(Buffers b, Block k, long mask) {
         TrainingPlan pl = b.plan;
-        int t = pl.seqLen(), d = pl.headDim();
-        float scale = (float) (1.0 / Math.sqrt(d));
-        for (int bi = 0; bi < pl.batch(); bi++) {
-            for (int gi = 0; gi < pl.group(); gi++) {
-                long q = k.q.address() + 4 * pl.qBase(bi, gi);
-                long kk = k.k.address() + 4 * pl.kvBase(bi);
-                long p = k.probs.address() + 4 * pl.probsBase(bi, gi);
-                // scores_h = q_h · k_hᵀ / sqrt(d)
-                sgemmStrided(false, true, t, t, d, scale, q, pl.qDim(), pl.qStride(), kk, pl.kvDim(), pl.kvStride(),
-                        0f, p, t, pl.probsStride(), pl.kvHeads());
-            }
+        pl.attentionScores(this::sgemmStrided, 4, k.q.address(), k.k.address(), k.probs.address());
+        try (CudaKernels.Args a = new CudaKernels.Args().ptr(k.probs).ptr(mask).i32(pl.heads()).i32(pl.seqLen())) {
+            kernels.launch("causal_softmax_forward", (int) (pl.probsFloats() / pl.seqLen()), ROW_THREADS, a);
         }
-        try (CudaKernels.Args a = new CudaKernels.Args().ptr(k.probs).ptr(mask).i32(pl.heads()).i32(t)) {
-            kernels.launch("causal_softmax_forward", (int) (pl.probsFloats() / t), ROW_THREADS, a);
-        }
-        for (int bi = 0; bi < pl.batch(); bi++) {
-            for (int gi = 0; gi < pl.group(); gi++) {
-                long p = k.probs.address() + 4 * pl.probsBase(bi, gi);
-                long v = k.v.address() + 4 * pl.kvBase(bi);
-                long o = k.att.address() + 4 * pl.qBase(bi, gi);
-                // att_h = probs_h · v_h
-                sgemmStrided(false, false, t, d, t, 1f, p, t, pl.probsStride(), v, pl.kvDim(), pl.kvStride(),
-                        0f, o, pl.qDim(), pl.qStride(), pl.kvHeads());
-            }
-        }
+        pl.attentionOutput(this::sgemmStrided, 4, k.probs.address(), k.v.address(), k.att.address());
     }
 
     // ---- loss and backward ----
@@ -572,39 +552,13 @@ public final class CudaTrainingModel implements TrainingEngine {
 
     private void attentionBackward(Buffers b, Block k) {
         TrainingPlan pl = b.plan;
-        int t = pl.seqLen(), d = pl.headDim();
-        float scale = (float) (1.0 / Math.sqrt(d));
-        long sQ = pl.qStride(), sK = pl.kvStride(), sP = pl.probsStride();
-        int count = pl.kvHeads();
-        for (int bi = 0; bi < pl.batch(); bi++) {
-            long kv = 4 * pl.kvBase(bi);
-            for (int gi = 0; gi < pl.group(); gi++) {
-                long qo = 4 * pl.qBase(bi, gi);
-                long po = 4 * pl.probsBase(bi, gi);
-                // dp = dout_h · v_hᵀ
-                sgemmStrided(false, true, t, t, d, 1f, b.dAtt.address() + qo, pl.qDim(), sQ, k.v.address() + kv,
-                        pl.kvDim(), sK, 0f, b.dProbs.address() + po, t, sP, count);
-                // dv_kv += p_hᵀ · dout_h (group members one after another: they write the same rows)
-                sgemmStrided(true, false, t, d, t, 1f, k.probs.address() + po, t, sP, b.dAtt.address() + qo, pl.qDim(), sQ,
-                        1f, b.dV.address() + kv, pl.kvDim(), sK, count);
-            }
+        pl.attentionBackwardValues(this::sgemmStrided, 4, b.dAtt.address(), k.v.address(), k.probs.address(),
+                b.dProbs.address(), b.dV.address());
+        try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.dProbs).ptr(k.probs).i32(pl.seqLen()).f32(pl.attentionScale())) {
+            kernels.launch("causal_softmax_backward", (int) (pl.probsFloats() / pl.seqLen()), ROW_THREADS, a);
         }
-        try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.dProbs).ptr(k.probs).i32(t).f32(scale)) {
-            kernels.launch("causal_softmax_backward", (int) (pl.probsFloats() / t), ROW_THREADS, a);
-        }
-        for (int bi = 0; bi < pl.batch(); bi++) {
-            long kv = 4 * pl.kvBase(bi);
-            for (int gi = 0; gi < pl.group(); gi++) {
-                long qo = 4 * pl.qBase(bi, gi);
-                long po = 4 * pl.probsBase(bi, gi);
-                // dq_h += dscore · k_h
-                sgemmStrided(false, false, t, d, t, 1f, b.dProbs.address() + po, t, sP, k.k.address() + kv, pl.kvDim(), sK,
-                        1f, b.dQ.address() + qo, pl.qDim(), sQ, count);
-                // dk_kv += dscoreᵀ · q_h
-                sgemmStrided(true, false, t, d, t, 1f, b.dProbs.address() + po, t, sP, k.q.address() + qo, pl.qDim(), sQ,
-                        1f, b.dK.address() + kv, pl.kvDim(), sK, count);
-            }
-        }
+        pl.attentionBackwardQueryKey(this::sgemmStrided, 4, b.dProbs.address(), k.k.address(), k.q.address(),
+                b.dQ.address(), b.dK.address());
     }
 
     // ---- kernels and products ----

@@ -168,4 +168,76 @@ public record TrainingPlan(int batch, int seqLen, int hidden, int qDim, int kvDi
     public long probsStride() {
         return (long) group() * seqLen * seqLen;
     }
+
+    /**
+     * A row-major strided-batched product {@code C_i = alpha·op(A_i)·op(B_i) + beta·C_i}, i < count, A_i at address
+     * {@code a + i·strideA·unit} (strides in elements, addresses in the caller's unit): cuBLAS on the GPU, a Java loop
+     * in the test that checks the attention bookkeeping against {@code kernels.Attention}.
+     */
+    public interface StridedGemm {
+        void run(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda, long strideA,
+                 long b, int ldb, long strideB, float beta, long c, int ldc, long strideC, int count);
+    }
+
+    /** 1/sqrt(headDim), attention's score scale (as a float, like the CPU). */
+    public float attentionScale() {
+        return (float) (1.0 / Math.sqrt(headDim));
+    }
+
+    /**
+     * probs_h = q_h · k_hᵀ / sqrt(d) for every batch row and head, one strided batch per (b, group member): q [rows,
+     * qDim], k [rows, kvDim], probs [batch, heads, T, T] at addresses q, k, probs; {@code unit} = bytes per element at
+     * those addresses (4 for device addresses, 1 for element offsets).
+     */
+    public void attentionScores(StridedGemm g, long unit, long q, long k, long probs) {
+        int t = seqLen;
+        for (int b = 0; b < batch; b++) {
+            for (int gi = 0; gi < group(); gi++) {
+                g.run(false, true, t, t, headDim, attentionScale(), q + unit * qBase(b, gi), qDim, qStride(),
+                        k + unit * kvBase(b), kvDim, kvStride(), 0f, probs + unit * probsBase(b, gi), t, probsStride(), kvHeads);
+            }
+        }
+    }
+
+    /** att_h = probs_h · v_h (att [rows, qDim]). */
+    public void attentionOutput(StridedGemm g, long unit, long probs, long v, long att) {
+        int t = seqLen;
+        for (int b = 0; b < batch; b++) {
+            for (int gi = 0; gi < group(); gi++) {
+                g.run(false, false, t, headDim, t, 1f, probs + unit * probsBase(b, gi), t, probsStride(),
+                        v + unit * kvBase(b), kvDim, kvStride(), 0f, att + unit * qBase(b, gi), qDim, qStride(), kvHeads);
+            }
+        }
+    }
+
+    /**
+     * The backward's first half: dprobs_h = datt_h · v_hᵀ, and dv_kv += probs_hᵀ · datt_h, the members of a KV group
+     * one after another (they add into the same dv rows; within one strided batch every KV head is written once).
+     */
+    public void attentionBackwardValues(StridedGemm g, long unit, long dAtt, long v, long probs, long dProbs, long dV) {
+        int t = seqLen;
+        for (int b = 0; b < batch; b++) {
+            for (int gi = 0; gi < group(); gi++) {
+                long qo = unit * qBase(b, gi), kv = unit * kvBase(b), po = unit * probsBase(b, gi);
+                g.run(false, true, t, t, headDim, 1f, dAtt + qo, qDim, qStride(), v + kv, kvDim, kvStride(),
+                        0f, dProbs + po, t, probsStride(), kvHeads);
+                g.run(true, false, t, headDim, t, 1f, probs + po, t, probsStride(), dAtt + qo, qDim, qStride(),
+                        1f, dV + kv, kvDim, kvStride(), kvHeads);
+            }
+        }
+    }
+
+    /** The backward's second half, after the softmax backward turned dprobs into dscores: dq_h += dscore · k_h, dk_kv += dscoreᵀ · q_h. */
+    public void attentionBackwardQueryKey(StridedGemm g, long unit, long dScores, long k, long q, long dQ, long dK) {
+        int t = seqLen;
+        for (int b = 0; b < batch; b++) {
+            for (int gi = 0; gi < group(); gi++) {
+                long qo = unit * qBase(b, gi), kv = unit * kvBase(b), po = unit * probsBase(b, gi);
+                g.run(false, false, t, headDim, t, 1f, dScores + po, t, probsStride(), k + kv, kvDim, kvStride(),
+                        1f, dQ + qo, qDim, qStride(), kvHeads);
+                g.run(true, false, t, headDim, t, 1f, dScores + po, t, probsStride(), q + qo, qDim, qStride(),
+                        1f, dK + kv, kvDim, kvStride(), kvHeads);
+            }
+        }
+    }
 }
