@@ -54,7 +54,8 @@ public final class GpuCheck {
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
                 .selectors(selectClass(CudaStatusTest.class), selectClass(CudaKernelSourcesTest.class),
                         selectClass("io.qlorastream.engine.compute.DeviceTest"), selectClass(CudaBackendTest.class),
-                        selectClass("io.qlorastream.engine.model.LlamaModelCudaTest"))
+                        selectClass("io.qlorastream.engine.model.LlamaModelCudaTest"), selectClass(TrainingPlanTest.class),
+                        selectClass("io.qlorastream.engine.model.CudaTrainingModelTest"))
                 .build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
