@@ -30,10 +30,12 @@ import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
  * therefore every kernel the model still writes in Java (RMSNorm, RoPE, softmax, SwiGLU, LoRA, AdamW, cross-entropy)
  * runs on the CPU threads of an inner {@link CpuBackend}.
  * <p>
- * <b>What this is not yet:</b> the model's activations are Java arrays, so every product copies its input to the
- * GPU and its output back; the model does not run GPU-resident end to end, computes in fp32 rather than bf16, and
- * the GPU kernels for RMSNorm, SwiGLU and AdamW ({@link #rmsNormForward} and friends, on host arrays) are tested
- * against the CPU but not yet called by the model. Non-NF4 weights (BF16/F32) are kept on the GPU as fp32.
+ * <b>Training does not go through this interface:</b> {@link #trainingEngine} makes a {@link CudaTrainingModel}, which
+ * keeps weights, activations, the adapter and AdamW's moments on the GPU and computes every layer there (bf16
+ * products); {@code Trainer} and {@code StepTrainer} use it whenever their model computes on this backend. What still
+ * goes through the {@link io.qlorastream.engine.compute.Backend} methods below (scoring, generation, evaluation) has
+ * Java-array activations: every product copies its input to the GPU and its output back, in fp32, and the rest of the
+ * model runs on the CPU threads. Non-NF4 weights (BF16/F32) are kept on the GPU as fp32 for that path.
  * <p>
  * Like {@link CpuBackend}, not for concurrent use from several threads: the public methods are synchronized.
  */
@@ -50,6 +52,8 @@ public final class CudaBackend implements Backend {
     private final FloatPointer one = new FloatPointer(1).put(1f);
     private final FloatPointer zero = new FloatPointer(1).put(0f);
     private DeviceBuffer scratch;
+    /** Training engines made by {@link #trainingEngine}: their device memory is freed before the context's handle. */
+    private final java.util.List<CudaTrainingModel> engines = new java.util.ArrayList<>();
     private DeviceBuffer bufA;
     private DeviceBuffer bufB;
     private DeviceBuffer bufC;
@@ -273,12 +277,20 @@ public final class CudaBackend implements Backend {
      * The GPU-resident training engine over {@code model}'s frozen weights (which must be this backend's model):
      * see {@link CudaTrainingModel}.
      */
-    public io.qlorastream.engine.train.TrainingEngine trainingEngine(io.qlorastream.engine.model.LlamaModel model,
+    public synchronized io.qlorastream.engine.train.TrainingEngine trainingEngine(io.qlorastream.engine.model.LlamaModel model,
                                                                      boolean checkpointing) {
         if (model.backend() != this) {
             throw new IllegalArgumentException("the model computes on " + model.backend().name() + ", not on this CUDA backend");
         }
-        return new CudaTrainingModel(this, model, checkpointing);
+        enter();
+        if (gpu.ccMajor() < 8) {
+            // cublasGemmEx with bf16 inputs needs Ampere's tensor cores or later
+            throw new CudaException("GPU-resident training computes in bf16 and needs compute capability 8.0 or newer; "
+                    + gpu.reason(), null);
+        }
+        CudaTrainingModel engine = new CudaTrainingModel(this, model, checkpointing);
+        engines.add(engine);
+        return engine;
     }
 
     /**
@@ -491,6 +503,8 @@ public final class CudaBackend implements Backend {
         }
         try {
             cudaSetDevice(DEVICE);
+            engines.forEach(CudaTrainingModel::close);
+            engines.clear();
             weights.values().forEach(DeviceWeight::close);
             weights.clear();
             for (DeviceBuffer b : new DeviceBuffer[]{scratch, bufA, bufB, bufC}) {

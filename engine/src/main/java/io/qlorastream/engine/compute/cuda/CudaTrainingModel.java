@@ -312,7 +312,7 @@ public final class CudaTrainingModel implements TrainingEngine {
                 throw new IllegalArgumentException("label " + t + " outside the vocabulary [0, " + config.vocabSize() + ")");
             }
         }
-        if (buf == null || buf.plan.batch() != batch || buf.plan.seqLen() != seqLen) {
+        if (buf == null || buf.plan.batch() != batch || buf.plan.seqLen() != seqLen || buf.plan.loraRank() != adapter.config.r()) {
             // one shape of buffers at a time, as the CPU trainer: free the old before allocating the new
             if (buf != null) {
                 buf.close();
