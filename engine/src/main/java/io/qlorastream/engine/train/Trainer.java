@@ -405,8 +405,10 @@ public final class Trainer {
                 }
                 if (listener != null) listener.onStep(m);
             }
+            // the adapter the caller saves or inspects is the trained one (not in a finally: after a failed step the
+            // engine's state is not worth copying back, and a second failure would hide the first)
+            sync();
         } finally {
-            sync(); // the adapter the caller saves or inspects is the trained one
             if (log != null) log.close();
         }
         return new Result(step, step >= totalSteps, first, last, truncated, tokens, (System.nanoTime() - start) / 1e9);
