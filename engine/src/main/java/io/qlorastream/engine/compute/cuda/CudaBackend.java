@@ -277,18 +277,24 @@ public final class CudaBackend implements Backend {
      * The GPU-resident training engine over {@code model}'s frozen weights (which must be this backend's model):
      * see {@link CudaTrainingModel}.
      */
-    public synchronized io.qlorastream.engine.train.TrainingEngine trainingEngine(io.qlorastream.engine.model.LlamaModel model,
+    public io.qlorastream.engine.train.TrainingEngine trainingEngine(io.qlorastream.engine.model.LlamaModel model,
                                                                      boolean checkpointing) {
+        return trainingEngine(model, checkpointing, CudaTrainingModel.Precision.BF16);
+    }
+
+    /** {@link #trainingEngine(io.qlorastream.engine.model.LlamaModel, boolean)} with the frozen products' precision. */
+    public synchronized CudaTrainingModel trainingEngine(io.qlorastream.engine.model.LlamaModel model, boolean checkpointing,
+                                                         CudaTrainingModel.Precision precision) {
         if (model.backend() != this) {
             throw new IllegalArgumentException("the model computes on " + model.backend().name() + ", not on this CUDA backend");
         }
         enter();
-        if (gpu.ccMajor() < 8) {
+        if (precision == CudaTrainingModel.Precision.BF16 && gpu.ccMajor() < 8) {
             // cublasGemmEx with bf16 inputs needs Ampere's tensor cores or later
             throw new CudaException("GPU-resident training computes in bf16 and needs compute capability 8.0 or newer; "
                     + gpu.reason(), null);
         }
-        CudaTrainingModel engine = new CudaTrainingModel(this, model, checkpointing);
+        CudaTrainingModel engine = new CudaTrainingModel(this, model, checkpointing, precision);
         engines.add(engine);
         return engine;
     }

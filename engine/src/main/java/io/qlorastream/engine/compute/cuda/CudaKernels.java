@@ -47,7 +47,7 @@ public final class CudaKernels implements AutoCloseable {
             Map.entry("adamw.cu", List.of("adamw_step")),
             // the GPU-resident training path (CudaTrainingModel)
             Map.entry("convert.cu", List.of("f32_to_bf16", "add_f32", "add_bias_f32", "scale_f32")),
-            Map.entry("embedding.cu", List.of("embedding_forward")),
+            Map.entry("embedding.cu", List.of("embedding_forward", "embedding_forward_f32")),
             Map.entry("rope.cu", List.of("rope_rotate")),
             Map.entry("attention.cu", List.of("causal_softmax_forward", "causal_softmax_backward")),
             Map.entry("cross_entropy.cu", List.of("cross_entropy_forward_backward")),

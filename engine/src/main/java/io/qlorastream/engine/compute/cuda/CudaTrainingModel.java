@@ -64,6 +64,14 @@ import static org.bytedeco.cuda.global.cudart.cudaMemset;
  * Not thread-safe; one engine per backend at a time.
  */
 public final class CudaTrainingModel implements TrainingEngine {
+    /**
+     * The frozen products' operands: {@link #BF16} is QLoRA's compute dtype (the default, what {@code --device cuda}
+     * trains with); {@link #FP32} keeps every operand fp32 (no TF32), for tests that must tell a bug from bf16 rounding.
+     */
+    public enum Precision {
+        BF16, FP32
+    }
+
     private static final int Q = 0, K = 1, V = 2, O = 3, GATE = 4, UP = 5, DOWN = 6;
     private static final int ROW_THREADS = 256;
 
@@ -73,6 +81,9 @@ public final class CudaTrainingModel implements TrainingEngine {
     private final LlamaModel model;
     private final LlamaConfig config;
     private final boolean checkpointing;
+    private final boolean bf16;
+    /** Bytes of one frozen-product operand element: 2 (bf16) or 4 (fp32). */
+    private final int es;
     private final List<DeviceBuffer> weightBuffers = new ArrayList<>();
     private final GpuLinear[][] linears;
     private final DeviceBuffer[] inputNorm, postNorm;
@@ -90,13 +101,15 @@ public final class CudaTrainingModel implements TrainingEngine {
     private Buffers buf;
     private boolean closed;
 
-    CudaTrainingModel(CudaBackend backend, LlamaModel model, boolean checkpointing) {
+    CudaTrainingModel(CudaBackend backend, LlamaModel model, boolean checkpointing, Precision precision) {
         this.backend = backend;
         this.kernels = backend.kernels();
         this.cublas = backend.cublas();
         this.model = model;
         this.config = model.config();
         this.checkpointing = checkpointing;
+        this.bf16 = precision == Precision.BF16;
+        this.es = bf16 ? 2 : 4;
         backend.enterDevice();
         LlamaWeights w = model.weights();
         int layers = config.numLayers();
@@ -113,10 +126,10 @@ public final class CudaTrainingModel implements TrainingEngine {
                 }
             }
             finalNorm = keep(DeviceBuffer.of(w.finalNorm));
-            embedding = keep(bf16(w.tokenEmbedding));
-            lmHead = w.tied() ? embedding : keep(bf16(w.lmHead));
+            embedding = keep(dense(w.tokenEmbedding));
+            lmHead = w.tied() ? embedding : keep(dense(w.lmHead));
             invFreq = keep(DeviceBuffer.of(Rope.invFreq(config)));
-            weightScratch = keep(DeviceBuffer.allocate(2 * TrainingPlan.WEIGHT_SCRATCH_SHORTS));
+            weightScratch = keep(DeviceBuffer.allocate(es * TrainingPlan.WEIGHT_SCRATCH_SHORTS));
             normPartials = keep(DeviceBuffer.allocate(8L * TrainingPlan.NORM_BLOCKS));
         } catch (RuntimeException | Error e) {
             freeAll();
@@ -127,6 +140,28 @@ public final class CudaTrainingModel implements TrainingEngine {
     private DeviceBuffer keep(DeviceBuffer b) {
         weightBuffers.add(b);
         return b;
+    }
+
+    /** A dense weight on the GPU in the operand precision: bf16 or fp32. */
+    private DeviceBuffer dense(WeightMatrix m) {
+        if (bf16) {
+            return bf16(m);
+        }
+        int rows = m.rows(), cols = m.cols();
+        DeviceBuffer d = DeviceBuffer.floats((long) rows * cols);
+        try {
+            int block = Math.max(1, Math.min(rows, (1 << 22) / Math.max(1, cols)));
+            float[] f = new float[block * cols];
+            for (int r0 = 0; r0 < rows; r0 += block) {
+                int rc = Math.min(block, rows - r0);
+                m.dequantizeRows(r0, rc, f, 0);
+                d.upload(f, 0, rc * cols, (long) r0 * cols);
+            }
+            return d;
+        } catch (RuntimeException e) {
+            d.close();
+            throw e;
+        }
     }
 
     /** A dense weight as bf16 bits on the GPU, converted block of rows by block on the host. */
@@ -180,7 +215,7 @@ public final class CudaTrainingModel implements TrainingEngine {
             } else {
                 nf4 = null;
                 packed = code = absmax = nestedAbsmax = nestedMap = null;
-                dense = keep(bf16(w));
+                dense = keep(dense(w));
             }
         }
 
@@ -188,21 +223,22 @@ public final class CudaTrainingModel implements TrainingEngine {
             return nf4 == null ? rows : TrainingPlan.weightBlockRows(rows, cols);
         }
 
-        /** Device address of bf16 rows [r0, r0 + rc) (rc ≤ blockRows()): the resident matrix or the scratch. */
-        long rowsBf16(int r0, int rc) {
+        /** Device address of rows [r0, r0 + rc) as operands (rc ≤ blockRows()): the resident matrix or the scratch. */
+        long rowsOperand(int r0, int rc) {
             if (nf4 == null) {
-                return dense.address() + 2L * r0 * cols;
+                return dense.address() + (long) es * r0 * cols;
             }
+            String suffix = bf16 ? "_bf16" : "";
             long count = (long) rc * cols;
             long start = (long) r0 * cols;
             try (CudaKernels.Args args = new CudaKernels.Args()) {
                 if (nf4.doubleQuant()) {
                     args.ptr(packed).ptr(absmax).ptr(nestedAbsmax).ptr(nestedMap).f32(nf4.nestedOffset())
                             .i32(nf4.nestedBlockSize()).ptr(code).i32(nf4.blockSize()).i64(start).i64(count).ptr(weightScratch);
-                    kernels.launchElementwise("nf4_dequantize_dq_bf16", count, args);
+                    kernels.launchElementwise("nf4_dequantize_dq" + suffix, count, args);
                 } else {
                     args.ptr(packed).ptr(absmax).ptr(code).i32(nf4.blockSize()).i64(start).i64(count).ptr(weightScratch);
-                    kernels.launchElementwise("nf4_dequantize_bf16", count, args);
+                    kernels.launchElementwise("nf4_dequantize" + suffix, count, args);
                 }
             }
             return weightScratch.address();
@@ -342,7 +378,7 @@ public final class CudaTrainingModel implements TrainingEngine {
     private void forward(Buffers b, int rows, long mask) {
         int hidden = config.hiddenSize();
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.resid[0]).ptr(b.tokens).ptr(embedding).i32(hidden)) {
-            kernels.launch("embedding_forward", rows, ROW_THREADS, a);
+            kernels.launch(bf16 ? "embedding_forward" : "embedding_forward_f32", rows, ROW_THREADS, a);
         }
         for (int l = 0; l < config.numLayers(); l++) {
             blockForward(l, b, b.resid[l], b.resid[l + 1], b.blocks[l], rows, mask);
@@ -354,41 +390,41 @@ public final class CudaTrainingModel implements TrainingEngine {
         int hidden = config.hiddenSize();
         GpuLinear[] w = linears[l];
         rmsNormForward(k.ln1, k.rstd1, x, inputNorm[l], rows);
-        toBf16(b.xb, k.ln1, (long) rows * hidden);
-        project(l, Q, k.q, k.ln1, rows, w[Q], k, b);
-        project(l, K, k.k, k.ln1, rows, w[K], k, b);
-        project(l, V, k.v, k.ln1, rows, w[V], k, b);
+        long op = operand(b.xb, k.ln1, 0, (long) rows * hidden);
+        project(l, Q, k.q, k.ln1, op, rows, w[Q], k, b);
+        project(l, K, k.k, k.ln1, op, rows, w[K], k, b);
+        project(l, V, k.v, k.ln1, op, rows, w[V], k, b);
         rope(k.q, rows, config.numHeads(), b.plan.seqLen(), 1f);
         rope(k.k, rows, config.numKvHeads(), b.plan.seqLen(), 1f);
         attentionForward(b, k, mask);
-        toBf16(b.xb, k.att, (long) rows * config.qDim());
-        project(l, O, b.projOut, k.att, rows, w[O], k, b);
+        op = operand(b.xb, k.att, 0, (long) rows * config.qDim());
+        project(l, O, b.projOut, k.att, op, rows, w[O], k, b);
         add(k.resid2, x, b.projOut, (long) rows * hidden);
         rmsNormForward(k.ln2, k.rstd2, k.resid2, postNorm[l], rows);
-        toBf16(b.xb, k.ln2, (long) rows * hidden);
-        project(l, GATE, k.gate, k.ln2, rows, w[GATE], k, b);
-        project(l, UP, k.up, k.ln2, rows, w[UP], k, b);
+        op = operand(b.xb, k.ln2, 0, (long) rows * hidden);
+        project(l, GATE, k.gate, k.ln2, op, rows, w[GATE], k, b);
+        project(l, UP, k.up, k.ln2, op, rows, w[UP], k, b);
         long n = (long) rows * config.intermediateSize();
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(k.mlpHidden).ptr(k.gate).ptr(k.up).i64(n)) {
             kernels.launchElementwise("swiglu_forward", n, a);
         }
-        toBf16(b.xb, k.mlpHidden, n);
-        project(l, DOWN, b.projOut, k.mlpHidden, rows, w[DOWN], k, b);
+        op = operand(b.xb, k.mlpHidden, 0, n);
+        project(l, DOWN, b.projOut, k.mlpHidden, op, rows, w[DOWN], k, b);
         add(out, k.resid2, b.projOut, (long) rows * hidden);
     }
 
     /**
-     * y = x Wᵀ (+ bias) + scaling · B(A(dropout(x))): the frozen product from {@code b.xb} (x already converted to
-     * bf16 by the caller), then the LoRA term in fp32 from x.
+     * y = x Wᵀ (+ bias) + scaling · B(A(dropout(x))): the frozen product from {@code xOp} (x as a product operand,
+     * see {@link #operand}), then the LoRA term in fp32 from x.
      */
-    private void project(int l, int p, DeviceBuffer y, DeviceBuffer x, int rows, GpuLinear w, Block k, Buffers b) {
+    private void project(int l, int p, DeviceBuffer y, DeviceBuffer x, long xOp, int rows, GpuLinear w, Block k, Buffers b) {
         int in = w.cols, out = w.rows;
         int block = w.blockRows();
         for (int r0 = 0; r0 < out; r0 += block) {
             int rc = Math.min(block, out - r0);
-            long wRows = w.rowsBf16(r0, rc);
+            long wRows = w.rowsOperand(r0, rc);
             // y[:, r0:r0+rc] = x · W[r0:r0+rc]ᵀ
-            gemmBf16(false, true, rows, rc, in, 1f, b.xb.address(), in, wRows, in, 0f, y.address() + 4L * r0, out);
+            gemmOp(false, true, rows, rc, in, 1f, xOp, in, wRows, in, 0f, y.address() + 4L * r0, out);
         }
         if (w.bias != null) {
             long n = (long) rows * out;
@@ -433,17 +469,17 @@ public final class CudaTrainingModel implements TrainingEngine {
         int chunk = b.plan.lossChunkRows();
         for (int r0 = 0; r0 < rows; r0 += chunk) {
             int rc = Math.min(chunk, rows - r0);
-            toBf16(b.xb, b.lnFinal, (long) r0 * hidden, (long) rc * hidden);
+            long op = operand(b.xb, b.lnFinal, (long) r0 * hidden, (long) rc * hidden);
             // logits = lnFinal[r0:r0+rc] · lm_headᵀ
-            gemmBf16(false, true, rc, vocab, hidden, 1f, b.xb.address(), hidden, lmHead.address(), hidden, 0f,
+            gemmOp(false, true, rc, vocab, hidden, 1f, op, hidden, lmHead.address(), hidden, 0f,
                     b.logits.address(), vocab);
             try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.logits).ptr(b.losses, r0).ptr(b.targets.address() + 4L * r0)
                     .i32(vocab).f32(tokenWeight)) {
                 kernels.launch("cross_entropy_forward_backward", rc, ROW_THREADS, a);
             }
-            toBf16(b.dlogits, b.logits, (long) rc * vocab);
+            long dl = operand(b.dlogits, b.logits, 0, (long) rc * vocab);
             // dLnFinal[r0:r0+rc] = dlogits · lm_head
-            gemmBf16(false, false, rc, hidden, vocab, 1f, b.dlogits.address(), vocab, lmHead.address(), hidden, 0f,
+            gemmOp(false, false, rc, hidden, vocab, 1f, dl, vocab, lmHead.address(), hidden, 0f,
                     b.dLnFinal.address() + 4L * r0 * hidden, hidden);
         }
         float[] losses = new float[rows];
@@ -505,13 +541,13 @@ public final class CudaTrainingModel implements TrainingEngine {
     private void projectBackward(int l, int p, DeviceBuffer dx, DeviceBuffer dy, DeviceBuffer x, int rows, GpuLinear w,
                                  Block k, Buffers b) {
         int in = w.cols, out = w.rows;
-        toBf16(b.xb, dy, (long) rows * out);
+        long dyOp = operand(b.xb, dy, 0, (long) rows * out);
         int block = w.blockRows();
         for (int r0 = 0; r0 < out; r0 += block) {
             int rc = Math.min(block, out - r0);
-            long wRows = w.rowsBf16(r0, rc);
+            long wRows = w.rowsOperand(r0, rc);
             // dx += dy[:, r0:r0+rc] · W[r0:r0+rc]
-            gemmBf16(false, false, rows, in, rc, 1f, b.xb.address() + 2L * r0, out, wRows, in, 1f, dx.address(), in);
+            gemmOp(false, false, rows, in, rc, 1f, dyOp + (long) es * r0, out, wRows, in, 1f, dx.address(), in);
         }
         LoraModule m = lora[l][p];
         if (m == null) {
@@ -593,15 +629,18 @@ public final class CudaTrainingModel implements TrainingEngine {
         }
     }
 
-    private void toBf16(DeviceBuffer out, DeviceBuffer x, long n) {
-        toBf16(out, x, 0, n);
-    }
-
-    /** bf16 of x's floats [from, from + n) into out's shorts [0, n). */
-    private void toBf16(DeviceBuffer out, DeviceBuffer x, long from, long n) {
-        try (CudaKernels.Args a = new CudaKernels.Args().ptr(out).ptr(x, from).i64(n)) {
+    /**
+     * x's floats [from, from + n) as a frozen product's operand: converted to bf16 into {@code scratch} (bf16), or x
+     * itself (fp32). Returns the operand's device address.
+     */
+    private long operand(DeviceBuffer scratch, DeviceBuffer x, long from, long n) {
+        if (!bf16) {
+            return x.address() + 4 * from;
+        }
+        try (CudaKernels.Args a = new CudaKernels.Args().ptr(scratch).ptr(x, from).i64(n)) {
             kernels.launchElementwise("f32_to_bf16", n, a);
         }
+        return scratch.address();
     }
 
     private void add(DeviceBuffer out, DeviceBuffer a, DeviceBuffer b, long n) {
@@ -652,15 +691,27 @@ public final class CudaTrainingModel implements TrainingEngine {
                 alpha, floats(b), ldb, sB, floats(a), lda, sA, beta, floats(c), ldc, sC, count));
     }
 
-    /** Row-major C (fp32) = alpha·op(A)·op(B) + beta·C with A and B bf16: tensor cores, fp32 accumulation. */
-    private void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float al, long a, int lda, long b, int ldb,
+    /**
+     * Row-major C (fp32) = alpha·op(A)·op(B) + beta·C with A and B operands: bf16 (tensor cores, fp32 accumulation)
+     * or fp32 (CUBLAS_COMPUTE_32F on fp32 inputs without TF32: plain sgemm).
+     */
+    private void gemmOp(boolean transA, boolean transB, int m, int n, int k, float al, long a, int lda, long b, int ldb,
                           float be, long c, int ldc) {
         CudaBackend.ColumnMajorGemm g = CudaBackend.ColumnMajorGemm.of(transA, transB, m, n, k);
         alpha.put(al);
         beta.put(be);
         CudaStatus.cublas("cublasGemmEx", cublasGemmEx(cublas, g.transFirst() ? CUBLAS_OP_T : CUBLAS_OP_N,
-                g.transSecond() ? CUBLAS_OP_T : CUBLAS_OP_N, g.m(), g.n(), g.k(), alpha, at(b), CUDA_R_16BF, ldb,
-                at(a), CUDA_R_16BF, lda, beta, at(c), CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+                g.transSecond() ? CUBLAS_OP_T : CUBLAS_OP_N, g.m(), g.n(), g.k(), alpha, at(b), opType(), ldb,
+                at(a), opType(), lda, beta, at(c), CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    }
+
+    private int opType() {
+        return bf16 ? CUDA_R_16BF : CUDA_R_32F;
+    }
+
+    /** The operand precision of the frozen products. */
+    public Precision precision() {
+        return bf16 ? Precision.BF16 : Precision.FP32;
     }
 
     // ---- buffers ----
