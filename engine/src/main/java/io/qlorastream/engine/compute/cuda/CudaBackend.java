@@ -294,7 +294,7 @@ public final class CudaBackend implements Backend {
             throw new CudaException("GPU-resident training computes in bf16 and needs compute capability 8.0 or newer; "
                     + gpu.reason(), null);
         }
-        CudaTrainingModel engine = new CudaTrainingModel(this, model, checkpointing, precision);
+        CudaTrainingModel engine = new CudaTrainingModel(new CudaTrainingDevice(this), model, checkpointing, precision);
         engines.add(engine);
         return engine;
     }

@@ -15,27 +15,13 @@ import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.tensor.Floats;
 import io.qlorastream.engine.tensor.WeightMatrix;
 import io.qlorastream.engine.train.TrainingEngine;
-import org.bytedeco.cuda.cublas.cublasContext;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.SizeTPointer;
 
 import java.util.ArrayList;
 import java.util.List;
 
-import static org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F;
-import static org.bytedeco.cuda.global.cublas.CUBLAS_GEMM_DEFAULT;
-import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_N;
-import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_T;
-import static org.bytedeco.cuda.global.cublas.cublasGemmEx;
-import static org.bytedeco.cuda.global.cublas.cublasSgemmStridedBatched;
-import static org.bytedeco.cuda.global.cublas.cublasSgemm_v2;
-import static org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
-import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
-import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
-import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToDevice;
-import static org.bytedeco.cuda.global.cudart.cudaMemset;
 
 /**
  * QLoRA training of one adapter with everything on the GPU: the {@link TrainingEngine} a {@link CudaBackend} makes.
@@ -60,7 +46,9 @@ import static org.bytedeco.cuda.global.cudart.cudaMemset;
  * Only the token ids, mask and targets go to the GPU per micro-batch and only the per-row losses and the norm's
  * partial sums come back; the adapter and the moments cross only in {@link #load} and {@link #store}.
  * <p>
- * Kernels are launched on the default stream, like cuBLAS on the backend's handle, so they run in issue order.
+ * Kernels are launched on the default stream, like cuBLAS on the backend's handle, so they run in issue order. All
+ * GPU work goes through a {@link TrainingDevice} ({@link CudaTrainingDevice} on a GPU), which a CPU test emulates to
+ * check this class's orchestration against the CPU model (CudaTrainingModelEmulatedTest).
  * Not thread-safe; one engine per backend at a time.
  */
 public final class CudaTrainingModel implements TrainingEngine {
@@ -75,9 +63,7 @@ public final class CudaTrainingModel implements TrainingEngine {
     private static final int Q = 0, K = 1, V = 2, O = 3, GATE = 4, UP = 5, DOWN = 6;
     private static final int ROW_THREADS = 256;
 
-    private final CudaBackend backend;
-    private final CudaKernels kernels;
-    private final cublasContext cublas;
+    private final TrainingDevice dev;
     private final LlamaModel model;
     private final LlamaConfig config;
     private final boolean checkpointing;
@@ -88,8 +74,6 @@ public final class CudaTrainingModel implements TrainingEngine {
     private final GpuLinear[][] linears;
     private final DeviceBuffer[] inputNorm, postNorm;
     private final DeviceBuffer finalNorm, embedding, lmHead, invFreq, weightScratch;
-    private final FloatPointer alpha = new FloatPointer(1);
-    private final FloatPointer beta = new FloatPointer(1);
 
     private LoraAdapter adapter;
     private AdamW optimizer;
@@ -101,16 +85,14 @@ public final class CudaTrainingModel implements TrainingEngine {
     private Buffers buf;
     private boolean closed;
 
-    CudaTrainingModel(CudaBackend backend, LlamaModel model, boolean checkpointing, Precision precision) {
-        this.backend = backend;
-        this.kernels = backend.kernels();
-        this.cublas = backend.cublas();
+    CudaTrainingModel(TrainingDevice dev, LlamaModel model, boolean checkpointing, Precision precision) {
+        this.dev = dev;
         this.model = model;
         this.config = model.config();
         this.checkpointing = checkpointing;
         this.bf16 = precision == Precision.BF16;
         this.es = bf16 ? 2 : 4;
-        backend.enterDevice();
+        dev.enter();
         LlamaWeights w = model.weights();
         int layers = config.numLayers();
         try {
@@ -119,22 +101,34 @@ public final class CudaTrainingModel implements TrainingEngine {
             postNorm = new DeviceBuffer[layers];
             for (int l = 0; l < layers; l++) {
                 LayerWeights lw = w.layers[l];
-                inputNorm[l] = keep(DeviceBuffer.of(lw.inputNorm));
-                postNorm[l] = keep(DeviceBuffer.of(lw.postAttentionNorm));
+                inputNorm[l] = keep(ofFloats(lw.inputNorm));
+                postNorm[l] = keep(ofFloats(lw.postAttentionNorm));
                 for (int p = 0; p < LayerWeights.PROJECTIONS.size(); p++) {
                     linears[l][p] = new GpuLinear(lw.projection(LayerWeights.PROJECTIONS.get(p)));
                 }
             }
-            finalNorm = keep(DeviceBuffer.of(w.finalNorm));
+            finalNorm = keep(ofFloats(w.finalNorm));
             embedding = keep(dense(w.tokenEmbedding));
             lmHead = w.tied() ? embedding : keep(dense(w.lmHead));
-            invFreq = keep(DeviceBuffer.of(Rope.invFreq(config)));
-            weightScratch = keep(DeviceBuffer.allocate(es * TrainingPlan.WEIGHT_SCRATCH_SHORTS));
-            normPartials = keep(DeviceBuffer.allocate(8L * TrainingPlan.NORM_BLOCKS));
+            invFreq = keep(ofFloats(Rope.invFreq(config)));
+            weightScratch = keep(dev.allocate(es * TrainingPlan.WEIGHT_SCRATCH_SHORTS));
+            normPartials = keep(dev.allocate(8L * TrainingPlan.NORM_BLOCKS));
         } catch (RuntimeException | Error e) {
             freeAll();
             throw e;
         }
+    }
+
+    private DeviceBuffer ofFloats(float[] a) {
+        DeviceBuffer b = dev.allocate(4L * a.length);
+        b.upload(a, 0, a.length, 0);
+        return b;
+    }
+
+    private DeviceBuffer ofBytes(byte[] a) {
+        DeviceBuffer b = dev.allocate(a.length);
+        b.uploadBytes(a);
+        return b;
     }
 
     private DeviceBuffer keep(DeviceBuffer b) {
@@ -148,7 +142,7 @@ public final class CudaTrainingModel implements TrainingEngine {
             return bf16(m);
         }
         int rows = m.rows(), cols = m.cols();
-        DeviceBuffer d = DeviceBuffer.floats((long) rows * cols);
+        DeviceBuffer d = dev.allocate(4L * rows * cols);
         try {
             int block = Math.max(1, Math.min(rows, (1 << 22) / Math.max(1, cols)));
             float[] f = new float[block * cols];
@@ -165,9 +159,9 @@ public final class CudaTrainingModel implements TrainingEngine {
     }
 
     /** A dense weight as bf16 bits on the GPU, converted block of rows by block on the host. */
-    private static DeviceBuffer bf16(WeightMatrix m) {
+    private DeviceBuffer bf16(WeightMatrix m) {
         int rows = m.rows(), cols = m.cols();
-        DeviceBuffer d = DeviceBuffer.allocate(2L * rows * cols);
+        DeviceBuffer d = dev.allocate(2L * rows * cols);
         try {
             int block = Math.max(1, Math.min(rows, (1 << 22) / Math.max(1, cols)));
             float[] f = new float[block * cols];
@@ -197,17 +191,17 @@ public final class CudaTrainingModel implements TrainingEngine {
             WeightMatrix w = lin.weight;
             rows = w.rows();
             cols = w.cols();
-            bias = lin.bias == null ? null : keep(DeviceBuffer.of(lin.bias));
+            bias = lin.bias == null ? null : keep(ofFloats(lin.bias));
             if (w instanceof Nf4Tensor t) {
                 nf4 = t;
-                packed = keep(DeviceBuffer.of(t.packed()));
-                code = keep(DeviceBuffer.of(t.quantMap()));
+                packed = keep(ofBytes(t.packed()));
+                code = keep(ofFloats(t.quantMap()));
                 if (t.doubleQuant()) {
-                    absmax = keep(DeviceBuffer.of(t.quantizedAbsmax()));
-                    nestedAbsmax = keep(DeviceBuffer.of(t.nestedAbsmax()));
-                    nestedMap = keep(DeviceBuffer.of(t.nestedQuantMap()));
+                    absmax = keep(ofBytes(t.quantizedAbsmax()));
+                    nestedAbsmax = keep(ofFloats(t.nestedAbsmax()));
+                    nestedMap = keep(ofFloats(t.nestedQuantMap()));
                 } else {
-                    absmax = keep(DeviceBuffer.of(t.absmax()));
+                    absmax = keep(ofFloats(t.absmax()));
                     nestedAbsmax = null;
                     nestedMap = null;
                 }
@@ -235,10 +229,10 @@ public final class CudaTrainingModel implements TrainingEngine {
                 if (nf4.doubleQuant()) {
                     args.ptr(packed).ptr(absmax).ptr(nestedAbsmax).ptr(nestedMap).f32(nf4.nestedOffset())
                             .i32(nf4.nestedBlockSize()).ptr(code).i32(nf4.blockSize()).i64(start).i64(count).ptr(weightScratch);
-                    kernels.launchElementwise("nf4_dequantize_dq" + suffix, count, args);
+                    dev.launchElementwise("nf4_dequantize_dq" + suffix, count, args);
                 } else {
                     args.ptr(packed).ptr(absmax).ptr(code).i32(nf4.blockSize()).i64(start).i64(count).ptr(weightScratch);
-                    kernels.launchElementwise("nf4_dequantize" + suffix, count, args);
+                    dev.launchElementwise("nf4_dequantize" + suffix, count, args);
                 }
             }
             return weightScratch.address();
@@ -259,10 +253,10 @@ public final class CudaTrainingModel implements TrainingEngine {
         }
         if (params == null || params.bytes() != 4L * n) {
             freeAdapter();
-            params = DeviceBuffer.floats(n);
-            grads = DeviceBuffer.floats(n);
-            expAvg = DeviceBuffer.floats(n);
-            expAvgSq = DeviceBuffer.floats(n);
+            params = dev.allocate(4L * n);
+            grads = dev.allocate(4L * n);
+            expAvg = dev.allocate(4L * n);
+            expAvgSq = dev.allocate(4L * n);
         }
         params.upload(adapter.params, 0, n, 0);
         grads.upload(adapter.grads, 0, n, 0);
@@ -305,7 +299,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         bound();
         long n = adapter.parameterCount();
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(grads).i64(n).ptr(normPartials)) {
-            kernels.launch("sumsq_partials", TrainingPlan.NORM_BLOCKS, ROW_THREADS, a);
+            dev.launch("sumsq_partials", TrainingPlan.NORM_BLOCKS, ROW_THREADS, a);
         }
         double[] partial = new double[TrainingPlan.NORM_BLOCKS];
         normPartials.downloadDoubles(partial, partial.length);
@@ -319,14 +313,14 @@ public final class CudaTrainingModel implements TrainingEngine {
             double coef = maxGradNorm / (norm + 1e-6);
             if (coef < 1.0) {
                 try (CudaKernels.Args a = new CudaKernels.Args().ptr(grads).f32((float) coef).i64(n)) {
-                    kernels.launchElementwise("scale_f32", n, a);
+                    dev.launchElementwise("scale_f32", n, a);
                 }
             }
         }
         stepCount++;
         try (CudaKernels.Args a = CudaBackend.adamwArgs(params.address(), grads.address(), expAvg.address(),
                 expAvgSq.address(), n, optimizer.config, lr, stepCount)) {
-            kernels.launchElementwise("adamw_step", n, a);
+            dev.launchElementwise("adamw_step", n, a);
         }
         return norm;
     }
@@ -378,7 +372,7 @@ public final class CudaTrainingModel implements TrainingEngine {
     private void forward(Buffers b, int rows, long mask) {
         int hidden = config.hiddenSize();
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.resid[0]).ptr(b.tokens).ptr(embedding).i32(hidden)) {
-            kernels.launch(bf16 ? "embedding_forward" : "embedding_forward_f32", rows, ROW_THREADS, a);
+            dev.launch(bf16 ? "embedding_forward" : "embedding_forward_f32", rows, ROW_THREADS, a);
         }
         for (int l = 0; l < config.numLayers(); l++) {
             blockForward(l, b, b.resid[l], b.resid[l + 1], b.blocks[l], rows, mask);
@@ -406,7 +400,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         project(l, UP, k.up, k.ln2, op, rows, w[UP], k, b);
         long n = (long) rows * config.intermediateSize();
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(k.mlpHidden).ptr(k.gate).ptr(k.up).i64(n)) {
-            kernels.launchElementwise("swiglu_forward", n, a);
+            dev.launchElementwise("swiglu_forward", n, a);
         }
         op = operand(b.xb, k.mlpHidden, 0, n);
         project(l, DOWN, b.projOut, k.mlpHidden, op, rows, w[DOWN], k, b);
@@ -429,7 +423,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         if (w.bias != null) {
             long n = (long) rows * out;
             try (CudaKernels.Args a = new CudaKernels.Args().ptr(y).ptr(w.bias).i32(out).i64(n)) {
-                kernels.launchElementwise("add_bias_f32", n, a);
+                dev.launchElementwise("add_bias_f32", n, a);
             }
         }
         LoraModule m = lora[l][p];
@@ -456,7 +450,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         TrainingPlan pl = b.plan;
         pl.attentionScores(this::sgemmStrided, 4, k.q.address(), k.k.address(), k.probs.address());
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(k.probs).ptr(mask).i32(pl.heads()).i32(pl.seqLen())) {
-            kernels.launch("causal_softmax_forward", (int) (pl.probsFloats() / pl.seqLen()), ROW_THREADS, a);
+            dev.launch("causal_softmax_forward", (int) (pl.probsFloats() / pl.seqLen()), ROW_THREADS, a);
         }
         pl.attentionOutput(this::sgemmStrided, 4, k.probs.address(), k.v.address(), k.att.address());
     }
@@ -475,7 +469,7 @@ public final class CudaTrainingModel implements TrainingEngine {
                     b.logits.address(), vocab);
             try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.logits).ptr(b.losses, r0).ptr(b.targets.address() + 4L * r0)
                     .i32(vocab).f32(tokenWeight)) {
-                kernels.launch("cross_entropy_forward_backward", rc, ROW_THREADS, a);
+                dev.launch("cross_entropy_forward_backward", rc, ROW_THREADS, a);
             }
             long dl = operand(b.dlogits, b.logits, 0, (long) rc * vocab);
             // dLnFinal[r0:r0+rc] = dlogits · lm_head
@@ -514,7 +508,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         b.dGate.zero();
         b.dUp.zero();
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.dGate).ptr(b.dUp).ptr(b.dMlpHidden).ptr(k.gate).ptr(k.up).i64(ni)) {
-            kernels.launchElementwise("swiglu_backward", ni, a);
+            dev.launchElementwise("swiglu_backward", ni, a);
         }
         b.dLn.zero();
         projectBackward(l, GATE, b.dLn, b.dGate, k.ln2, rows, w[GATE], k, b);
@@ -582,7 +576,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         long n = (long) rows * in;
         try (CudaKernels.Args args = new CudaKernels.Args().ptr(dx).ptr(b.loraXd).i64(n).u64(key).f64(dropout.p)
                 .f32(keepScale())) {
-            kernels.launchElementwise("lora_dropout_backward", n, args);
+            dev.launchElementwise("lora_dropout_backward", n, args);
         }
     }
 
@@ -591,7 +585,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         pl.attentionBackwardValues(this::sgemmStrided, 4, b.dAtt.address(), k.v.address(), k.probs.address(),
                 b.dProbs.address(), b.dV.address());
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.dProbs).ptr(k.probs).i32(pl.seqLen()).f32(pl.attentionScale())) {
-            kernels.launch("causal_softmax_backward", (int) (pl.probsFloats() / pl.seqLen()), ROW_THREADS, a);
+            dev.launch("causal_softmax_backward", (int) (pl.probsFloats() / pl.seqLen()), ROW_THREADS, a);
         }
         pl.attentionBackwardQueryKey(this::sgemmStrided, 4, b.dProbs.address(), k.k.address(), k.q.address(),
                 b.dQ.address(), b.dK.address());
@@ -605,27 +599,27 @@ public final class CudaTrainingModel implements TrainingEngine {
 
     private void dropoutForward(DeviceBuffer out, DeviceBuffer x, long n, long key) {
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(out).ptr(x).i64(n).u64(key).f64(dropout.p).f32(keepScale())) {
-            kernels.launchElementwise("lora_dropout_forward", n, a);
+            dev.launchElementwise("lora_dropout_forward", n, a);
         }
     }
 
     private void rmsNormForward(DeviceBuffer out, DeviceBuffer rstd, DeviceBuffer x, DeviceBuffer w, int rows) {
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(out).ptr(rstd).ptr(x).ptr(w).i32(config.hiddenSize())
                 .f64(config.rmsNormEps())) {
-            kernels.launch("rmsnorm_forward", rows, CudaKernels.THREADS, a);
+            dev.launch("rmsnorm_forward", rows, CudaKernels.THREADS, a);
         }
     }
 
     private void rmsNormBackward(DeviceBuffer dx, DeviceBuffer dout, DeviceBuffer x, DeviceBuffer w, DeviceBuffer rstd, int rows) {
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(dx).ptr(dout).ptr(x).ptr(w).ptr(rstd).i32(config.hiddenSize())) {
-            kernels.launch("rmsnorm_backward", rows, CudaKernels.THREADS, a);
+            dev.launch("rmsnorm_backward", rows, CudaKernels.THREADS, a);
         }
     }
 
     private void rope(DeviceBuffer x, int rows, int heads, int seqLen, float sign) {
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(x).ptr(invFreq).i32(heads).i32(config.headDim()).i32(seqLen)
                 .f32(sign)) {
-            kernels.launch("rope_rotate", rows, ROW_THREADS, a);
+            dev.launch("rope_rotate", rows, ROW_THREADS, a);
         }
     }
 
@@ -638,57 +632,39 @@ public final class CudaTrainingModel implements TrainingEngine {
             return x.address() + 4 * from;
         }
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(scratch).ptr(x, from).i64(n)) {
-            kernels.launchElementwise("f32_to_bf16", n, a);
+            dev.launchElementwise("f32_to_bf16", n, a);
         }
         return scratch.address();
     }
 
     private void add(DeviceBuffer out, DeviceBuffer a, DeviceBuffer b, long n) {
         try (CudaKernels.Args args = new CudaKernels.Args().ptr(out).ptr(a).ptr(b).i64(n)) {
-            kernels.launchElementwise("add_f32", n, args);
+            dev.launchElementwise("add_f32", n, args);
         }
     }
 
-    private static void copy(DeviceBuffer to, DeviceBuffer from, long floats) {
-        CudaStatus.runtime("cudaMemcpy(device to device)",
-                cudaMemcpy(at(to.address()), at(from.address()), 4 * floats, cudaMemcpyDeviceToDevice));
+    private void copy(DeviceBuffer to, DeviceBuffer from, long floats) {
+        dev.copy(to.address(), from.address(), 4 * floats);
     }
 
-    /** A JavaCPP pointer at an exact device address (position 0), for cuBLAS and runtime arguments. */
+    /** A JavaCPP pointer at an exact device address (position 0). */
     static Pointer at(long address) {
-        return new Address(address);
-    }
-
-    private static final class Address extends Pointer {
-        Address(long address) {
-            this.address = address;
-        }
-    }
-
-    private static FloatPointer floats(long address) {
-        return new FloatPointer(at(address));
+        return CudaTrainingDevice.at(address);
     }
 
     /** Row-major fp32 C = alpha·op(A)·op(B) + beta·C on column-major cuBLAS (operands swapped, see ColumnMajorGemm). */
     private void sgemm(boolean transA, boolean transB, int m, int n, int k, float al, long a, int lda, long b, int ldb,
                        float be, long c, int ldc) {
         CudaBackend.ColumnMajorGemm g = CudaBackend.ColumnMajorGemm.of(transA, transB, m, n, k);
-        alpha.put(al);
-        beta.put(be);
-        CudaStatus.cublas("cublasSgemm_v2", cublasSgemm_v2(cublas, g.transFirst() ? CUBLAS_OP_T : CUBLAS_OP_N,
-                g.transSecond() ? CUBLAS_OP_T : CUBLAS_OP_N, g.m(), g.n(), g.k(), alpha, floats(b), ldb, floats(a), lda,
-                beta, floats(c), ldc));
+        dev.sgemm(g.transFirst(), g.transSecond(), g.m(), g.n(), g.k(), al, b, ldb, a, lda, be, c, ldc);
     }
 
     /** {@link #sgemm} over {@code count} matrices at strides (in floats) sA, sB, sC. */
     private void sgemmStrided(boolean transA, boolean transB, int m, int n, int k, float al, long a, int lda, long sA,
                               long b, int ldb, long sB, float be, long c, int ldc, long sC, int count) {
         CudaBackend.ColumnMajorGemm g = CudaBackend.ColumnMajorGemm.of(transA, transB, m, n, k);
-        alpha.put(al);
-        beta.put(be);
-        CudaStatus.cublas("cublasSgemmStridedBatched", cublasSgemmStridedBatched(cublas,
-                g.transFirst() ? CUBLAS_OP_T : CUBLAS_OP_N, g.transSecond() ? CUBLAS_OP_T : CUBLAS_OP_N, g.m(), g.n(), g.k(),
-                alpha, floats(b), ldb, sB, floats(a), lda, sA, beta, floats(c), ldc, sC, count));
+        dev.sgemmStridedBatched(g.transFirst(), g.transSecond(), g.m(), g.n(), g.k(), al, b, ldb, sB, a, lda, sA, be, c,
+                ldc, sC, count);
     }
 
     /**
@@ -696,17 +672,9 @@ public final class CudaTrainingModel implements TrainingEngine {
      * or fp32 (CUBLAS_COMPUTE_32F on fp32 inputs without TF32: plain sgemm).
      */
     private void gemmOp(boolean transA, boolean transB, int m, int n, int k, float al, long a, int lda, long b, int ldb,
-                          float be, long c, int ldc) {
+                        float be, long c, int ldc) {
         CudaBackend.ColumnMajorGemm g = CudaBackend.ColumnMajorGemm.of(transA, transB, m, n, k);
-        alpha.put(al);
-        beta.put(be);
-        CudaStatus.cublas("cublasGemmEx", cublasGemmEx(cublas, g.transFirst() ? CUBLAS_OP_T : CUBLAS_OP_N,
-                g.transSecond() ? CUBLAS_OP_T : CUBLAS_OP_N, g.m(), g.n(), g.k(), alpha, at(b), opType(), ldb,
-                at(a), opType(), lda, beta, at(c), CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-    }
-
-    private int opType() {
-        return bf16 ? CUDA_R_16BF : CUDA_R_32F;
+        dev.gemmEx(g.transFirst(), g.transSecond(), g.m(), g.n(), g.k(), al, b, ldb, a, lda, be, c, ldc, bf16);
     }
 
     /** The operand precision of the frozen products. */
@@ -717,7 +685,7 @@ public final class CudaTrainingModel implements TrainingEngine {
     // ---- buffers ----
 
     /** One decoder block's buffers (shared by all blocks with checkpointing). */
-    private static final class Block {
+    private final class Block {
         final DeviceBuffer ln1, rstd1, q, k, v, probs, att, resid2, ln2, rstd2, gate, up, mlpHidden;
         final DeviceBuffer[] loraAx = new DeviceBuffer[LayerWeights.PROJECTIONS.size()];
 
@@ -742,14 +710,14 @@ public final class CudaTrainingModel implements TrainingEngine {
         }
     }
 
-    private static DeviceBuffer f(List<DeviceBuffer> all, long floats) {
-        DeviceBuffer b = DeviceBuffer.floats(Math.max(1, floats));
+    private DeviceBuffer f(List<DeviceBuffer> all, long floats) {
+        DeviceBuffer b = dev.allocate(4 * Math.max(1, floats));
         all.add(b);
         return b;
     }
 
     /** Every buffer of one micro-batch shape, laid out by its {@link TrainingPlan}. */
-    private static final class Buffers implements AutoCloseable {
+    private final class Buffers implements AutoCloseable {
         final TrainingPlan plan;
         final List<DeviceBuffer> all = new ArrayList<>();
         final Block[] blocks;
@@ -807,7 +775,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         }
 
         private DeviceBuffer bytes(long n) {
-            DeviceBuffer b = DeviceBuffer.allocate(n);
+            DeviceBuffer b = dev.allocate(n);
             all.add(b);
             return b;
         }
@@ -827,7 +795,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         if (closed) {
             throw new IllegalStateException("GPU training engine is closed");
         }
-        backend.enterDevice();
+        dev.enter();
     }
 
     private void bound() {
@@ -880,12 +848,17 @@ public final class CudaTrainingModel implements TrainingEngine {
             return;
         }
         try {
-            backend.enterDevice();
+            dev.enter();
             freeAll();
         } finally {
             closed = true;
-            alpha.close();
-            beta.close();
+            if (dev instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
         }
     }
 }
