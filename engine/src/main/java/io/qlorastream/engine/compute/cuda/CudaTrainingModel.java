@@ -68,6 +68,8 @@ public final class CudaTrainingModel implements TrainingEngine {
     private final LlamaConfig config;
     private final boolean checkpointing;
     private final boolean bf16;
+    private final long weightScratchElements;
+    private final long lossChunkFloats;
     /** Bytes of one frozen-product operand element: 2 (bf16) or 4 (fp32). */
     private final int es;
     private final List<DeviceBuffer> weightBuffers = new ArrayList<>();
@@ -86,6 +88,14 @@ public final class CudaTrainingModel implements TrainingEngine {
     private boolean closed;
 
     CudaTrainingModel(TrainingDevice dev, LlamaModel model, boolean checkpointing, Precision precision) {
+        this(dev, model, checkpointing, precision, TrainingPlan.WEIGHT_SCRATCH_SHORTS, TrainingPlan.LOSS_CHUNK_FLOATS);
+    }
+
+    /** With the dequantization scratch and loss chunk sizes given (tests use small ones to exercise the blocking). */
+    CudaTrainingModel(TrainingDevice dev, LlamaModel model, boolean checkpointing, Precision precision,
+                      long weightScratchElements, long lossChunkFloats) {
+        this.weightScratchElements = weightScratchElements;
+        this.lossChunkFloats = lossChunkFloats;
         this.dev = dev;
         this.model = model;
         this.config = model.config();
@@ -111,7 +121,7 @@ public final class CudaTrainingModel implements TrainingEngine {
             embedding = keep(dense(w.tokenEmbedding));
             lmHead = w.tied() ? embedding : keep(dense(w.lmHead));
             invFreq = keep(ofFloats(Rope.invFreq(config)));
-            weightScratch = keep(dev.allocate(es * TrainingPlan.WEIGHT_SCRATCH_SHORTS));
+            weightScratch = keep(dev.allocate(es * weightScratchElements));
             normPartials = keep(dev.allocate(8L * TrainingPlan.NORM_BLOCKS));
         } catch (RuntimeException | Error e) {
             freeAll();
@@ -214,7 +224,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         }
 
         int blockRows() {
-            return nf4 == null ? rows : TrainingPlan.weightBlockRows(rows, cols);
+            return nf4 == null ? rows : TrainingPlan.weightBlockRows(rows, cols, weightScratchElements);
         }
 
         /** Device address of rows [r0, r0 + rc) as operands (rc ≤ blockRows()): the resident matrix or the scratch. */
@@ -348,7 +358,8 @@ public final class CudaTrainingModel implements TrainingEngine {
                 buf.close();
                 buf = null;
             }
-            buf = new Buffers(TrainingPlan.of(config, adapter.config.r(), batch, seqLen, checkpointing));
+            buf = new Buffers(TrainingPlan.of(config, adapter.config.r(), batch, seqLen, checkpointing)
+                    .withLossChunkFloats(lossChunkFloats));
         }
         Buffers b = buf;
         b.tokens.uploadInts(tokens, rows);

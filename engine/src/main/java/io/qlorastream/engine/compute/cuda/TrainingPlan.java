@@ -15,7 +15,8 @@ import io.qlorastream.engine.tensor.WeightMatrix;
  * Rows are the micro-batch's tokens ({@code batch · seqLen}). Floats are fp32 elements, shorts bf16 elements.
  */
 public record TrainingPlan(int batch, int seqLen, int hidden, int qDim, int kvDim, int inter, int vocab, int heads,
-                           int kvHeads, int headDim, int layers, int loraRank, boolean checkpointing) {
+                           int kvHeads, int headDim, int layers, int loraRank, boolean checkpointing,
+                           long lossChunkFloats) {
 
     /** Floats of one loss chunk's logits (64 MiB): 2048 rows of a 32k vocabulary, with a bf16 copy of half that. */
     public static final long LOSS_CHUNK_FLOATS = 1L << 24;
@@ -29,7 +30,13 @@ public record TrainingPlan(int batch, int seqLen, int hidden, int qDim, int kvDi
             throw new IllegalArgumentException("micro-batch [" + batch + ", " + seqLen + "] is empty");
         }
         return new TrainingPlan(batch, seqLen, c.hiddenSize(), c.qDim(), c.kvDim(), c.intermediateSize(), c.vocabSize(),
-                c.numHeads(), c.numKvHeads(), c.headDim(), c.numLayers(), loraRank, checkpointing);
+                c.numHeads(), c.numKvHeads(), c.headDim(), c.numLayers(), loraRank, checkpointing, LOSS_CHUNK_FLOATS);
+    }
+
+    /** This plan with loss chunks of at most {@code floats} logits (tests use small ones to get several chunks). */
+    public TrainingPlan withLossChunkFloats(long floats) {
+        return new TrainingPlan(batch, seqLen, hidden, qDim, kvDim, inter, vocab, heads, kvHeads, headDim, layers, loraRank,
+                checkpointing, floats);
     }
 
     public int rows() {
@@ -51,9 +58,9 @@ public record TrainingPlan(int batch, int seqLen, int hidden, int qDim, int kvDi
         return (long) batch * heads * seqLen * seqLen;
     }
 
-    /** Rows of one loss chunk: as many as fit {@link #LOSS_CHUNK_FLOATS} logits, at least 1, at most all rows. */
+    /** Rows of one loss chunk: as many as fit {@link #lossChunkFloats} logits, at least 1, at most all rows. */
     public int lossChunkRows() {
-        return lossChunkRows(rows(), vocab);
+        return (int) Math.max(1, Math.min(rows(), lossChunkFloats / vocab));
     }
 
     public static int lossChunkRows(int rows, int vocab) {
@@ -62,7 +69,12 @@ public record TrainingPlan(int batch, int seqLen, int hidden, int qDim, int kvDi
 
     /** Rows of a [rows, cols] weight dequantized per product so a block fits the bf16 scratch (at least 1). */
     public static int weightBlockRows(int rows, int cols) {
-        return (int) Math.max(1, Math.min(rows, WEIGHT_SCRATCH_SHORTS / Math.max(1, cols)));
+        return weightBlockRows(rows, cols, WEIGHT_SCRATCH_SHORTS);
+    }
+
+    /** Rows of a [rows, cols] weight per product with a scratch of {@code scratchElements} (at least 1). */
+    public static int weightBlockRows(int rows, int cols, long scratchElements) {
+        return (int) Math.max(1, Math.min(rows, scratchElements / Math.max(1, cols)));
     }
 
     /** fp32 floats of one decoder block's buffers (ln1 ... mlp hidden, LoRA's A·x of 7 projections, probabilities). */

@@ -56,7 +56,7 @@ public final class GpuCheck {
                 .selectors(selectClass(CudaStatusTest.class), selectClass(CudaKernelSourcesTest.class),
                         selectClass("io.qlorastream.engine.compute.DeviceTest"), selectClass(CudaBackendTest.class),
                         selectClass("io.qlorastream.engine.model.LlamaModelCudaTest"), selectClass(TrainingPlanTest.class),
-                        selectClass("io.qlorastream.engine.model.CudaTrainingModelTest"))
+                        selectClass(CudaTrainingModelEmulatedTest.class), selectClass(CudaTrainingModelTest.class))
                 .build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
