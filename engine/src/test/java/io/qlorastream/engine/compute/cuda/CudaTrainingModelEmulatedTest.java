@@ -18,7 +18,6 @@ import io.qlorastream.engine.tensor.DenseMatrix;
 import io.qlorastream.engine.tensor.WeightMatrix;
 import io.qlorastream.engine.train.CpuTrainingEngine;
 import io.qlorastream.engine.train.TrainingEngine;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -58,7 +57,7 @@ class CudaTrainingModelEmulatedTest {
             "FP32, 0.05, true, false, false, 1e-4",
             "FP32, 0.05, false, true, true, 1e-4",
             "BF16, 0.05, true, false, true, 1e-2",
-            "BF16, 0.0, false, true, false, 1e-2"})
+            "BF16, 0.0, false, false, true, 1e-2"})
     void lossAndEveryGradientTensorAgreeWithTheCpuEngine(CudaTrainingModel.Precision precision, double dropout,
                                                         boolean checkpointing, boolean tied, boolean biases, double tol) {
         LlamaConfig c = config(tied, biases);
@@ -66,6 +65,12 @@ class CudaTrainingModelEmulatedTest {
         Run[] r = both(c, dropout, 1, precision, checkpointing, dev);
         Run cpu = r[0], gpu = r[1];
         assertThat(Math.abs(gpu.losses()[0] - cpu.losses()[0])).isLessThanOrEqualTo(tol * Math.abs(cpu.losses()[0]));
+        double worst = 0;
+        for (LoraModule m : adapter(c, dropout).modules()) {
+            worst = Math.max(worst, Math.max(relative(gpu.firstGrads(), cpu.firstGrads(), m.aOffset, m.r * m.in),
+                    relative(gpu.firstGrads(), cpu.firstGrads(), m.bOffset, m.out * m.r)));
+        }
+        System.out.printf("%s dropout %s: worst gradient tensor relative error %.2e (tolerance %s)%n", precision, dropout, worst, tol);
         for (LoraModule m : adapter(c, dropout).modules()) {
             assertThat(relative(gpu.firstGrads(), cpu.firstGrads(), m.aOffset, m.r * m.in)).as(m + " dA").isLessThanOrEqualTo(tol);
             assertThat(relative(gpu.firstGrads(), cpu.firstGrads(), m.bOffset, m.out * m.r)).as(m + " dB").isLessThanOrEqualTo(tol);
@@ -82,18 +87,22 @@ class CudaTrainingModelEmulatedTest {
         }
     }
 
-    @Test
-    void optimizerStepsLeaveTheSameParametersMomentsAndStepCount() {
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"FP32, 1e-4", "BF16, 1e-2"})
+    void optimizerStepsLeaveTheSameParametersMomentsAndStepCount(CudaTrainingModel.Precision precision, double tol) {
         LlamaConfig c = config(false, false);
-        Run[] r = both(c, 0.05, 3, CudaTrainingModel.Precision.FP32, true, new EmulatedDevice(64 << 20));
+        Run[] r = both(c, 0.05, 3, precision, true, new EmulatedDevice(64 << 20));
         Run cpu = r[0], gpu = r[1];
         for (int s = 0; s < 3; s++) {
-            assertThat(Math.abs(gpu.losses()[s] - cpu.losses()[s])).as("step %d", s).isLessThanOrEqualTo(1e-4 * Math.abs(cpu.losses()[s]));
+            assertThat(Math.abs(gpu.losses()[s] - cpu.losses()[s])).as("step %d", s).isLessThanOrEqualTo(tol * Math.abs(cpu.losses()[s]));
         }
         int n = cpu.params().length;
-        assertThat(relative(gpu.params(), cpu.params(), 0, n)).isLessThanOrEqualTo(1e-4);
-        assertThat(relative(gpu.expAvg(), cpu.expAvg(), 0, n)).isLessThanOrEqualTo(1e-4);
-        assertThat(relative(gpu.expAvgSq(), cpu.expAvgSq(), 0, n)).isLessThanOrEqualTo(1e-4);
+        assertThat(relative(gpu.params(), cpu.params(), 0, n)).isLessThanOrEqualTo(tol);
+        if (precision == CudaTrainingModel.Precision.FP32) {
+            // Adam's moments follow the gradients; with bf16 gradients they move by the rounding, not checked here
+            assertThat(relative(gpu.expAvg(), cpu.expAvg(), 0, n)).isLessThanOrEqualTo(tol);
+            assertThat(relative(gpu.expAvgSq(), cpu.expAvgSq(), 0, n)).isLessThanOrEqualTo(tol);
+        }
         assertThat(gpu.steps()).isEqualTo(3).isEqualTo(cpu.steps());
     }
 }

@@ -24,7 +24,8 @@ import java.util.SplittableRandom;
  * BF16 checkpoint can hold, as a real model's do, so keeping them in bf16 on the GPU loses nothing. Projections are
  * drawn U(±0.7/sqrt(in)): with larger ones this tiny model's attention gets sharp and bf16 rounding of its forward
  * moves some gradient tensors by up to 3.5 % (measured on the emulated device at 1.5/sqrt(in)), which says more about
- * the model's conditioning than about the code; at 0.7 the bf16 gradients stay within 0.7 % of fp32.
+ * the model's conditioning than about the code; at 0.7 the bf16 gradients stay within 0.7 % of fp32. A tied table is
+ * drawn smaller (±0.3) for the same reason: it is also lm_head, and ±1.0 logits make the softmax sharp.
  */
 final class TrainingFixtures {
     static final double PROJECTION_SCALE = 0.7;
@@ -64,7 +65,7 @@ final class TrainingFixtures {
     static LlamaWeights weights(LlamaConfig c) {
         SplittableRandom r = new SplittableRandom(42);
         int h = c.hiddenSize();
-        io.qlorastream.engine.tensor.WeightMatrix emb = DenseMatrix.ofFloats(bf16Values(random(r, c.vocabSize() * h, 1.0)), c.vocabSize(), h);
+        io.qlorastream.engine.tensor.WeightMatrix emb = DenseMatrix.ofFloats(bf16Values(random(r, c.vocabSize() * h, c.tieWordEmbeddings() ? 0.3 : 1.0)), c.vocabSize(), h);
         LayerWeights[] layers = new LayerWeights[c.numLayers()];
         for (int l = 0; l < layers.length; l++) {
             layers[l] = new LayerWeights(norm(r, h), linear(r, c.qDim(), h, c.qkvBias()), linear(r, c.kvDim(), h, c.qkvBias()),
