@@ -82,7 +82,46 @@ final class EmulatedDevice implements TrainingDevice {
 
     @Override
     public void launchElementwise(String kernel, long n, CudaKernels.Args args) {
-        launch(kernel, -1, CudaKernels.THREADS, args);
+        // the grid CudaKernels.launchElementwise gives it (the mirrors ignore it; the host run of the CUDA source uses it)
+        launch(kernel, (int) Math.max(1, Math.min(65535, (n + CudaKernels.THREADS - 1) / CudaKernels.THREADS)),
+                CudaKernels.THREADS, args);
+    }
+
+    /**
+     * With QLORA_EMULATOR_RECORD=DIR, the first launch of every kernel is written to DIR/kernel.launch: name, grid,
+     * block, argument slots, device memory before and after the Java mirror ran, for engine/src/test/cuda-host, which
+     * runs the CUDA source itself on the CPU over the same memory and compares.
+     */
+    private static final java.nio.file.Path RECORD = System.getenv("QLORA_EMULATOR_RECORD") == null ? null
+            : java.nio.file.Path.of(System.getenv("QLORA_EMULATOR_RECORD"));
+    private final java.util.Set<String> recorded = new java.util.HashSet<>();
+
+    @Override
+    public void launch(String kernel, int grid, int block, CudaKernels.Args args) {
+        if (RECORD == null || !recorded.add(kernel)) {
+            emulate(kernel, grid, block, args);
+            return;
+        }
+        byte[] before = new byte[top];
+        mem.get(0, before);
+        emulate(kernel, grid, block, args);
+        byte[] after = new byte[top];
+        mem.get(0, after);
+        byte[] name = kernel.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        ByteBuffer head = ByteBuffer.allocate(4 + name.length + 12 + 8 * args.count() + 8).order(ByteOrder.LITTLE_ENDIAN);
+        head.putInt(name.length).put(name).putInt(grid).putInt(block).putInt(args.count());
+        for (int i = 0; i < args.count(); i++) head.putLong(args.slot(i));
+        head.putLong(top);
+        try {
+            java.nio.file.Files.createDirectories(RECORD);
+            try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(RECORD.resolve(kernel + ".launch"))) {
+                out.write(head.array());
+                out.write(before);
+                out.write(after);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** Argument slots decoded by position. */
@@ -108,8 +147,7 @@ final class EmulatedDevice implements TrainingDevice {
         }
     }
 
-    @Override
-    public void launch(String kernel, int grid, int block, CudaKernels.Args args) {
+    private void emulate(String kernel, int grid, int block, CudaKernels.Args args) {
         launches.merge(kernel, 1, Integer::sum);
         A a = new A(args);
         switch (kernel) {
