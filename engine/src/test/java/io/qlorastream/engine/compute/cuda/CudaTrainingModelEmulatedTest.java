@@ -105,4 +105,27 @@ class CudaTrainingModelEmulatedTest {
         }
         assertThat(gpu.steps()).isEqualTo(3).isEqualTo(cpu.steps());
     }
+
+    /**
+     * Rows longer than a block of threads (hidden 264, vocabulary 300, 257 tokens: RMSNorm, cross-entropy and softmax
+     * rows take several elements per thread), 4 query heads on 1 KV head of 66, one layer, 3 loss chunks and 75-row
+     * dequantization blocks: fp32 still within 1e-4.
+     */
+    @org.junit.jupiter.api.Test
+    void aWiderModelWithRowsLongerThanABlockAgreesToo() {
+        LlamaConfig c = new LlamaConfig("LlamaForCausalLM", "llama", 300, 264, 64, 1, 4, 1, 66, 1e-5, 10000.0, null, 512,
+                false, false, false, false, 1, List.of(2), "float32");
+        EmulatedDevice dev = new EmulatedDevice(256 << 20);
+        Run[] r;
+        try (CpuBackend be = new CpuBackend(2)) {
+            r = cpuVsGpu(c, 0.05, 1, w -> new CudaTrainingModel(dev, new LlamaModel(w, be), true,
+                    CudaTrainingModel.Precision.FP32, 20_000, 30_000),
+                    Micro.of(1, 257, 7), Micro.of(2, 9, 8));
+        }
+        assertThat(Math.abs(r[1].losses()[0] - r[0].losses()[0])).isLessThanOrEqualTo(1e-4 * Math.abs(r[0].losses()[0]));
+        for (LoraModule m : adapter(c, 0.05).modules()) {
+            assertThat(relative(r[1].firstGrads(), r[0].firstGrads(), m.aOffset, m.r * m.in)).as(m + " dA").isLessThanOrEqualTo(1e-4);
+            assertThat(relative(r[1].firstGrads(), r[0].firstGrads(), m.bOffset, m.out * m.r)).as(m + " dB").isLessThanOrEqualTo(1e-4);
+        }
+    }
 }

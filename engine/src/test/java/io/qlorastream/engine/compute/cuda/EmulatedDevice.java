@@ -88,9 +88,10 @@ final class EmulatedDevice implements TrainingDevice {
     }
 
     /**
-     * With QLORA_EMULATOR_RECORD=DIR, the first launch of every kernel is written to DIR/kernel.launch: name, grid,
-     * block, argument slots, device memory before and after the Java mirror ran, for engine/src/test/cuda-host, which
-     * runs the CUDA source itself on the CPU over the same memory and compares.
+     * With QLORA_EMULATOR_RECORD=DIR, the first launch of every kernel on this device is written to DIR/kernel.launch
+     * (name, grid, block, argument slots, device memory before and after the Java mirror ran) unless a launch over
+     * more memory is there already (the widest shapes loop most inside the kernels), for engine/src/test/cuda-host,
+     * which runs the CUDA source itself on the CPU over the same memory and compares.
      */
     private static final java.nio.file.Path RECORD = System.getenv("QLORA_EMULATOR_RECORD") == null ? null
             : java.nio.file.Path.of(System.getenv("QLORA_EMULATOR_RECORD"));
@@ -114,7 +115,11 @@ final class EmulatedDevice implements TrainingDevice {
         head.putLong(top);
         try {
             java.nio.file.Files.createDirectories(RECORD);
-            try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(RECORD.resolve(kernel + ".launch"))) {
+            java.nio.file.Path file = RECORD.resolve(kernel + ".launch");
+            if (java.nio.file.Files.exists(file) && java.nio.file.Files.size(file) >= head.capacity() + 2L * top) {
+                return;
+            }
+            try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(file)) {
                 out.write(head.array());
                 out.write(before);
                 out.write(after);
@@ -401,16 +406,32 @@ final class EmulatedDevice implements TrainingDevice {
 
     private void gemm(boolean tA, boolean tB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb,
                       float beta, long c, int ldc, Read read) {
-        for (int j = 0; j < n; j++) {
-            for (int i = 0; i < m; i++) {
-                double s = 0;
-                for (int p = 0; p < k; p++) {
-                    float av = tA ? read.at(a, p + (long) i * lda) : read.at(a, i + (long) p * lda);
-                    float bv = tB ? read.at(b, j + (long) p * ldb) : read.at(b, p + (long) j * ldb);
-                    s += (double) av * bv;
+        // op(A) [m, k] and op(B) [k, n] read once into arrays, then the product in double
+        float[] opA = new float[m * k];
+        float[] opB = new float[k * n];
+        for (int i = 0; i < m; i++) {
+            for (int p = 0; p < k; p++) {
+                opA[i * k + p] = tA ? read.at(a, p + (long) i * lda) : read.at(a, i + (long) p * lda);
+            }
+        }
+        for (int p = 0; p < k; p++) {
+            for (int j = 0; j < n; j++) {
+                opB[p * n + j] = tB ? read.at(b, j + (long) p * ldb) : read.at(b, p + (long) j * ldb);
+            }
+        }
+        double[] row = new double[n];
+        for (int i = 0; i < m; i++) {
+            java.util.Arrays.fill(row, 0);
+            for (int p = 0; p < k; p++) {
+                double av = opA[i * k + p];
+                int base = p * n;
+                for (int j = 0; j < n; j++) {
+                    row[j] += av * opB[base + j];
                 }
+            }
+            for (int j = 0; j < n; j++) {
                 long at = i + (long) j * ldc;
-                pf(c, at, (float) (alpha * s + (beta == 0 ? 0 : beta * f(c, at))));
+                pf(c, at, (float) (alpha * row[j] + (beta == 0 ? 0 : beta * f(c, at))));
             }
         }
     }

@@ -113,7 +113,10 @@ final class TrainingFixtures {
 
     /** Steps of two micro-batches of different shapes each (accumulated), clipped, AdamW. */
     static Run train(TrainingEngine e, LoraAdapter adapter, double dropoutP, int steps) {
-        Micro m1 = Micro.of(2, 7, 5), m2 = Micro.of(3, 5, 6);
+        return train(e, adapter, dropoutP, steps, Micro.of(2, 7, 5), Micro.of(3, 5, 6));
+    }
+
+    static Run train(TrainingEngine e, LoraAdapter adapter, double dropoutP, int steps, Micro m1, Micro m2) {
         float w = 1f / (m1.targetCount() + m2.targetCount());
         LoraDropout dropout = new LoraDropout(dropoutP, 17);
         AdamW opt = new AdamW(AdamW.Config.torchDefaults(), adapter.parameterCount());
@@ -146,15 +149,20 @@ final class TrainingFixtures {
     }
 
     static Run[] cpuVsGpu(LlamaConfig c, double dropout, int steps, java.util.function.Function<LlamaWeights, TrainingEngine> gpu) {
+        return cpuVsGpu(c, dropout, steps, gpu, Micro.of(2, 7, 5), Micro.of(3, 5, 6));
+    }
+
+    static Run[] cpuVsGpu(LlamaConfig c, double dropout, int steps, java.util.function.Function<LlamaWeights, TrainingEngine> gpu,
+                          Micro m1, Micro m2) {
         LlamaWeights w = weights(c);
         Run cpu;
         try (io.qlorastream.engine.compute.CpuBackend be = new io.qlorastream.engine.compute.CpuBackend(1);
              TrainingEngine e = new io.qlorastream.engine.train.CpuTrainingEngine(new io.qlorastream.engine.model.LlamaModel(w, be), true)) {
-            cpu = train(e, adapter(c, dropout), dropout, steps);
+            cpu = train(e, adapter(c, dropout), dropout, steps, m1, m2);
         }
         Run onGpu;
         try (TrainingEngine e = gpu.apply(w)) {
-            onGpu = train(e, adapter(c, dropout), dropout, steps);
+            onGpu = train(e, adapter(c, dropout), dropout, steps, m1, m2);
         }
         return new Run[]{cpu, onGpu};
     }
