@@ -99,6 +99,9 @@ final class EmulatedDevice implements TrainingDevice {
 
     @Override
     public void launch(String kernel, int grid, int block, CudaKernels.Args args) {
+        if (grid < 1 || block < 1 || block > 1024) {
+            throw new IllegalArgumentException("cuLaunchKernel would fail: " + kernel + " grid " + grid + " block " + block);
+        }
         if (RECORD == null || !recorded.add(kernel)) {
             emulate(kernel, grid, block, args);
             return;
@@ -406,6 +409,11 @@ final class EmulatedDevice implements TrainingDevice {
 
     private void gemm(boolean tA, boolean tB, int m, int n, int k, float alpha, long a, int lda, long b, int ldb,
                       float beta, long c, int ldc, Read read) {
+        // cuBLAS refuses these with CUBLAS_STATUS_INVALID_VALUE: so does the emulator
+        if (m < 0 || n < 0 || k < 0 || lda < Math.max(1, tA ? k : m) || ldb < Math.max(1, tB ? n : k) || ldc < Math.max(1, m)) {
+            throw new IllegalArgumentException("cuBLAS would refuse: m " + m + " n " + n + " k " + k + " transa " + tA
+                    + " lda " + lda + " transb " + tB + " ldb " + ldb + " ldc " + ldc);
+        }
         // op(A) [m, k] and op(B) [k, n] read once into arrays, then the product in double
         float[] opA = new float[m * k];
         float[] opB = new float[k * n];
