@@ -57,11 +57,16 @@ public interface TrainingEngine extends AutoCloseable {
 
     /**
      * The engine for {@code model}'s backend: GPU-resident training when the model computes on a
-     * {@link CudaBackend}, else the CPU engine.
+     * {@link CudaBackend} whose GPU has bf16 tensor cores (compute capability 8.0+), else the CPU engine over the
+     * model's backend (on an older GPU: the CUDA backend's products with the rest on the CPU, said once on stderr).
      */
     static TrainingEngine forModel(LlamaModel model, boolean checkpointing) {
         if (model.backend() instanceof CudaBackend cuda) {
-            return cuda.trainingEngine(model, checkpointing);
+            if (cuda.gpu().ccMajor() >= 8) {
+                return cuda.trainingEngine(model, checkpointing);
+            }
+            System.err.println("compute: GPU-resident training needs compute capability 8.0+ (bf16); " + cuda.gpu().reason()
+                    + ": training through the CUDA backend's products, the rest on the CPU");
         }
         return new CpuTrainingEngine(model, checkpointing);
     }
