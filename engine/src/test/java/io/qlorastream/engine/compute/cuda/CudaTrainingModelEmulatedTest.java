@@ -128,4 +128,62 @@ class CudaTrainingModelEmulatedTest {
             assertThat(relative(r[1].firstGrads(), r[0].firstGrads(), m.bOffset, m.out * m.r)).as(m + " dB").isLessThanOrEqualTo(1e-4);
         }
     }
+
+    /**
+     * StepTrainer's lanes on the GPU engine: two adapters stepped in turn (each step loads its lane into the engine and
+     * stores it back) end where the CPU StepTrainer ends, step counts and optimizer state included.
+     */
+    @org.junit.jupiter.api.Test
+    void interleavedStepTrainerLanesEndWhereTheCpuLanesEnd() {
+        LlamaConfig c = config(false, false);
+        LlamaWeights w = weights(c);
+        io.qlorastream.engine.train.StepTrainer.Settings settings = new io.qlorastream.engine.train.StepTrainer.Settings(64,
+                new io.qlorastream.engine.optim.LrSchedule(io.qlorastream.engine.optim.LrSchedule.Kind.CONSTANT, 1e-2, 0, 10),
+                io.qlorastream.engine.optim.AdamW.Config.torchDefaults(), 0.5, true);
+        List<List<io.qlorastream.engine.data.TokenizedExample>> batches = new java.util.ArrayList<>();
+        Rng r = new Rng(3);
+        for (int b = 0; b < 4; b++) {
+            List<io.qlorastream.engine.data.TokenizedExample> rows = new java.util.ArrayList<>();
+            for (int e = 0; e < 2; e++) {
+                int n = 4 + r.nextInt(5);
+                int[] ids = new int[n];
+                for (int t = 0; t < n; t++) ids[t] = r.nextInt(100);
+                rows.add(new io.qlorastream.engine.data.TokenizedExample(ids, ids.clone()));
+            }
+            batches.add(rows);
+        }
+        float[][] cpu = lanes(w, c, settings, batches, null);
+        float[][] gpu = lanes(w, c, settings, batches, new EmulatedDevice(64 << 20));
+        for (int l = 0; l < 2; l++) {
+            assertThat(relative(gpu[l], cpu[l], 0, cpu[l].length)).as("lane %d", l).isLessThanOrEqualTo(1e-4);
+        }
+    }
+
+    /** Two lanes, each stepped twice in turn, one micro-batch a step; returns each lane's parameters then moments. */
+    private static float[][] lanes(LlamaWeights w, LlamaConfig c, io.qlorastream.engine.train.StepTrainer.Settings settings,
+                                   List<List<io.qlorastream.engine.data.TokenizedExample>> batches, EmulatedDevice dev) {
+        try (CpuBackend be = new CpuBackend(1)) {
+            LlamaModel model = new LlamaModel(w, be);
+            io.qlorastream.engine.train.StepTrainer st = dev == null ? new io.qlorastream.engine.train.StepTrainer(model, settings)
+                    : new io.qlorastream.engine.train.StepTrainer(model, settings, (m, cp) -> new CudaTrainingModel(dev, m, cp,
+                    CudaTrainingModel.Precision.FP32, 100, 300));
+            io.qlorastream.engine.train.StepTrainer.Lane[] lanes = new io.qlorastream.engine.train.StepTrainer.Lane[2];
+            for (int l = 0; l < 2; l++) {
+                lanes[l] = io.qlorastream.engine.train.StepTrainer.Lane.fresh(adapter(c, 0.05), settings.adam(), 11 + l);
+            }
+            for (int s = 0; s < 4; s++) {
+                st.step(lanes[s % 2], List.of(batches.get(s)));
+            }
+            float[][] out = new float[2][];
+            for (int l = 0; l < 2; l++) {
+                assertThat(lanes[l].step()).isEqualTo(2);
+                assertThat(lanes[l].optimizer.stepCount()).isEqualTo(2);
+                float[] p = lanes[l].adapter.params;
+                float[] m = lanes[l].optimizer.expAvg();
+                out[l] = java.util.Arrays.copyOf(p, p.length + m.length);
+                System.arraycopy(m, 0, out[l], p.length, m.length);
+            }
+            return out;
+        }
+    }
 }
