@@ -158,7 +158,7 @@ public final class CpuBackend implements Backend {
             smallLinearForward(y, x, m, w, bias);
             return;
         }
-        FloatPointer xs = stageA.fill(x, m * k);
+        FloatPointer xs = stageIn(stageA, x, 0, m * k);
         FloatPointer ys = stageC.ensure((long) m * n);
         int nb = rowsPerBlock(n, k);
         int blocks = (n + nb - 1) / nb;
@@ -172,7 +172,7 @@ public final class CpuBackend implements Backend {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, rc, k, 1f, xs, k, wb, k, 0f, yView, n);
             }
         });
-        ys.position(0).get(y, 0, m * n);
+        copyOut(ys, y, 0, m * n);
         if (bias != null) {
             for (int i = 0; i < m; i++) {
                 int off = i * n;
@@ -223,7 +223,7 @@ public final class CpuBackend implements Backend {
     public synchronized void linearBackward(float[] dx, float[] dy, int m, WeightMatrix w) {
         int n = w.rows();
         int k = w.cols();
-        FloatPointer dys = stageA.fill(dy, m * n);
+        FloatPointer dys = stageIn(stageA, dy, 0, m * n);
         int nb = rowsPerBlock(n, k);
         int blocks = (n + nb - 1) / nb;
         int used = Math.min(threads, blocks);
@@ -244,13 +244,86 @@ public final class CpuBackend implements Backend {
         });
         // Sum the per-thread partial products into dx (each thread covered a disjoint set of weight rows) in native
         // memory: dx += acc_0, += acc_1, ... in thread order, as float adds (saxpy with alpha 1), with no Java-side copy
-        // of the partials.
-        FloatPointer dxs = stageC.fill(dx, m * k);
-        for (int t = 0; t < used; t++) {
-            cblas_saxpy(m * k, 1f, scratch[t].acc.pointer.position(0), 1, dxs, 1);
-        }
-        dxs.position(0).get(dx, 0, m * k);
+        // of the partials. Every thread sums one range of elements: the same additions in the same order as one thread.
+        FloatPointer dxs = stageC.ensure((long) m * k);
+        int total = m * k;
+        perThread(task -> {
+            int from = rangeStart(total, task);
+            int len = rangeStart(total, task + 1) - from;
+            if (len == 0) {
+                return;
+            }
+            FloatPointer part = new FloatPointer(dxs).position(from);
+            part.put(dx, from, len);
+            for (int t = 0; t < used; t++) {
+                cblas_saxpy(len, 1f, new FloatPointer(scratch[t].acc.pointer).position(from), 1, part, 1);
+            }
+            part.get(dx, from, len);
+        });
     }
+
+    /** True when matrices of [m, n] with row stride ldc at these offsets are dense and lie end to end (in any order). */
+    static boolean tilesSpan(int[] offsets, int m, int n, int ldc) {
+        if (ldc != n) {
+            return false;
+        }
+        int[] sorted = offsets.clone();
+        java.util.Arrays.sort(sorted);
+        for (int i = 1; i < sorted.length; i++) {
+            if (sorted[i] - sorted[i - 1] != m * n) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Start of thread {@code task}'s share of {@code total} elements, cut on multiples of 16 floats (64 bytes). */
+    private int rangeStart(int total, int task) {
+        if (task >= threads) {
+            return total;
+        }
+        long per = ((long) total + threads - 1) / threads;
+        per = (per + 15) & ~15L;
+        return (int) Math.min(total, per * task);
+    }
+
+    /**
+     * Copies src[from, from + n) to the start of buffer, spread over the threads when large: staging is memory-bound
+     * work that would otherwise run on the calling thread alone while the pool waits for it.
+     */
+    private FloatPointer stageIn(NativeBuffer buffer, float[] src, int from, int n) {
+        FloatPointer p = buffer.ensure(Math.max(1, n));
+        if (n < PARALLEL_COPY_FLOATS || threads == 1) {
+            p.put(src, from, n);
+            return p.position(0);
+        }
+        perThread(task -> {
+            int a = rangeStart(n, task);
+            int b = rangeStart(n, task + 1);
+            if (b > a) {
+                new FloatPointer(p).position(a).put(src, from + a, b - a);
+            }
+        });
+        return p.position(0);
+    }
+
+    /** Copies the first n floats of native memory to dst[from, from + n), spread over the threads when large. */
+    private void copyOut(FloatPointer p, float[] dst, int from, int n) {
+        if (n < PARALLEL_COPY_FLOATS || threads == 1) {
+            p.position(0).get(dst, from, n);
+            return;
+        }
+        perThread(task -> {
+            int a = rangeStart(n, task);
+            int b = rangeStart(n, task + 1);
+            if (b > a) {
+                new FloatPointer(p).position(a).get(dst, from + a, b - a);
+            }
+        });
+    }
+
+    /** Below this many floats (256 KiB) a copy is not worth a hand-off to the pool. */
+    private static final int PARALLEL_COPY_FLOATS = 1 << 16;
 
     @Override
     public synchronized void sgemmBatched(boolean transA, boolean transB, int m, int n, int k, float alpha,
@@ -265,17 +338,19 @@ public final class CpuBackend implements Backend {
         int[] aSpan = Backend.batchSpan(aOff, transA ? k : m, transA ? m : k, lda);
         int[] bSpan = Backend.batchSpan(bOff, transB ? n : k, transB ? k : n, ldb);
         int[] cSpan = Backend.batchSpan(cOff, m, n, ldc);
-        FloatPointer as = stageA.fill(a, aSpan[0], aSpan[1] - aSpan[0]);
-        FloatPointer bs = stageB.fill(b, bSpan[0], bSpan[1] - bSpan[0]);
-        // all of C's span is copied in, whatever beta: it may hold gaps that no product writes
-        FloatPointer cs = stageC.fill(c, cSpan[0], cSpan[1] - cSpan[0]);
+        FloatPointer as = stageIn(stageA, a, aSpan[0], aSpan[1] - aSpan[0]);
+        FloatPointer bs = stageIn(stageB, b, bSpan[0], bSpan[1] - bSpan[0]);
+        // C's span is copied in unless the products overwrite all of it (beta 0, pieces tiling the span without gaps,
+        // as attention's [heads, tq, tk] scores do): otherwise it holds values that must survive
+        FloatPointer cs = beta == 0f && tilesSpan(cOff, m, n, ldc) ? stageC.ensure(cSpan[1] - cSpan[0])
+                : stageIn(stageC, c, cSpan[0], cSpan[1] - cSpan[0]);
         int ta = transA ? CblasTrans : CblasNoTrans;
         int tb = transB ? CblasTrans : CblasNoTrans;
         parallelFor(count, i -> cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha,
                 new FloatPointer(as).position(aOff[i] - aSpan[0]), lda,
                 new FloatPointer(bs).position(bOff[i] - bSpan[0]), ldb, beta,
                 new FloatPointer(cs).position(cOff[i] - cSpan[0]), ldc));
-        cs.position(0).get(c, cSpan[0], cSpan[1] - cSpan[0]);
+        copyOut(cs, c, cSpan[0], cSpan[1] - cSpan[0]);
     }
 
     /**
@@ -335,17 +410,6 @@ public final class CpuBackend implements Backend {
             return pointer.position(0);
         }
 
-        FloatPointer fill(float[] src, int n) {
-            return fill(src, 0, n);
-        }
-
-        /** Copies src[from, from + n) to the start of the buffer. */
-        FloatPointer fill(float[] src, int from, int n) {
-            FloatPointer p = ensure(Math.max(1, n));
-            p.put(src, from, n);
-            return p.position(0);
-        }
-
         @Override
         public void close() {
             if (pointer != null) {
@@ -358,13 +422,28 @@ public final class CpuBackend implements Backend {
 
     /** Per-thread scratch: one dequantized block of weight rows (Java and native copies) and a gradient accumulator. */
     private static final class Scratch implements AutoCloseable {
+        /** Floats dequantized into the Java scratch per copy to native memory (64 KiB: within a core's L2). */
+        static final int STAGE_FLOATS = 1 << 14;
+
         float[] rows = new float[0];
         final NativeBuffer block = new NativeBuffer();
         final NativeBuffer acc = new NativeBuffer();
 
+        /**
+         * Rows [r0, r0 + rc) dequantized into the native block for sgemm. They pass through a Java scratch a few rows
+         * at a time: a scratch of about {@link #STAGE_FLOATS} stays in the core's cache, so the copy into native memory
+         * reads cache instead of a megabyte-sized array dequantization just wrote out.
+         */
         FloatPointer dequantize(WeightMatrix w, int r0, int rc) {
-            dequantizeToJava(w, r0, rc);
-            return block.fill(rows, rc * w.cols());
+            int cols = w.cols();
+            FloatPointer out = block.ensure((long) rc * cols);
+            int step = Math.max(1, Math.min(rc, STAGE_FLOATS / Math.max(1, cols)));
+            for (int r = 0; r < rc; r += step) {
+                int n = Math.min(step, rc - r);
+                dequantizeToJava(w, r0 + r, n);
+                out.position((long) r * cols).put(rows, 0, n * cols);
+            }
+            return out.position(0);
         }
 
         float[] dequantizeToJava(WeightMatrix w, int r0, int rc) {

@@ -63,28 +63,43 @@ public final class Attention {
         softmaxRow(p, r * s.tk(), r / (s.heads() * s.tq()), r % s.tq(), keyMask, s);
     }
 
-    /** Softmax of query row i of batch b, whose scores start at p[off]. */
+    /**
+     * Softmax of query row i of batch b, whose scores start at p[off]: keys after the row's position (causal) or masked
+     * out get probability 0. Without a key mask the loops carry no per-key test.
+     */
     private static void softmaxRow(float[] p, int off, int b, int i, int[] keyMask, Shape s) {
-        int last = s.qStart() + i;
+        int end = Math.min(s.tk(), s.qStart() + i + 1);
         float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j <= last; j++) {
-            if (allowed(keyMask, b, j, s) && p[off + j] > max) {
-                max = p[off + j];
-            }
-        }
         double sum = 0;
-        for (int j = 0; j < s.tk(); j++) {
-            if (j <= last && allowed(keyMask, b, j, s)) {
-                float e = (float) Math.exp(p[off + j] - max);
+        if (keyMask == null) {
+            for (int j = 0; j < end; j++) {
+                max = Math.max(max, p[off + j]);
+            }
+            for (int j = 0; j < end; j++) {
+                float e = FastExp.exp(p[off + j] - max);
                 p[off + j] = e;
                 sum += e;
-            } else {
-                p[off + j] = 0f;
+            }
+        } else {
+            for (int j = 0; j < end; j++) {
+                if (allowed(keyMask, b, j, s) && p[off + j] > max) {
+                    max = p[off + j];
+                }
+            }
+            for (int j = 0; j < end; j++) {
+                if (allowed(keyMask, b, j, s)) {
+                    float e = FastExp.exp(p[off + j] - max);
+                    p[off + j] = e;
+                    sum += e;
+                } else {
+                    p[off + j] = 0f;
+                }
             }
         }
+        java.util.Arrays.fill(p, off + end, off + s.tk(), 0f);
         if (sum > 0) {
             float inv = (float) (1.0 / sum);
-            for (int j = 0; j <= last; j++) {
+            for (int j = 0; j < end; j++) {
                 p[off + j] *= inv;
             }
         }

@@ -37,22 +37,28 @@ public final class CrossEntropy {
             for (int j = 0; j < vocab; j++) {
                 max = Math.max(max, logits[off + j]);
             }
+            // one exponential per logit: e_j = exp(l_j − max) goes to probs (which may alias logits: l_j is read
+            // first), then probs are scaled by 1/Σe; the loss needs only the target's logit, read before that
+            int target = targets[i];
+            float targetLogit = target >= 0 && target < vocab ? logits[off + target] : 0f;
             double sum = 0;
             for (int j = 0; j < vocab; j++) {
-                sum += Math.exp(logits[off + j] - max);
+                float e = FastExp.exp(logits[off + j] - max);
+                probs[off + j] = e;
+                sum += e;
             }
             double logSum = max + Math.log(sum);
-            int target = targets[i];
             if (target == IGNORE) {
                 losses[i] = 0f;
             } else {
                 if (target < 0 || target >= vocab) {
                     throw new IllegalArgumentException("label " + target + " outside the vocabulary [0, " + vocab + ")");
                 }
-                losses[i] = (float) (logSum - logits[off + target]);
+                losses[i] = (float) (logSum - targetLogit);
             }
+            float inv = (float) (1.0 / sum);
             for (int j = 0; j < vocab; j++) {
-                probs[off + j] = (float) Math.exp(logits[off + j] - logSum);
+                probs[off + j] *= inv;
             }
         });
     }

@@ -10,6 +10,7 @@ public final class LoraDropout {
     public final double p;
     public final long seed;
     private final float keepScale;
+    private final int dropBelow;
     private long counter;
 
     public LoraDropout(double p, long seed) {
@@ -19,6 +20,24 @@ public final class LoraDropout {
         this.p = p;
         this.seed = seed;
         this.keepScale = (float) (1.0 / (1.0 - p));
+        this.dropBelow = (int) Math.round(p * 65536);
+        this.byteFactors = new float[256 * 8];
+        for (int b = 0; b < 256; b++) {
+            for (int j = 0; j < 8; j++) {
+                byteFactors[b * 8 + j] = (b >>> j & 1) != 0 ? keepScale : 0f;
+            }
+        }
+    }
+
+    /**
+     * The factors (1/(1−p) kept, 0 dropped) of the 8 elements of every mask byte value, so that applying a bit mask is
+     * a plain product of two float runs, 8 at a time, which the JIT vectorizes (a branch per element does not).
+     * Dropping multiplies by 0 as torch's {@code x * mask / (1 − p)} does (a dropped NaN stays NaN; −x gives −0).
+     */
+    private final float[] byteFactors;
+
+    private float factor(long key, long index) {
+        return keeps(key, index) ? keepScale : 0f;
     }
 
     /** True when dropout changes nothing (p = 0). */
@@ -48,15 +67,25 @@ public final class LoraDropout {
         return k;
     }
 
+    /**
+     * The keep decision of element {@code index}: one 64-bit hash of (key, index / 4) gives four 16-bit uniforms, one
+     * per element of the group, and an element is dropped when its uniform falls below p·2^16 (rounded: p = 0.05
+     * drops with probability 0.050003). Four elements per hash make masks four times cheaper than one hash each.
+     */
     public boolean keeps(long key, long index) {
-        long h = Rng.mix64(key + index * 0x9E3779B97F4A7C15L);
-        return (h >>> 40) * 0x1p-24 >= p;
+        long h = Rng.mix64(key + (index >>> 2) * 0x9E3779B97F4A7C15L);
+        return (h >>> ((index & 3) << 4) & 0xFFFF) >= dropBelow;
     }
 
-    /** {@code out[i] = keep ? x[i] / (1−p) : 0} for n elements (element indices counted from 0 at {@code xOff}). */
+    /** {@link #keeps}' threshold: p·2^16 rounded; 16-bit uniforms below it are dropped. */
+    public int dropThreshold() {
+        return dropBelow;
+    }
+
+    /** {@code out[i] = x[i] · (keep ? 1/(1−p) : 0)} for n elements (element indices counted from 0 at {@code xOff}). */
     public void forward(long key, float[] x, int xOff, int n, float[] out, int outOff) {
         for (int i = 0; i < n; i++) {
-            out[outOff + i] = keeps(key, i) ? x[xOff + i] * keepScale : 0f;
+            out[outOff + i] = x[xOff + i] * factor(key, i);
         }
     }
 
@@ -69,7 +98,7 @@ public final class LoraDropout {
             int from = c * PARALLEL_CHUNK;
             int to = Math.min(n, from + PARALLEL_CHUNK);
             for (int i = from; i < to; i++) {
-                out[outOff + i] = keeps(key, i) ? x[xOff + i] * keepScale : 0f;
+                out[outOff + i] = x[xOff + i] * factor(key, i);
             }
         });
     }
@@ -80,9 +109,7 @@ public final class LoraDropout {
             int from = c * PARALLEL_CHUNK;
             int to = Math.min(n, from + PARALLEL_CHUNK);
             for (int i = from; i < to; i++) {
-                if (keeps(key, i)) {
-                    dx[dxOff + i] += dOut[dOff + i] * keepScale;
-                }
+                dx[dxOff + i] += dOut[dOff + i] * factor(key, i);
             }
         });
     }
@@ -102,9 +129,13 @@ public final class LoraDropout {
                 long word = 0;
                 int base = w << 6;
                 int end = Math.min(64, n - base);
-                for (int b = 0; b < end; b++) {
-                    if (keeps(key, base + b)) {
-                        word |= 1L << b;
+                // keeps() four elements per hash: bits b..b+3 of the word from the group (base + b) / 4
+                for (int b = 0; b < end; b += 4) {
+                    long h = Rng.mix64(key + ((long) (base + b) >>> 2) * 0x9E3779B97F4A7C15L);
+                    for (int e = 0; e < 4 && b + e < end; e++) {
+                        if ((h >>> (e << 4) & 0xFFFF) >= dropBelow) {
+                            word |= 1L << (b + e);
+                        }
                     }
                 }
                 out[w] = word;
@@ -116,10 +147,18 @@ public final class LoraDropout {
     /** {@link #forward} with a mask from {@link #mask}: the same values. */
     public void forward(io.qlorastream.engine.compute.Backend be, long[] bits, float[] x, int xOff, int n, float[] out, int outOff) {
         be.parallelFor((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK, c -> {
-            int from = c * PARALLEL_CHUNK;
+            int from = c * PARALLEL_CHUNK; // a multiple of 64: chunks start on a mask word
             int to = Math.min(n, from + PARALLEL_CHUNK);
-            for (int i = from; i < to; i++) {
-                out[outOff + i] = (bits[i >>> 6] >>> i & 1L) != 0 ? x[xOff + i] * keepScale : 0f;
+            int i = from;
+            for (; i + 8 <= to; i += 8) {
+                int f = (int) (bits[i >>> 6] >>> (i & 56)) & 0xff;
+                f <<= 3;
+                for (int j = 0; j < 8; j++) {
+                    out[outOff + i + j] = x[xOff + i + j] * byteFactors[f + j];
+                }
+            }
+            for (; i < to; i++) {
+                out[outOff + i] = x[xOff + i] * ((bits[i >>> 6] >>> i & 1L) != 0 ? keepScale : 0f);
             }
         });
     }
@@ -129,20 +168,24 @@ public final class LoraDropout {
         be.parallelFor((n + PARALLEL_CHUNK - 1) / PARALLEL_CHUNK, c -> {
             int from = c * PARALLEL_CHUNK;
             int to = Math.min(n, from + PARALLEL_CHUNK);
-            for (int i = from; i < to; i++) {
-                if ((bits[i >>> 6] >>> i & 1L) != 0) {
-                    dx[dxOff + i] += dOut[dOff + i] * keepScale;
+            int i = from;
+            for (; i + 8 <= to; i += 8) {
+                int f = (int) (bits[i >>> 6] >>> (i & 56)) & 0xff;
+                f <<= 3;
+                for (int j = 0; j < 8; j++) {
+                    dx[dxOff + i + j] += dOut[dOff + i + j] * byteFactors[f + j];
                 }
+            }
+            for (; i < to; i++) {
+                dx[dxOff + i] += dOut[dOff + i] * ((bits[i >>> 6] >>> i & 1L) != 0 ? keepScale : 0f);
             }
         });
     }
 
-    /** {@code dx[i] += keep ? dOut[i] / (1−p) : 0}, the backward of {@link #forward} with the same key. */
+    /** {@code dx[i] += dOut[i] · (keep ? 1/(1−p) : 0)}, the backward of {@link #forward} with the same key. */
     public void backward(long key, float[] dOut, int dOff, int n, float[] dx, int dxOff) {
         for (int i = 0; i < n; i++) {
-            if (keeps(key, i)) {
-                dx[dxOff + i] += dOut[dOff + i] * keepScale;
-            }
+            dx[dxOff + i] += dOut[dOff + i] * factor(key, i);
         }
     }
 }

@@ -91,25 +91,43 @@ public final class LlamaModel {
         if (m == null) {
             return;
         }
+        LoraKernels.forward(backend, m, loraInput(l, p, m, x, rows, la), rows, la.loraAx[p], y);
+    }
+
+    /**
+     * Of {@link #project}, only what a backward reads: the LoRA path's {@code A·dropout(x)} (and its dropout mask),
+     * without the frozen product or the {@code B} product, whose output the backward does not need.
+     */
+    private void loraInputOnly(int l, int p, float[] x, int rows, LayerActivations la) {
+        LoraModule m = lora == null ? null : lora[l][p];
+        if (m == null) {
+            return;
+        }
+        float[] in = loraInput(l, p, m, x, rows, la);
+        LoraKernels.inputProduct(backend, m, in, rows, la.loraAx[p]);
+    }
+
+    /** Sizes the LoRA buffers of projection p for {@code rows} and returns its input: x, or dropout(x) in scratch. */
+    private float[] loraInput(int l, int p, LoraModule m, float[] x, int rows, LayerActivations la) {
         if (la.loraAx[p] == null || la.loraAx[p].length < rows * m.r) {
             la.loraAx[p] = new float[rows * m.r];
         }
         if (loraXd.length < rows * m.in) {
             loraXd = new float[rows * m.in];
         }
-        float[] in = x;
         if (loraDropout != null && !loraDropout.isIdentity()) {
             long[] bits = dropoutMask(la, p, loraDropout.key(l, m.projection), rows * m.in);
             loraDropout.forward(backend, bits, x, 0, rows * m.in, loraXd, 0);
-            in = loraXd;
+            return loraXd;
         }
-        LoraKernels.forward(backend, m, in, rows, la.loraAx[p], y);
+        return x;
     }
 
     /**
      * The dropout mask of {@code key} over n elements, from the block buffers' cache when their last forward made it
-     * (a mask is a function of its key alone): hashing every element is most of dropout's cost, and the backward (and,
-     * with checkpointing, the recompute of the last block) applies the mask its forward made.
+     * (a mask is a function of its key alone): the backward applies the mask its forward, or checkpointing's recompute,
+     * made. Checkpointing shares one set of block buffers, so a recomputed block makes its
+     * masks again rather than keeping every layer's (25 MB on a 1.1B model at seq 512, against its 2 GB budget).
      */
     private long[] dropoutMask(LayerActivations la, int p, long key, int n) {
         if (la.dropMask[p] == null || la.dropKey[p] != key || la.dropN[p] != n) {
@@ -330,6 +348,21 @@ public final class LlamaModel {
      */
     void blockForward(int l, float[] x, float[] out, LayerActivations la, int[] positions, int rows,
                       float[] kCache, float[] vCache, int[] keyMask, Attention.Shape shape) {
+        blockForward(l, x, out, la, positions, rows, kCache, vCache, keyMask, shape, false);
+    }
+
+    /**
+     * The forward of block l again, from its kept input, for its backward: every buffer the backward reads, bit for
+     * bit as the forward wrote it. It stops short of down_proj's frozen product and the block output: the backward
+     * reads neither (down_proj's input gradient needs only its output gradient, and the output is the next block's
+     * kept input), which saves the largest product of the recompute. Down's LoRA still computes A·x (dB needs it).
+     */
+    void recomputeBlock(int l, float[] x, LayerActivations la, int[] positions, int rows, int[] keyMask, Attention.Shape shape) {
+        blockForward(l, x, null, la, positions, rows, la.k, la.v, keyMask, shape, true);
+    }
+
+    private void blockForward(int l, float[] x, float[] out, LayerActivations la, int[] positions, int rows,
+                              float[] kCache, float[] vCache, int[] keyMask, Attention.Shape shape, boolean forBackward) {
         LayerWeights w = weights.layers[l];
         int hidden = config.hiddenSize();
         RmsNorm.forward(backend, la.ln1, la.rstd1, x, w.inputNorm, rows, hidden, config.rmsNormEps());
@@ -355,6 +388,10 @@ public final class LlamaModel {
         project(l, GATE, la.gate, la.ln2, rows, w.gate, la);
         project(l, UP, la.up, la.ln2, rows, w.up, la);
         SwiGlu.forward(backend, la.mlpHidden, la.gate, la.up, rows * config.intermediateSize());
+        if (forBackward) {
+            loraInputOnly(l, DOWN, la.mlpHidden, rows, la);
+            return;
+        }
         project(l, DOWN, la.mlpOut, la.mlpHidden, rows, w.down, la);
         Residual.forward(out, la.resid2, la.mlpOut, rows * hidden);
     }
@@ -438,8 +475,6 @@ public final class LlamaModel {
         /** Attention probabilities' gradient, sized by the first backward to the activations' probs (whole or a chunk). */
         float[] dProbs = new float[0];
         public final float[] dEmbedded, dFinalNorm, losses, dLoss;
-        /** Scratch output of a block recomputed by activation checkpointing. */
-        float[] blockOut;
         /** One loss chunk's final-norm rows and their gradient (training buffers). */
         float[] chunkIn, chunkDx;
 
@@ -520,14 +555,11 @@ public final class LlamaModel {
         Attention.Shape shape = new Attention.Shape(acts.batch, acts.seqLen, acts.seqLen, acts.seqLen, 0,
                 config.numHeads(), config.numKvHeads(), config.headDim());
         for (int l = config.numLayers() - 1; l >= 0; l--) {
-            if (acts.checkpointed) {
+            if (acts.checkpointed && l < config.numLayers() - 1) {
                 // recompute the block from its kept input (same dropout masks: they are keyed by the micro-batch
-                // counter); its output goes to scratch, resid[l + 1] already holds it
-                if (g.blockOut == null || g.blockOut.length < rows * hidden) {
-                    g.blockOut = new float[rows * hidden];
-                }
-                blockForward(l, acts.resid[l], g.blockOut, acts.layers[l], acts.positions, rows, acts.layers[l].k,
-                        acts.layers[l].v, acts.mask, shape);
+                // counter). The last block needs none: the shared block buffers still hold its forward, which nothing
+                // after it (final norm, loss) writes.
+                recomputeBlock(l, acts.resid[l], acts.layers[l], acts.positions, rows, acts.mask, shape);
             }
             blockBackward(l, acts.resid[l], acts.layers[l], g, acts.positions, rows, shape, acts.mask);
         }

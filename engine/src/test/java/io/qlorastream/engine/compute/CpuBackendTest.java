@@ -113,6 +113,53 @@ class CpuBackendTest {
     }
 
     @Test
+    void sgemmBatchedWithBetaZeroOverwritesItsProductsAndKeepsTheGapsBetweenThem() {
+        // large enough that staging is split over the threads; products [m, n] written at offsets with and without gaps
+        int m = 64, n = 48, k = 40, count = 30;
+        float[] a = random(count * m * k, 11);
+        float[] b = random(count * n * k, 12);
+        int[] aOff = new int[count];
+        int[] bOff = new int[count];
+        int[] dense = new int[count];
+        int[] gapped = new int[count];
+        for (int e = 0; e < count; e++) {
+            aOff[e] = e * m * k;
+            bOff[e] = e * n * k;
+            dense[count - 1 - e] = e * m * n; // any order
+            gapped[e] = e * (m * n + 7);
+        }
+        try (CpuBackend be = new CpuBackend(2)) {
+            for (int[] cOff : new int[][]{dense, gapped}) {
+                float[] c = random(count * (m * n + 7), 13);
+                float[] before = c.clone();
+                be.sgemmBatched(false, true, m, n, k, 1f, a, aOff, k, b, bOff, k, 0f, c, cOff, n);
+                boolean[] written = new boolean[c.length];
+                for (int e = 0; e < count; e++) {
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double ref = 0;
+                            for (int p = 0; p < k; p++) {
+                                ref += (double) a[aOff[e] + i * k + p] * b[bOff[e] + j * k + p];
+                            }
+                            int at = cOff[e] + i * n + j;
+                            written[at] = true;
+                            assertThat((double) c[at]).isCloseTo(ref, within(1e-4));
+                        }
+                    }
+                }
+                for (int i = 0; i < c.length; i++) {
+                    if (!written[i]) {
+                        assertThat(c[i]).as("element %d outside every product", i).isEqualTo(before[i]);
+                    }
+                }
+            }
+        }
+        assertThat(CpuBackend.tilesSpan(dense, m, n, n)).isTrue();
+        assertThat(CpuBackend.tilesSpan(gapped, m, n, n)).isFalse();
+        assertThat(CpuBackend.tilesSpan(dense, m, n, n + 1)).isFalse();
+    }
+
+    @Test
     void parallelForVisitsEveryIndexOnceAndPropagatesErrors() {
         try (CpuBackend be = new CpuBackend(3)) {
             int[] hits = new int[101];

@@ -23,6 +23,26 @@ class LoraDropoutTest {
         }
         double sd = Math.sqrt(n * 0.05 * 0.95);
         assertThat((double) dropped).isBetween(n * 0.05 - 5 * sd, n * 0.05 + 5 * sd);
+        assertThat(d.dropThreshold()).isEqualTo(3277); // 0.05 · 65536 = 3276.8
+    }
+
+    @Test
+    void theFourElementsOfOneHashAreDroppedIndependently() {
+        // p = 0.5: if the four 16-bit lanes of a hash were correlated, pairs within a group would agree far from half
+        LoraDropout d = new LoraDropout(0.5, 11);
+        long key = d.key(3, "up_proj");
+        int groups = 50_000;
+        int[] agree = new int[3];
+        for (int g = 0; g < groups; g++) {
+            boolean first = d.keeps(key, 4L * g);
+            for (int e = 1; e < 4; e++) {
+                agree[e - 1] += d.keeps(key, 4L * g + e) == first ? 1 : 0;
+            }
+        }
+        double sd = Math.sqrt(groups * 0.25);
+        for (int a : agree) {
+            assertThat((double) a).isBetween(groups * 0.5 - 5 * sd, groups * 0.5 + 5 * sd);
+        }
     }
 
     @Test
@@ -57,7 +77,7 @@ class LoraDropoutTest {
         LoraDropout d = new LoraDropout(0.3, 17);
         d.nextMicroBatch();
         long key = d.key(2, "down_proj");
-        int n = 40_000; // several parallel chunks and a last word of 64 only partly used
+        int n = 40_003; // several parallel chunks, a last word of 64 only partly used, a last group of 4 cut short
         Rng r = new Rng(1);
         float[] x = new float[n + 5];
         float[] dOut = new float[n + 5];

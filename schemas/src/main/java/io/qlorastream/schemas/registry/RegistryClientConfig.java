@@ -18,7 +18,8 @@ import java.util.Map;
  * Registry client settings, read from the keys Confluent's clients use, so one properties file serves both:
  * {@code schema.registry.url} (comma-separated, tried in turn), {@code basic.auth.credentials.source}
  * (URL or USER_INFO), {@code basic.auth.user.info}, {@code schema.registry.ssl.*}, {@code max.retries},
- * {@code retries.wait.ms}, {@code retries.max.wait.ms}, {@code http.connect.timeout.ms}, {@code http.read.timeout.ms}.
+ * {@code retries.wait.ms}, {@code retries.max.wait.ms}, {@code http.connect.timeout.ms}, {@code http.read.timeout.ms},
+ * {@code missing.id.cache.ttl.sec}.
  */
 public final class RegistryClientConfig {
     public static final String URL = "schema.registry.url";
@@ -38,6 +39,13 @@ public final class RegistryClientConfig {
     public static final String RETRIES_MAX_WAIT_MS = "retries.max.wait.ms";
     public static final String CONNECT_TIMEOUT_MS = "http.connect.timeout.ms";
     public static final String READ_TIMEOUT_MS = "http.read.timeout.ms";
+    /**
+     * How long an id the registry answered "not found" is remembered as missing (Confluent's key). Confluent's default
+     * is 0; ours is 5 s: a stream of records naming one unknown id (a misconfigured producer, a corrupt partition) would
+     * otherwise cost one registry round trip per record and stall every consumer that reads it, while a registry
+     * replica that has not yet seen a new id catches up well within seconds. 0 turns it off.
+     */
+    public static final String MISSING_ID_CACHE_TTL_SEC = "missing.id.cache.ttl.sec";
 
     final List<URI> urls;
     final String authorization; // "Basic ..." or null
@@ -47,6 +55,7 @@ public final class RegistryClientConfig {
     final Duration retryMaxWait;
     final Duration connectTimeout;
     final Duration readTimeout;
+    final Duration missingIdCacheTtl;
 
     private RegistryClientConfig(Map<String, ?> configs) {
         String url = string(configs, URL, null);
@@ -93,6 +102,11 @@ public final class RegistryClientConfig {
         retryMaxWait = Duration.ofMillis(integer(configs, RETRIES_MAX_WAIT_MS, 20_000));
         connectTimeout = Duration.ofMillis(integer(configs, CONNECT_TIMEOUT_MS, 60_000));
         readTimeout = Duration.ofMillis(integer(configs, READ_TIMEOUT_MS, 60_000));
+        int missingTtl = integer(configs, MISSING_ID_CACHE_TTL_SEC, 5);
+        if (missingTtl < 0) {
+            throw new IllegalArgumentException(MISSING_ID_CACHE_TTL_SEC + " must be 0 or more seconds, got " + missingTtl);
+        }
+        missingIdCacheTtl = Duration.ofSeconds(missingTtl);
     }
 
     public static RegistryClientConfig from(Map<String, ?> configs) {

@@ -38,6 +38,12 @@ public final class SchemaRegistryClient implements AutoCloseable {
     private final RegistryClientConfig config;
     private final HttpClient http;
     private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
+    /** Ids the registry answered "schema not found" for, with when that answer expires (nanoTime); bounded. */
+    private final Map<Integer, MissingId> missingIds = new ConcurrentHashMap<>();
+    private static final int MISSING_IDS_MAX = 10_000;
+
+    private record MissingId(long expiresAtNanos, int status, int errorCode, String message) {
+    }
     private final Map<String, Map<String, Integer>> idsBySubject = new ConcurrentHashMap<>();
     /** The same ids keyed by the Schema instance: a serializer asks once per record, and {@code Schema.toString()}
      * (the key above) renders the whole schema as JSON each time, while a generated class hands over the same
@@ -140,7 +146,27 @@ public final class SchemaRegistryClient implements AutoCloseable {
         if (cached != null) {
             return cached;
         }
-        JsonNode answer = send("GET", "/schemas/ids/" + id, null);
+        MissingId missing = missingIds.get(id);
+        if (missing != null) {
+            if (System.nanoTime() - missing.expiresAtNanos < 0) {
+                throw new RegistryException(missing.status, missing.errorCode, missing.message + " (remembered for "
+                        + config.missingIdCacheTtl.toSeconds() + " s, " + RegistryClientConfig.MISSING_ID_CACHE_TTL_SEC + ")");
+            }
+            missingIds.remove(id, missing);
+        }
+        JsonNode answer;
+        try {
+            answer = send("GET", "/schemas/ids/" + id, null);
+        } catch (RegistryException e) {
+            if (e.errorCode() == RegistryException.SCHEMA_NOT_FOUND && !config.missingIdCacheTtl.isZero()) {
+                if (missingIds.size() >= MISSING_IDS_MAX) {
+                    missingIds.clear(); // a flood of distinct bad ids: start over rather than grow without bound
+                }
+                missingIds.put(id, new MissingId(System.nanoTime() + config.missingIdCacheTtl.toNanos(), e.status(),
+                        e.errorCode(), e.getMessage()));
+            }
+            throw e;
+        }
         String type = answer.path("schemaType").asText("AVRO");
         if (!type.equals("AVRO")) {
             throw new RegistryException(200, RegistryException.INVALID_SCHEMA, "schema id " + id + " is of type " + type + ", not AVRO");

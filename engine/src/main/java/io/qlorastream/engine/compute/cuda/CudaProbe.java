@@ -2,6 +2,7 @@ package io.qlorastream.engine.compute.cuda;
 
 import org.bytedeco.cuda.cudart.cudaDeviceProp;
 
+import static org.bytedeco.cuda.global.cudart.cudaErrorStubLibrary;
 import static org.bytedeco.cuda.global.cudart.cudaGetDeviceCount;
 import static org.bytedeco.cuda.global.cudart.cudaGetDeviceProperties;
 
@@ -47,7 +48,10 @@ public final class CudaProbe {
             int[] count = new int[1];
             int status = cudaGetDeviceCount(count);
             if (status != 0) {
-                return Result.unavailable(CudaStatus.failure(CudaStatus.Api.RUNTIME, "cudaGetDeviceCount", status).getMessage());
+                String failure = CudaStatus.failure(CudaStatus.Api.RUNTIME, "cudaGetDeviceCount", status).getMessage();
+                // e.g. the stub libcuda.so.1 the tests compile kernels with (engine/src/test/cuda-stub), or NVIDIA's own
+                return Result.unavailable(status == cudaErrorStubLibrary
+                        ? failure + ": libcuda.so.1 is a stub, no NVIDIA driver is installed" : failure);
             }
             if (count[0] < 1) {
                 return Result.unavailable("cudaGetDeviceCount found no CUDA device");

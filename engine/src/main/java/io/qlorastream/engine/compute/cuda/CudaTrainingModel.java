@@ -585,7 +585,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         // the dropped-out input is dead: its buffer takes d(dropout(x)) = dax A, then the mask routes it into dx
         sgemm(false, false, rows, in, m.r, 1f, dax, m.r, a, in, 0f, b.loraXd.address(), in);
         long n = (long) rows * in;
-        try (CudaKernels.Args args = new CudaKernels.Args().ptr(dx).ptr(b.loraXd).i64(n).u64(key).f64(dropout.p)
+        try (CudaKernels.Args args = new CudaKernels.Args().ptr(dx).ptr(b.loraXd).i64(n).u64(key).i32(dropout.dropThreshold())
                 .f32(keepScale())) {
             dev.launchElementwise("lora_dropout_backward", n, args);
         }
@@ -609,7 +609,7 @@ public final class CudaTrainingModel implements TrainingEngine {
     }
 
     private void dropoutForward(DeviceBuffer out, DeviceBuffer x, long n, long key) {
-        try (CudaKernels.Args a = new CudaKernels.Args().ptr(out).ptr(x).i64(n).u64(key).f64(dropout.p).f32(keepScale())) {
+        try (CudaKernels.Args a = new CudaKernels.Args().ptr(out).ptr(x).i64(n).u64(key).i32(dropout.dropThreshold()).f32(keepScale())) {
             dev.launchElementwise("lora_dropout_forward", n, a);
         }
     }

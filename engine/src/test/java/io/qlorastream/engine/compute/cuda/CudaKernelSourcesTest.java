@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The CUDA C sources ship in the engine jar and are well-formed enough for NVRTC to be worth calling: every kernel
  * {@link CudaKernels} launches is defined {@code extern "C" __global__} in its file (no others), and brackets balance.
- * Only a GPU machine compiles them (CudaBackendTest).
+ * CudaKernelCompileTest compiles them with NVRTC; only a GPU machine runs them (CudaBackendTest).
  */
 class CudaKernelSourcesTest {
     private static final Pattern KERNEL = Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(\\w+)\\s*\\(");

@@ -295,16 +295,16 @@ final class EmulatedDevice implements TrainingDevice {
             }
             case "lora_dropout_forward", "lora_dropout_backward" -> {
                 long out = a.p(0), x = a.p(1), n = a.l(2), key = a.l(3);
-                double pr = a.d(4);
+                int dropBelow = a.i(4);
                 float keep = a.f(5);
                 boolean fwd = kernel.endsWith("forward");
                 for (long i = 0; i < n; i++) {
-                    long h = Rng.mix64(key + i * 0x9E3779B97F4A7C15L);
-                    boolean kept = (h >>> 40) * 0x1p-24 >= pr;
+                    long h = Rng.mix64(key + (i >>> 2) * 0x9E3779B97F4A7C15L);
+                    float factor = (h >>> ((i & 3) << 4) & 0xFFFF) >= dropBelow ? keep : 0f;
                     if (fwd) {
-                        pf(out, i, kept ? f(x, i) * keep : 0f);
-                    } else if (kept) {
-                        pf(out, i, f(out, i) + f(x, i) * keep);
+                        pf(out, i, f(x, i) * factor);
+                    } else {
+                        pf(out, i, f(out, i) + f(x, i) * factor);
                     }
                 }
             }
