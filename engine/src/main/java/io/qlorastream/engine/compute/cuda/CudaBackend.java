@@ -197,7 +197,8 @@ public final class CudaBackend implements Backend {
             int cnt = Math.min(block, rc - r);
             FloatPointer rows = dw.rows(r0 + r, cnt);
             try (FloatPointer hostRows = new FloatPointer((long) cnt * w.cols())) {
-                CudaStatus.runtime("cudaMemcpy(device to host)", org.bytedeco.cuda.global.cudart.cudaMemcpy(hostRows, rows,
+                CudaStatus.runtime("cudaMemcpy(device to host)", org.bytedeco.cuda.global.cudart.cudaMemcpy(hostRows,
+                        DeviceBuffer.at(rows.address() + rows.position() * Float.BYTES),
                         (long) cnt * w.cols() * Float.BYTES, org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost));
                 hostRows.get(out, r * w.cols(), cnt * w.cols());
             }

@@ -93,13 +93,7 @@ final class CudaTrainingDevice implements TrainingDevice, AutoCloseable {
 
     /** A JavaCPP pointer at an exact device address (position 0), for cuBLAS and runtime arguments. */
     static Pointer at(long address) {
-        return new Address(address);
-    }
-
-    private static final class Address extends Pointer {
-        Address(long address) {
-            this.address = address;
-        }
+        return DeviceBuffer.at(address);
     }
 
     private static FloatPointer floats(long address) {

@@ -129,8 +129,8 @@ public final class DeviceBuffer implements AutoCloseable {
         }
         try (org.bytedeco.javacpp.ShortPointer host = new org.bytedeco.javacpp.ShortPointer(n)) {
             host.put(src, 0, n);
-            CudaStatus.runtime("cudaMemcpy(host to device)", cudaMemcpy(new org.bytedeco.javacpp.ShortPointer(pointer)
-                    .position(at), host.position(0), (long) n * Short.BYTES, cudaMemcpyHostToDevice));
+            CudaStatus.runtime("cudaMemcpy(host to device)", cudaMemcpy(bytesAt(Short.BYTES * at), host.position(0),
+                    (long) n * Short.BYTES, cudaMemcpyHostToDevice));
         }
     }
 
@@ -163,7 +163,33 @@ public final class DeviceBuffer implements AutoCloseable {
         return emu != null ? emuAddress : pointer.address();
     }
 
-    /** A float view starting {@code offset} floats in, for cuBLAS arguments (no copy). */
+    /**
+     * A pointer {@code byteOffset} bytes into this buffer with position 0, for {@code void*} arguments (cudaMemcpy):
+     * JavaCPP adds a {@code void*} argument's position in bytes, whatever the Java pointer class, so a positioned
+     * FloatPointer there would land 4× short (see {@link #at}).
+     */
+    Pointer bytesAt(long byteOffset) {
+        ensureLive();
+        return at(pointer.address() + byteOffset);
+    }
+
+    /**
+     * A JavaCPP pointer at exactly {@code address} (position 0): correct for typed ({@code float*}) and untyped
+     * ({@code void*}) native arguments alike. (JavaCPP adds a typed argument's position in elements but a {@code void*}
+     * argument's in bytes: DeviceBufferAddressTest shows it with Pointer.memcpy, a {@code void*} function like
+     * cudaMemcpy.)
+     */
+    static Pointer at(long address) {
+        return new Address(address);
+    }
+
+    private static final class Address extends Pointer {
+        Address(long address) {
+            this.address = address;
+        }
+    }
+
+    /** A float view starting {@code offset} floats in, for cuBLAS's typed {@code float*} arguments (no copy). */
     public FloatPointer floatsAt(long offset) {
         ensureLive();
         if (emu != null) {
@@ -187,7 +213,7 @@ public final class DeviceBuffer implements AutoCloseable {
         try (FloatPointer host = new FloatPointer(n)) {
             host.put(src, from, n);
             CudaStatus.runtime("cudaMemcpy(host to device)",
-                    cudaMemcpy(floatsAt(at), host.position(0), (long) n * Float.BYTES, cudaMemcpyHostToDevice));
+                    cudaMemcpy(bytesAt(Float.BYTES * at), host.position(0), (long) n * Float.BYTES, cudaMemcpyHostToDevice));
         }
     }
 
@@ -205,7 +231,7 @@ public final class DeviceBuffer implements AutoCloseable {
         }
         try (FloatPointer host = new FloatPointer(n)) {
             CudaStatus.runtime("cudaMemcpy(device to host)",
-                    cudaMemcpy(host, floatsAt(at), (long) n * Float.BYTES, cudaMemcpyDeviceToHost));
+                    cudaMemcpy(host, bytesAt(Float.BYTES * at), (long) n * Float.BYTES, cudaMemcpyDeviceToHost));
             host.position(0).get(dst, to, n);
         }
     }
