@@ -8,10 +8,14 @@
 #                                It prints the bundle's size: a device `run` carries at most 64 MiB in all.
 #   bench/gpu/check.sh run       on the lent GPU machine (CUDA 13 libraries, PyTorch, probably no Java, no network):
 #                                1. the CUDA numeric tests against the CPU backend (GpuCheck tests: NF4 dequant bit
-#                                   for bit, cuBLAS products, RMSNorm/SwiGLU/AdamW kernels, and a tiny NF4 model's
-#                                   logits and LoRA gradients CUDA vs CPU within relative error 1e-2);
-#                                2. QLoRA training tokens/s of the 1.1B `1b` preset at seq 1024 on --device cuda, with
-#                                   peak GPU memory sampled by nvidia-smi;
+#                                   for bit, cuBLAS products, RMSNorm/SwiGLU/AdamW kernels, a tiny NF4 model's
+#                                   logits and LoRA gradients CUDA vs CPU within relative error 1e-2, and the
+#                                   GPU-resident training engine CudaTrainingModel vs the CPU engine: loss, every
+#                                   adapter gradient tensor with dropout 0 and 0.05, parameters after optimizer steps,
+#                                   a PEFT adapter written by Trainer on CUDA);
+#                                2. QLoRA training tokens/s of the 1.1B `1b` preset at seq 1024, GPU-resident (what
+#                                   --device cuda trains with), with peak GPU memory sampled by nvidia-smi and the
+#                                   run's device memory by cudaMemGetInfo;
 #                                3. a PyTorch bf16 LoRA step of the same shape (torch_lora_step.py), in the same run;
 #                                and prints the ratios. Record the output in bench/gpu/RESULTS.md.
 #
@@ -123,16 +127,17 @@ run() {
   echo "== 3. PyTorch bf16 LoRA step, same shape"
   tout="$(mktemp)"
   peak_gpu_mib python3 "$here/torch_lora_step.py" --seq "$SEQ" --steps "$STEPS" | tee "$tout"
-  local jt jm tt tm ta
+  local jt jm jc tt tm ta
   jt="$(grep -o 'java_tokens_per_s=[0-9.]*' "$jout" | cut -d= -f2)"
   jm="$(grep -o '^peak_gpu_mib=[0-9.]*' "$jout" | cut -d= -f2)"
+  jc="$(grep -o 'java_gpu_mib_cudaMemGetInfo=[0-9.]*' "$jout" | cut -d= -f2)"
   tt="$(grep -o 'torch_tokens_per_s=[0-9.]*' "$tout" | cut -d= -f2)"
   tm="$(grep -o '^peak_gpu_mib=[0-9.]*' "$tout" | cut -d= -f2)"
   ta="$(grep -o 'torch_peak_gpu_mib=[0-9.]*' "$tout" | cut -d= -f2)"
   # both peaks as nvidia-smi sees the process (CUDA context and allocator caches included), sampled every 200 ms
   echo "== summary (goal: tokens/s ratio >= 1.0 at under half of PyTorch's GPU memory)"
-  awk -v jt="$jt" -v jm="$jm" -v tt="$tt" -v tm="$tm" -v ta="$ta" 'BEGIN {
-    printf "qlora-stream %.1f tokens/s, peak %d MiB GPU (nvidia-smi)\n", jt, jm
+  awk -v jt="$jt" -v jm="$jm" -v jc="$jc" -v tt="$tt" -v tm="$tm" -v ta="$ta" 'BEGIN {
+    printf "qlora-stream %.1f tokens/s, peak %d MiB GPU (nvidia-smi; %d MiB held by the run, cudaMemGetInfo)\n", jt, jm, jc
     printf "pytorch      %.1f tokens/s, peak %d MiB GPU (nvidia-smi; %d MiB max_memory_allocated)\n", tt, tm, ta
     printf "ratio        %.3fx tokens/s, %.3fx GPU memory\n", jt / tt, jm / tm }'
 }

@@ -11,8 +11,8 @@ import java.io.PrintStream;
  * {@code --threads} and {@code --device} for every command that runs the engine (train, score, generate, evaluate,
  * trainer, retrain, evaluator, bench forward/train).
  * <p>
- * The default device is {@code cpu}, not {@code auto}: the CUDA backend runs the large products on the GPU but the
- * rest of the model still on the CPU and has not yet been verified on a real GPU, so a machine that happens to have
+ * The default device is {@code cpu}, not {@code auto}: training on CUDA is GPU-resident (CudaTrainingModel) and scoring runs
+ * the large products on the GPU, but neither has been verified on a real GPU yet, so a machine that happens to have
  * one should not switch to it unasked. {@code auto} picks CUDA when a GPU is visible and logs why either way.
  */
 public final class ComputeOptions {

@@ -6,7 +6,6 @@ import io.qlorastream.engine.lora.LoraDropout;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.optim.AdamW;
 import io.qlorastream.engine.optim.GradAccumulation;
-import io.qlorastream.engine.optim.GradClip;
 import io.qlorastream.engine.optim.LrSchedule;
 import io.qlorastream.engine.optim.TrainingState;
 
@@ -84,12 +83,22 @@ public final class StepTrainer {
 
     private final LlamaModel model;
     private final Settings settings;
-    private LlamaModel.Activations acts;
-    private LlamaModel.Gradients grads;
+    private final TrainingEngine.Factory engineFactory;
+    private TrainingEngine engine;
 
     public StepTrainer(LlamaModel model, Settings settings) {
+        this(model, settings, TrainingEngine::forModel);
+    }
+
+    /**
+     * A step trainer whose steps run on the engine {@code engines} makes (default {@link TrainingEngine#forModel}).
+     * Lanes share one engine: each step loads its lane's adapter and moments into it and stores them back after
+     * (a copy each way per step for a GPU-resident engine), so a lane's host objects are always current between steps.
+     */
+    public StepTrainer(LlamaModel model, Settings settings, TrainingEngine.Factory engines) {
         this.model = model;
         this.settings = settings;
+        this.engineFactory = engines;
     }
 
     public Settings settings() {
@@ -124,26 +133,22 @@ public final class StepTrainer {
             tokens += mb.realTokens();
         }
         LoraAdapter previous = model.lora();
-        model.attachLora(lane.adapter, lane.dropout);
+        if (engine == null) {
+            engine = engineFactory.create(model, settings.checkpointing());
+        }
+        engine.load(lane.adapter, lane.optimizer, lane.dropout);
         try {
             GradAccumulation acc = new GradAccumulation(targets);
-            lane.adapter.zeroGrads();
+            engine.zeroGrads();
             for (Trainer.MicroBatch mb : micro) {
-                if (acts == null || acts.batch != mb.batch() || acts.seqLen != mb.seqLen()) {
-                    acts = null; // one shape of buffers at a time, as Trainer
-                    grads = null;
-                    acts = model.allocateTraining(mb.batch(), mb.seqLen(), settings.checkpointing());
-                    grads = model.allocateGradients(mb.batch(), mb.seqLen());
-                }
-                model.forward(acts, mb.tokens(), mb.mask(), mb.batch(), mb.seqLen());
-                double lossSum = model.lossSumAndBackward(acts, grads, mb.targets(), acc.tokenWeight());
+                double lossSum = engine.accumulate(mb.tokens(), mb.mask(), mb.targets(), mb.batch(), mb.seqLen(),
+                        acc.tokenWeight());
                 acc.add(lossSum, mb.targetCount());
                 lane.dropout.nextMicroBatch();
             }
-            double gradNorm = settings.maxGradNorm() > 0 ? GradClip.clip(lane.adapter.grads, settings.maxGradNorm())
-                    : GradClip.globalNorm(lane.adapter.grads);
             double lr = settings.schedule().lr(lane.step);
-            lane.optimizer.step(lane.adapter.params, lane.adapter.grads, lr);
+            double gradNorm = engine.clipAndStep(settings.maxGradNorm(), lr);
+            engine.store();
             lane.step++;
             return new StepResult(lane.step, acc.meanLoss(), lr, gradNorm, targets, tokens, (System.nanoTime() - start) / 1e9);
         } finally {

@@ -97,14 +97,27 @@ public final class Trainer {
     private final int truncated;
     private long step;
     private volatile boolean stopRequested;
-    private LlamaModel.Activations acts;
-    private LlamaModel.Gradients grads;
+    private final TrainingEngine.Factory engineFactory;
+    /** Created on the first step; holds the adapter, its gradients and the moments while training (see {@link #sync}). */
+    private TrainingEngine engine;
+    /** The engine holds the current adapter and optimizer state (false before the first step and after a restore). */
+    private boolean engineLoaded;
 
     /**
      * @param model   the model, its adapter attached by the trainer
      * @param adapter the adapter trained in place (fresh PEFT init, an --init-adapter, or a resumed state's)
      */
     public Trainer(LlamaModel model, LoraAdapter adapter, List<TokenizedExample> examples, Settings settings) {
+        this(model, adapter, examples, settings, TrainingEngine::forModel);
+    }
+
+    /**
+     * A trainer whose steps run on the engine {@code engines} makes for the model (default: {@link
+     * TrainingEngine#forModel}, GPU-resident on a CUDA backend).
+     */
+    public Trainer(LlamaModel model, LoraAdapter adapter, List<TokenizedExample> examples, Settings settings,
+                   TrainingEngine.Factory engines) {
+        this.engineFactory = engines;
         if (examples.isEmpty()) {
             throw new IllegalArgumentException("no training examples");
         }
@@ -143,6 +156,7 @@ public final class Trainer {
         return step;
     }
 
+    /** The optimizer; its moments are current once {@link #sync} has run (after {@link #run} they are). */
     public AdamW optimizer() {
         if (optimizer == null) {
             optimizer = new AdamW(settings.adam(), adapter.parameterCount());
@@ -177,6 +191,28 @@ public final class Trainer {
         optimizer = s.optimizer;
         step = s.step;
         dropout.restore(s.dropoutCounter);
+        engineLoaded = false; // the next step hands the restored state to the engine
+    }
+
+    /**
+     * Brings the adapter's parameters and the optimizer's moments back from the engine into their host arrays (a
+     * GPU-resident engine keeps them on the device between steps). {@link #run}, {@link #saveState} and
+     * {@link #saveAdapter} call it; a caller reading {@code adapter.params} in a listener calls it first.
+     */
+    public void sync() {
+        if (engine != null && engineLoaded) {
+            engine.store();
+        }
+    }
+
+    /** Frees the engine's buffers (device memory of a GPU-resident engine) after copying its state back. */
+    public void close() {
+        sync();
+        if (engine != null) {
+            engine.close();
+            engine = null;
+            engineLoaded = false;
+        }
     }
 
     /** State entry → the option that sets it, for messages (entries without one are described by their key). */
@@ -280,6 +316,7 @@ public final class Trainer {
     }
 
     public void saveState(Path dir, String baseModel) throws IOException {
+        sync();
         Map<String, String> extra = new LinkedHashMap<>(trajectorySettings());
         extra.put("examples_per_step", Integer.toString(settings.examplesPerStep()));
         extra.put("total_steps", Long.toString(totalSteps));
@@ -368,6 +405,9 @@ public final class Trainer {
                 }
                 if (listener != null) listener.onStep(m);
             }
+            // the adapter the caller saves or inspects is the trained one (not in a finally: after a failed step the
+            // engine's state is not worth copying back, and a second failure would hide the first)
+            sync();
         } finally {
             if (log != null) log.close();
         }
@@ -396,24 +436,20 @@ public final class Trainer {
         }
         stepTokens[1] = targets;
         GradAccumulation acc = new GradAccumulation(targets);
-        adapter.zeroGrads();
+        if (engine == null) {
+            engine = engineFactory.create(model, settings.checkpointing());
+        }
+        if (!engineLoaded) {
+            engine.load(adapter, optimizer(), dropout);
+            engineLoaded = true;
+        }
+        engine.zeroGrads();
         for (MicroBatch mb : micro) {
-            if (acts == null || acts.batch != mb.batch || acts.seqLen != mb.seqLen) {
-                // buffers of one shape at a time: memory stays that of the current micro-batch, not of every length seen
-                acts = null;
-                grads = null;
-                acts = model.allocateTraining(mb.batch, mb.seqLen, settings.checkpointing());
-                grads = model.allocateGradients(mb.batch, mb.seqLen);
-            }
-            LlamaModel.Gradients g = grads;
-            model.forward(acts, mb.tokens, mb.mask, mb.batch, mb.seqLen);
-            double lossSum = model.lossSumAndBackward(acts, g, mb.targets, acc.tokenWeight());
+            double lossSum = engine.accumulate(mb.tokens, mb.mask, mb.targets, mb.batch, mb.seqLen, acc.tokenWeight());
             acc.add(lossSum, mb.targetCount);
             dropout.nextMicroBatch();
         }
-        lastGradNorm = settings.maxGradNorm() > 0 ? GradClip.clip(adapter.grads, settings.maxGradNorm())
-                : GradClip.globalNorm(adapter.grads);
-        optimizer().step(adapter.params, adapter.grads, schedule.lr(step));
+        lastGradNorm = engine.clipAndStep(settings.maxGradNorm(), schedule.lr(step));
         step++;
         return acc.meanLoss();
     }
@@ -445,6 +481,7 @@ public final class Trainer {
 
     /** Writes the trained adapter (PEFT layout) into {@code dir}. */
     public void saveAdapter(Path dir, String baseModel) throws IOException {
+        sync();
         PeftAdapter.save(adapter, dir, baseModel);
     }
 }

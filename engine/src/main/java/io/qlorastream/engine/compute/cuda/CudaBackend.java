@@ -30,10 +30,12 @@ import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
  * therefore every kernel the model still writes in Java (RMSNorm, RoPE, softmax, SwiGLU, LoRA, AdamW, cross-entropy)
  * runs on the CPU threads of an inner {@link CpuBackend}.
  * <p>
- * <b>What this is not yet:</b> the model's activations are Java arrays, so every product copies its input to the
- * GPU and its output back; the model does not run GPU-resident end to end, computes in fp32 rather than bf16, and
- * the GPU kernels for RMSNorm, SwiGLU and AdamW ({@link #rmsNormForward} and friends, on host arrays) are tested
- * against the CPU but not yet called by the model. Non-NF4 weights (BF16/F32) are kept on the GPU as fp32.
+ * <b>Training does not go through this interface:</b> {@link #trainingEngine} makes a {@link CudaTrainingModel}, which
+ * keeps weights, activations, the adapter and AdamW's moments on the GPU and computes every layer there (bf16
+ * products); {@code Trainer} and {@code StepTrainer} use it whenever their model computes on this backend. What still
+ * goes through the {@link io.qlorastream.engine.compute.Backend} methods below (scoring, generation, evaluation) has
+ * Java-array activations: every product copies its input to the GPU and its output back, in fp32, and the rest of the
+ * model runs on the CPU threads. Non-NF4 weights (BF16/F32) are kept on the GPU as fp32 for that path.
  * <p>
  * Like {@link CpuBackend}, not for concurrent use from several threads: the public methods are synchronized.
  */
@@ -50,6 +52,8 @@ public final class CudaBackend implements Backend {
     private final FloatPointer one = new FloatPointer(1).put(1f);
     private final FloatPointer zero = new FloatPointer(1).put(0f);
     private DeviceBuffer scratch;
+    /** Training engines made by {@link #trainingEngine}: their device memory is freed before the context's handle. */
+    private final java.util.List<CudaTrainingModel> engines = new java.util.ArrayList<>();
     private DeviceBuffer bufA;
     private DeviceBuffer bufB;
     private DeviceBuffer bufC;
@@ -193,7 +197,8 @@ public final class CudaBackend implements Backend {
             int cnt = Math.min(block, rc - r);
             FloatPointer rows = dw.rows(r0 + r, cnt);
             try (FloatPointer hostRows = new FloatPointer((long) cnt * w.cols())) {
-                CudaStatus.runtime("cudaMemcpy(device to host)", org.bytedeco.cuda.global.cudart.cudaMemcpy(hostRows, rows,
+                CudaStatus.runtime("cudaMemcpy(device to host)", org.bytedeco.cuda.global.cudart.cudaMemcpy(hostRows,
+                        DeviceBuffer.at(rows.address() + rows.position() * Float.BYTES),
                         (long) cnt * w.cols() * Float.BYTES, org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost));
                 hostRows.get(out, r * w.cols(), cnt * w.cols());
             }
@@ -259,7 +264,48 @@ public final class CudaBackend implements Backend {
                                        AdamW.Config config, double lr, long step) {
         int n = params.length;
         enter();
-        // the scalars exactly as AdamW.step derives them
+        try (DeviceBuffer dP = DeviceBuffer.of(params); DeviceBuffer dG = DeviceBuffer.of(grads, 0, n);
+             DeviceBuffer dM = DeviceBuffer.of(expAvg, 0, n); DeviceBuffer dV = DeviceBuffer.of(expAvgSq, 0, n);
+             CudaKernels.Args args = adamwArgs(dP.address(), dG.address(), dM.address(), dV.address(), n, config, lr, step)) {
+            kernels.launchElementwise("adamw_step", n, args);
+            dP.download(0, params, 0, n);
+            dM.download(0, expAvg, 0, n);
+            dV.download(0, expAvgSq, 0, n);
+        }
+    }
+
+    /**
+     * The GPU-resident training engine over {@code model}'s frozen weights (which must be this backend's model):
+     * see {@link CudaTrainingModel}.
+     */
+    public io.qlorastream.engine.train.TrainingEngine trainingEngine(io.qlorastream.engine.model.LlamaModel model,
+                                                                     boolean checkpointing) {
+        return trainingEngine(model, checkpointing, CudaTrainingModel.Precision.BF16);
+    }
+
+    /** {@link #trainingEngine(io.qlorastream.engine.model.LlamaModel, boolean)} with the frozen products' precision. */
+    public synchronized CudaTrainingModel trainingEngine(io.qlorastream.engine.model.LlamaModel model, boolean checkpointing,
+                                                         CudaTrainingModel.Precision precision) {
+        if (model.backend() != this) {
+            throw new IllegalArgumentException("the model computes on " + model.backend().name() + ", not on this CUDA backend");
+        }
+        enter();
+        if (precision == CudaTrainingModel.Precision.BF16 && gpu.ccMajor() < 8) {
+            // cublasGemmEx with bf16 inputs needs Ampere's tensor cores or later
+            throw new CudaException("GPU-resident training computes in bf16 and needs compute capability 8.0 or newer; "
+                    + gpu.reason(), null);
+        }
+        CudaTrainingModel engine = new CudaTrainingModel(new CudaTrainingDevice(this), model, checkpointing, precision);
+        engines.add(engine);
+        return engine;
+    }
+
+    /**
+     * The arguments of {@code adamw_step} over n elements at the given device addresses, with the scalars derived
+     * exactly as {@link AdamW#step} derives them ({@code step}: the step count after this step, 1 for the first).
+     */
+    static CudaKernels.Args adamwArgs(long params, long grads, long expAvg, long expAvgSq, long n, AdamW.Config config,
+                                      double lr, long step) {
         float decay = (float) (1 - lr * config.weightDecay());
         float oneMinusBeta1 = (float) (1 - config.beta1());
         float beta2 = (float) config.beta2();
@@ -268,16 +314,23 @@ public final class CudaBackend implements Backend {
         double biasCorrection2 = 1 - Math.pow(config.beta2(), step);
         float negStepSize = (float) -(lr / biasCorrection1);
         float biasCorrection2Sqrt = (float) Math.sqrt(biasCorrection2);
-        try (DeviceBuffer dP = DeviceBuffer.of(params); DeviceBuffer dG = DeviceBuffer.of(grads, 0, n);
-             DeviceBuffer dM = DeviceBuffer.of(expAvg, 0, n); DeviceBuffer dV = DeviceBuffer.of(expAvgSq, 0, n);
-             CudaKernels.Args args = new CudaKernels.Args().ptr(dP).ptr(dG).ptr(dM).ptr(dV).i64(n)
-                     .i32(config.weightDecay() != 0 ? 1 : 0).f32(decay).f32(oneMinusBeta1).f32(beta2).f32(oneMinusBeta2)
-                     .f32(negStepSize).f32(biasCorrection2Sqrt).f32((float) config.eps())) {
-            kernels.launchElementwise("adamw_step", n, args);
-            dP.download(0, params, 0, n);
-            dM.download(0, expAvg, 0, n);
-            dV.download(0, expAvgSq, 0, n);
-        }
+        return new CudaKernels.Args().ptr(params).ptr(grads).ptr(expAvg).ptr(expAvgSq).i64(n)
+                .i32(config.weightDecay() != 0 ? 1 : 0).f32(decay).f32(oneMinusBeta1).f32(beta2).f32(oneMinusBeta2)
+                .f32(negStepSize).f32(biasCorrection2Sqrt).f32((float) config.eps());
+    }
+
+    /** The compiled kernels (for {@link CudaTrainingModel}, which shares this backend's context and handle). */
+    CudaKernels kernels() {
+        return kernels;
+    }
+
+    cublasContext cublas() {
+        return cublas;
+    }
+
+    /** Makes the device current on the calling thread; throws when closed. */
+    void enterDevice() {
+        enter();
     }
 
     /** Waits for all queued GPU work and reports its errors (kernel faults surface here). */
@@ -457,6 +510,8 @@ public final class CudaBackend implements Backend {
         }
         try {
             cudaSetDevice(DEVICE);
+            engines.forEach(CudaTrainingModel::close);
+            engines.clear();
             weights.values().forEach(DeviceWeight::close);
             weights.clear();
             for (DeviceBuffer b : new DeviceBuffer[]{scratch, bufA, bufB, bufC}) {

@@ -4,9 +4,6 @@ import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUmod_st;
 import org.bytedeco.cuda.nvrtc._nvrtcProgram;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
@@ -43,11 +40,19 @@ import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLogSize;
  */
 public final class CudaKernels implements AutoCloseable {
     /** The kernel source files (resources beside this class) and the kernels each defines. */
-    public static final Map<String, List<String>> SOURCES = Map.of(
-            "nf4.cu", List.of("nf4_dequantize", "nf4_dequantize_dq"),
-            "rmsnorm.cu", List.of("rmsnorm_forward", "rmsnorm_backward"),
-            "swiglu.cu", List.of("swiglu_forward", "swiglu_backward"),
-            "adamw.cu", List.of("adamw_step"));
+    public static final Map<String, List<String>> SOURCES = Map.ofEntries(
+            Map.entry("nf4.cu", List.of("nf4_dequantize", "nf4_dequantize_dq", "nf4_dequantize_bf16", "nf4_dequantize_dq_bf16")),
+            Map.entry("rmsnorm.cu", List.of("rmsnorm_forward", "rmsnorm_backward")),
+            Map.entry("swiglu.cu", List.of("swiglu_forward", "swiglu_backward")),
+            Map.entry("adamw.cu", List.of("adamw_step")),
+            // the GPU-resident training path (CudaTrainingModel)
+            Map.entry("convert.cu", List.of("f32_to_bf16", "add_f32", "add_bias_f32", "scale_f32")),
+            Map.entry("embedding.cu", List.of("embedding_forward", "embedding_forward_f32")),
+            Map.entry("rope.cu", List.of("rope_rotate")),
+            Map.entry("attention.cu", List.of("causal_softmax_forward", "causal_softmax_backward")),
+            Map.entry("cross_entropy.cu", List.of("cross_entropy_forward_backward")),
+            Map.entry("lora_dropout.cu", List.of("lora_dropout_forward", "lora_dropout_backward")),
+            Map.entry("gradnorm.cu", List.of("sumsq_partials")));
 
     static final int THREADS = 256;
     /** Grid-stride loops cover any size; more blocks than this buys nothing on one GPU. */
@@ -134,9 +139,22 @@ public final class CudaKernels implements AutoCloseable {
         }
     }
 
-    /** A kernel's arguments in order; each value is kept in native memory until the launch has copied it. */
+    /**
+     * A kernel's arguments in order, as raw 64-bit slots (an int or float in the low bytes: the slot is little-endian
+     * and the driver reads each parameter by its own size). Plain Java: {@link #launch} copies the slots into native
+     * memory this instance allocated once, so a launch allocates nothing natively (a training step issues thousands).
+     */
     public static final class Args implements AutoCloseable {
-        private final List<Pointer> values = new ArrayList<>();
+        private long[] slots = new long[16];
+        private int count;
+
+        private Args add(long bits) {
+            if (count == slots.length) {
+                slots = java.util.Arrays.copyOf(slots, 2 * count);
+            }
+            slots[count++] = bits;
+            return this;
+        }
 
         public Args ptr(DeviceBuffer b) {
             return ptr(b.address());
@@ -148,49 +166,105 @@ public final class CudaKernels implements AutoCloseable {
         }
 
         public Args ptr(long deviceAddress) {
-            values.add(new LongPointer(1).put(deviceAddress));
-            return this;
+            return add(deviceAddress);
         }
 
         public Args i32(int v) {
-            values.add(new IntPointer(1).put(v));
-            return this;
+            return add(v & 0xffffffffL);
         }
 
         public Args i64(long v) {
-            values.add(new LongPointer(1).put(v));
-            return this;
+            return add(v);
+        }
+
+        /** An unsigned 64-bit value (a dropout key): the same bits as a long. */
+        public Args u64(long v) {
+            return add(v);
         }
 
         public Args f32(float v) {
-            values.add(new FloatPointer(1).put(v));
-            return this;
+            return add(Float.floatToRawIntBits(v) & 0xffffffffL);
         }
 
         public Args f64(double v) {
-            values.add(new DoublePointer(1).put(v));
-            return this;
+            return add(Double.doubleToRawLongBits(v));
+        }
+
+        int count() {
+            return count;
+        }
+
+        long slot(int i) {
+            return slots[i];
         }
 
         @Override
         public void close() {
-            values.forEach(Pointer::close);
+            // nothing native to free; kept so call sites scope their arguments
         }
     }
 
-    /** Launches {@code kernel} on the default stream with the given grid and block (x only) and arguments. */
-    public void launch(String kernel, int gridX, int blockX, Args args) {
+    /**
+     * The native memory of kernel arguments, allocated once and grown on demand: one 64-bit slot per argument and the
+     * array of pointers to the slots that cuLaunchKernel reads.
+     */
+    static final class ArgBlock implements AutoCloseable {
+        private LongPointer slots;
+        private PointerPointer<Pointer> params;
+        private int capacity;
+
+        /** The argument pointer array holding {@code args}, valid until the next call. */
+        PointerPointer<Pointer> fill(Args args) {
+            int n = args.count();
+            if (n > capacity) {
+                close();
+                capacity = Math.max(32, n);
+                slots = new LongPointer(capacity);
+                // its own native array of void*: (new PointerPointer<>(somePointer) would be the varargs constructor)
+                params = new PointerPointer<>(capacity);
+                for (int i = 0; i < capacity; i++) {
+                    params.put(i, new Slot(slots.address() + (long) i * Long.BYTES));
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                slots.put(i, args.slot(i));
+            }
+            return params;
+        }
+
+        @Override
+        public void close() {
+            if (slots != null) {
+                slots.close();
+                params.close();
+                slots = null;
+                params = null;
+                capacity = 0;
+            }
+        }
+    }
+
+    /** A pointer at one argument slot (position 0: the exact address goes into the parameter array). */
+    private static final class Slot extends Pointer {
+        Slot(long address) {
+            this.address = address;
+        }
+    }
+
+    private final ArgBlock argBlock = new ArgBlock();
+
+    /**
+     * Launches {@code kernel} on the default stream with the given grid and block (x only) and arguments; the driver
+     * copies the arguments at the launch, so the slots are free again when this returns. Not thread-safe (callers
+     * hold the backend's lock or are the single training thread).
+     */
+    public synchronized void launch(String kernel, int gridX, int blockX, Args args) {
         CUfunc_st f = functions.get(kernel);
         if (f == null) {
             throw new IllegalArgumentException("no CUDA kernel " + kernel);
         }
-        try (PointerPointer<Pointer> params = new PointerPointer<>(args.values.size())) {
-            for (int i = 0; i < args.values.size(); i++) {
-                params.put(i, args.values.get(i));
-            }
-            CudaStatus.driver("cuLaunchKernel(" + kernel + ")",
-                    cuLaunchKernel(f, gridX, 1, 1, blockX, 1, 1, 0, null, params, null));
-        }
+        CudaStatus.driver("cuLaunchKernel(" + kernel + ")",
+                cuLaunchKernel(f, gridX, 1, 1, blockX, 1, 1, 0, null, argBlock.fill(args), null));
     }
 
     /** Launches an element-wise (grid-stride) kernel over {@code n} elements. */
@@ -200,7 +274,8 @@ public final class CudaKernels implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        argBlock.close();
         functions.clear();
         for (CUmod_st m : modules) {
             CudaStatus.driver("cuModuleUnload", cuModuleUnload(m));

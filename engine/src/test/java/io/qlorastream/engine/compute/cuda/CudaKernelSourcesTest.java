@@ -20,7 +20,8 @@ class CudaKernelSourcesTest {
 
     @Test
     void everySourceIsAResourceDefiningExactlyItsKernels() {
-        assertThat(CudaKernels.SOURCES).containsKeys("nf4.cu", "rmsnorm.cu", "swiglu.cu", "adamw.cu");
+        assertThat(CudaKernels.SOURCES).containsKeys("nf4.cu", "rmsnorm.cu", "swiglu.cu", "adamw.cu", "convert.cu", "embedding.cu", "rope.cu",
+                "attention.cu", "cross_entropy.cu", "lora_dropout.cu", "gradnorm.cu");
         for (Map.Entry<String, List<String>> e : CudaKernels.SOURCES.entrySet()) {
             String src = withoutComments(CudaKernels.source(e.getKey()));
             List<String> defined = new ArrayList<>();

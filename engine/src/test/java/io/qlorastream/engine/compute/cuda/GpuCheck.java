@@ -29,8 +29,9 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
  *   <li>{@code tests}: the CUDA tests against the CPU backend; a skipped CUDA test counts as a failure here, since
  *       this only runs where a GPU is expected.</li>
  *   <li>{@code bench MODEL_DIR SEQ STEPS}: makes a 1.1B-parameter model ({@code 1b} preset, BF16) in MODEL_DIR unless
- *       one is there, then QLoRA training tokens/s on the CUDA backend (batch 1, LoRA r 64 on all projections,
- *       activation checkpointing), printed as {@code java_tokens_per_s=...} for the script.</li>
+ *       one is there, then QLoRA training tokens/s GPU-resident ({@link CudaTrainingModel}, through Trainer on a CUDA
+ *       backend; batch 1, LoRA r 64 on all projections, activation checkpointing), printed as
+ *       {@code java_tokens_per_s=...} for the script, with the device memory the run holds (cudaMemGetInfo).</li>
  * </ul>
  */
 public final class GpuCheck {
@@ -54,7 +55,8 @@ public final class GpuCheck {
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
                 .selectors(selectClass(CudaStatusTest.class), selectClass(CudaKernelSourcesTest.class),
                         selectClass("io.qlorastream.engine.compute.DeviceTest"), selectClass(CudaBackendTest.class),
-                        selectClass("io.qlorastream.engine.model.LlamaModelCudaTest"))
+                        selectClass("io.qlorastream.engine.model.LlamaModelCudaTest"), selectClass(TrainingPlanTest.class),
+                        selectClass(CudaTrainingModelEmulatedTest.class), selectClass(CudaTrainingModelTest.class))
                 .build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
@@ -74,14 +76,31 @@ public final class GpuCheck {
             System.out.println("making the 1b preset model (BF16) in " + modelDir);
             ModelMaker.write(modelDir, ModelShape.preset("1b"), 1, DType.BF16);
         }
-        try (LlamaWeights weights = ModelLoader.load(modelDir, LoadOptions.defaults());
-             CudaBackend backend = CudaBackend.open(Runtime.getRuntime().availableProcessors())) {
-            System.out.println("gpu: " + backend.gpu().reason());
-            TrainBenchmark.Result r = TrainBenchmark.run(new LlamaModel(weights, backend),
-                    LoraConfig.qloraDefaults().withR(64), 1, seqLen, steps, true);
-            System.out.printf(Locale.ROOT, "java step [1 x %d] %.3f s, %d adapter parameters, peak RSS %,d bytes%n",
-                    seqLen, r.secondsPerStep(), r.adapterParameters(), r.peakRssBytes());
-            System.out.printf(Locale.ROOT, "java_tokens_per_s=%.2f%n", r.tokensPerSecond());
+        LoraConfig lora = LoraConfig.qloraDefaults().withR(64);
+        try (LlamaWeights weights = ModelLoader.load(modelDir, LoadOptions.defaults())) {
+            long before;
+            try (CudaBackend probe = CudaBackend.open(1)) {
+                // the context itself is part of what nvidia-smi sees; the baseline is taken with one open
+                before = CudaTrainingModel.deviceMemoryUsedBytes();
+            }
+            try (CudaBackend backend = CudaBackend.open(Runtime.getRuntime().availableProcessors())) {
+                long withContext = CudaTrainingModel.deviceMemoryUsedBytes();
+                System.out.println("gpu: " + backend.gpu().reason());
+                TrainingPlan plan = TrainingPlan.of(weights.config, lora.r(), 1, seqLen, true);
+                long params = io.qlorastream.engine.lora.LoraAdapter.zeros(lora, weights.config).parameterCount();
+                System.out.printf(Locale.ROOT, "plan: weights %,d B, adapter+moments %,d B, activations %,d B%n",
+                        TrainingPlan.weightBytes(weights), TrainingPlan.adapterBytes(params), plan.activationBytes());
+                // Trainer on a CUDA backend trains GPU-resident (CudaTrainingModel): the path measured here
+                TrainBenchmark.Result r = TrainBenchmark.run(new LlamaModel(weights, backend), lora, 1, seqLen, steps, true);
+                long after = CudaTrainingModel.deviceMemoryUsedBytes();
+                System.out.printf(Locale.ROOT, "java step [1 x %d] %.3f s, %d adapter parameters, peak RSS %,d bytes%n",
+                        seqLen, r.secondsPerStep(), r.adapterParameters(), r.peakRssBytes());
+                // every buffer of the run is still allocated (the engine lives until the backend closes): the
+                // cudaMemGetInfo difference is the run's device memory, cuBLAS workspaces included
+                System.out.printf(Locale.ROOT, "java_gpu_mib_cudaMemGetInfo=%.0f (context %.0f MiB more)%n",
+                        (after - withContext) / 1048576.0, (withContext - before) / 1048576.0);
+                System.out.printf(Locale.ROOT, "java_tokens_per_s=%.2f%n", r.tokensPerSecond());
+            }
         }
     }
 }

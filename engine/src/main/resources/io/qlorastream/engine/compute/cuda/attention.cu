@@ -1,0 +1,90 @@
+// The causal, key-masked softmax of attention and its backward, row for row as io.qlorastream.engine.kernels.Attention
+// (softmaxRow, softmaxBackwardRow); the products around it (Q K^T, P V and their gradients) are cuBLAS strided-batched
+// sgemms issued by CudaTrainingModel. probs is [batch, heads, T, T] (queries and keys of one micro-batch: tq = tk = T);
+// row r is query i = r % T of batch b = r / (heads * T) and sees keys j <= i whose mask is 1 (mask [batch, T], or null
+// for no padding). One block of SOFTMAX_THREADS threads per row; sums in double as on the CPU, reduced in shared memory.
+
+#define SOFTMAX_THREADS 256
+
+__device__ double softmax_block_sum(double v, double* shared) {
+    int tid = threadIdx.x;
+    shared[tid] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (tid < s) {
+            shared[tid] += shared[tid + s];
+        }
+        __syncthreads();
+    }
+    double total = shared[0];
+    __syncthreads();
+    return total;
+}
+
+__device__ float softmax_block_max(float v, float* shared) {
+    int tid = threadIdx.x;
+    shared[tid] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (tid < s) {
+            shared[tid] = fmaxf(shared[tid], shared[tid + s]);
+        }
+        __syncthreads();
+    }
+    float m = shared[0];
+    __syncthreads();
+    return m;
+}
+
+// In place: scores (already scaled by 1/sqrt(d) in the product) -> probabilities; disallowed keys get 0.
+extern "C" __global__ void causal_softmax_forward(float* __restrict__ p, const int* __restrict__ mask, int heads, int T) {
+    __shared__ double sums[SOFTMAX_THREADS];
+    __shared__ float maxes[SOFTMAX_THREADS];
+    long long r = blockIdx.x;
+    int i = (int) (r % T);
+    int b = (int) (r / ((long long) heads * T));
+    float* row = p + r * T;
+    const int* m = mask == nullptr ? nullptr : mask + (long long) b * T;
+    float mx = __int_as_float(0xff800000); // -infinity (NVRTC has no math.h INFINITY)
+    for (int j = threadIdx.x; j <= i; j += blockDim.x) {
+        if (m == nullptr || m[j] != 0) {
+            mx = fmaxf(mx, row[j]);
+        }
+    }
+    mx = softmax_block_max(mx, maxes);
+    double sum = 0.0;
+    for (int j = threadIdx.x; j < T; j += blockDim.x) {
+        if (j <= i && (m == nullptr || m[j] != 0)) {
+            float e = (float) exp((double) (row[j] - mx));
+            row[j] = e;
+            sum += e;
+        } else {
+            row[j] = 0.0f;
+        }
+    }
+    sum = softmax_block_sum(sum, sums);
+    if (sum > 0) {
+        float inv = (float) (1.0 / sum);
+        for (int j = threadIdx.x; j <= i; j += blockDim.x) {
+            row[j] *= inv;
+        }
+    }
+}
+
+// In place over dp: dscore = p (dp - sum_j p_j dp_j) * scale for keys j <= i, 0 after (their p is 0: causal).
+extern "C" __global__ void causal_softmax_backward(float* __restrict__ dp, const float* __restrict__ p, int T, float scale) {
+    __shared__ double sums[SOFTMAX_THREADS];
+    long long r = blockIdx.x;
+    int i = (int) (r % T);
+    int end = i + 1 < T ? i + 1 : T;
+    float* drow = dp + r * T;
+    const float* prow = p + r * T;
+    double dot = 0.0;
+    for (int j = threadIdx.x; j < end; j += blockDim.x) {
+        dot += (double) prow[j] * drow[j];
+    }
+    dot = softmax_block_sum(dot, sums);
+    for (int j = threadIdx.x; j < T; j += blockDim.x) {
+        drow[j] = j < end ? __fmul_rn((float) (prow[j] * (drow[j] - dot)), scale) : 0.0f;
+    }
+}
