@@ -24,7 +24,13 @@ final class EmulatedDevice implements TrainingDevice {
     final java.util.Map<String, Integer> launches = new java.util.TreeMap<>();
 
     EmulatedDevice(int bytes) {
+        this(bytes, RECORD_FROM_ENV);
+    }
+
+    /** A device that records the first (widest) launch of every kernel into {@code recordInto} (null: none). */
+    EmulatedDevice(int bytes, java.nio.file.Path recordInto) {
         mem = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        this.recordDir = recordInto;
     }
 
     @Override
@@ -93,8 +99,9 @@ final class EmulatedDevice implements TrainingDevice {
      * more memory is there already (the widest shapes loop most inside the kernels), for engine/src/test/cuda-host,
      * which runs the CUDA source itself on the CPU over the same memory and compares.
      */
-    private static final java.nio.file.Path RECORD = System.getenv("QLORA_EMULATOR_RECORD") == null ? null
+    private static final java.nio.file.Path RECORD_FROM_ENV = System.getenv("QLORA_EMULATOR_RECORD") == null ? null
             : java.nio.file.Path.of(System.getenv("QLORA_EMULATOR_RECORD"));
+    private final java.nio.file.Path recordDir;
     private final java.util.Set<String> recorded = new java.util.HashSet<>();
 
     @Override
@@ -102,7 +109,7 @@ final class EmulatedDevice implements TrainingDevice {
         if (grid < 1 || block < 1 || block > 1024) {
             throw new IllegalArgumentException("cuLaunchKernel would fail: " + kernel + " grid " + grid + " block " + block);
         }
-        if (RECORD == null || !recorded.add(kernel)) {
+        if (recordDir == null || !recorded.add(kernel)) {
             emulate(kernel, grid, block, args);
             return;
         }
@@ -117,8 +124,8 @@ final class EmulatedDevice implements TrainingDevice {
         for (int i = 0; i < args.count(); i++) head.putLong(args.slot(i));
         head.putLong(top);
         try {
-            java.nio.file.Files.createDirectories(RECORD);
-            java.nio.file.Path file = RECORD.resolve(kernel + ".launch");
+            java.nio.file.Files.createDirectories(recordDir);
+            java.nio.file.Path file = recordDir.resolve(kernel + ".launch");
             if (java.nio.file.Files.exists(file) && java.nio.file.Files.size(file) >= head.capacity() + 2L * top) {
                 return;
             }
