@@ -100,12 +100,19 @@ public final class CudaKernels implements AutoCloseable {
         return new String[]{"--gpu-architecture=sm_" + ccMajor + ccMinor, "--fmad=false", "--std=c++17"};
     }
 
+    /** Headers the sources may {@code #include}, resources next to the sources, handed to NVRTC with every program. */
+    public static final List<String> HEADERS = List.of("common.cuh");
+
     /** Compiles one source to a cubin; a compilation error carries NVRTC's log. */
     static byte[] compile(String name, String source, int ccMajor, int ccMinor) {
         _nvrtcProgram program = new _nvrtcProgram();
-        CudaStatus.nvrtc("nvrtcCreateProgram(" + name + ")",
-                nvrtcCreateProgram(program, new BytePointer(source), new BytePointer(name), 0,
-                        (PointerPointer<?>) null, (PointerPointer<?>) null));
+        String[] headerTexts = HEADERS.stream().map(CudaKernels::source).toArray(String[]::new);
+        try (PointerPointer<BytePointer> headers = new PointerPointer<>(headerTexts);
+             PointerPointer<BytePointer> includeNames = new PointerPointer<>(HEADERS.toArray(String[]::new))) {
+            CudaStatus.nvrtc("nvrtcCreateProgram(" + name + ")",
+                    nvrtcCreateProgram(program, new BytePointer(source), new BytePointer(name), HEADERS.size(),
+                            headers, includeNames));
+        }
         try {
             String[] opts = options(ccMajor, ccMinor);
             try (PointerPointer<BytePointer> options = new PointerPointer<>(opts)) {

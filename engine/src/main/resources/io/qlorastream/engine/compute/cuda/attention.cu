@@ -4,37 +4,9 @@
 // row r is query i = r % T of batch b = r / (heads * T) and sees keys j <= i whose mask is 1 (mask [batch, T], or null
 // for no padding). One block of SOFTMAX_THREADS threads per row; sums in double as on the CPU, reduced in shared memory.
 
+#include "common.cuh"
+
 #define SOFTMAX_THREADS 256
-
-__device__ double softmax_block_sum(double v, double* shared) {
-    int tid = threadIdx.x;
-    shared[tid] = v;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (tid < s) {
-            shared[tid] += shared[tid + s];
-        }
-        __syncthreads();
-    }
-    double total = shared[0];
-    __syncthreads();
-    return total;
-}
-
-__device__ float softmax_block_max(float v, float* shared) {
-    int tid = threadIdx.x;
-    shared[tid] = v;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (tid < s) {
-            shared[tid] = fmaxf(shared[tid], shared[tid + s]);
-        }
-        __syncthreads();
-    }
-    float m = shared[0];
-    __syncthreads();
-    return m;
-}
 
 // In place: scores (already scaled by 1/sqrt(d) in the product) -> probabilities; disallowed keys get 0.
 extern "C" __global__ void causal_softmax_forward(float* __restrict__ p, const int* __restrict__ mask, int heads, int T) {
@@ -51,7 +23,7 @@ extern "C" __global__ void causal_softmax_forward(float* __restrict__ p, const i
             mx = fmaxf(mx, row[j]);
         }
     }
-    mx = softmax_block_max(mx, maxes);
+    mx = block_max_float(mx, maxes);
     double sum = 0.0;
     for (int j = threadIdx.x; j < T; j += blockDim.x) {
         if (j <= i && (m == nullptr || m[j] != 0)) {
@@ -62,7 +34,7 @@ extern "C" __global__ void causal_softmax_forward(float* __restrict__ p, const i
             row[j] = 0.0f;
         }
     }
-    sum = softmax_block_sum(sum, sums);
+    sum = block_sum_double(sum, sums);
     if (sum > 0) {
         float inv = (float) (1.0 / sum);
         for (int j = threadIdx.x; j <= i; j += blockDim.x) {
@@ -83,7 +55,7 @@ extern "C" __global__ void causal_softmax_backward(float* __restrict__ dp, const
     for (int j = threadIdx.x; j < end; j += blockDim.x) {
         dot += (double) prow[j] * drow[j];
     }
-    dot = softmax_block_sum(dot, sums);
+    dot = block_sum_double(dot, sums);
     for (int j = threadIdx.x; j < T; j += blockDim.x) {
         drow[j] = j < end ? __fmul_rn((float) (prow[j] * (drow[j] - dot)), scale) : 0.0f;
     }

@@ -2,22 +2,14 @@
 // LlamaModel / Residual / GradClip: fp32 -> bf16 conversion of a product's activation input, residual add, bias
 // add, scaling. Grid-stride loops: any n with a bounded grid.
 
-// float -> bfloat16 bits, round to nearest even, NaN kept quiet: Floats.floatToBf16, bit for bit.
-__device__ __forceinline__ unsigned short to_bf16_bits(float f) {
-    unsigned int u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) {
-        return (unsigned short) ((u >> 16) | 0x40u);
-    }
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (unsigned short) (u >> 16);
-}
+#include "common.cuh"
 
 // A product's fp32 activations as the bf16 input of cublasGemmEx (QLoRA computes its products in bf16).
 extern "C" __global__ void f32_to_bf16(unsigned short* __restrict__ out, const float* __restrict__ x, long long n) {
     long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     long long stride = (long long) gridDim.x * blockDim.x;
     for (; i < n; i += stride) {
-        out[i] = to_bf16_bits(x[i]);
+        out[i] = float_to_bf16_bits(x[i]);
     }
 }
 

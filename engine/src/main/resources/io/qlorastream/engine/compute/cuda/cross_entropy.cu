@@ -4,37 +4,9 @@
 // whose target is -100 get loss 0 and a zero gradient. Targets were range-checked on the host. One block per row;
 // the max in float, the sum of exponentials in double, as on the CPU.
 
+#include "common.cuh"
+
 #define CE_THREADS 256
-
-__device__ double ce_block_sum(double v, double* shared) {
-    int tid = threadIdx.x;
-    shared[tid] = v;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (tid < s) {
-            shared[tid] += shared[tid + s];
-        }
-        __syncthreads();
-    }
-    double total = shared[0];
-    __syncthreads();
-    return total;
-}
-
-__device__ float ce_block_max(float v, float* shared) {
-    int tid = threadIdx.x;
-    shared[tid] = v;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (tid < s) {
-            shared[tid] = fmaxf(shared[tid], shared[tid + s]);
-        }
-        __syncthreads();
-    }
-    float m = shared[0];
-    __syncthreads();
-    return m;
-}
 
 extern "C" __global__ void cross_entropy_forward_backward(float* __restrict__ logits, float* __restrict__ losses,
                                                           const int* __restrict__ targets, int vocab, float weight) {
@@ -56,12 +28,12 @@ extern "C" __global__ void cross_entropy_forward_backward(float* __restrict__ lo
     for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
         mx = fmaxf(mx, row[j]);
     }
-    mx = ce_block_max(mx, maxes);
+    mx = block_max_float(mx, maxes);
     double sum = 0.0;
     for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
         sum += exp((double) (row[j] - mx));
     }
-    sum = ce_block_sum(sum, sums);
+    sum = block_sum_double(sum, sums);
     double logSum = mx + log(sum);
     if (threadIdx.x == 0) {
         losses[r] = (float) (logSum - row[target]);

@@ -4,6 +4,8 @@
 // sequential sum only in the last bits of a double). The clip itself is scale_f32 (convert.cu) with the float
 // coefficient GradClip computes on the host.
 
+#include "common.cuh"
+
 #define NORM_THREADS 256
 
 extern "C" __global__ void sumsq_partials(const float* __restrict__ g, long long n, double* __restrict__ partials) {
@@ -15,16 +17,8 @@ extern "C" __global__ void sumsq_partials(const float* __restrict__ g, long long
         double v = g[i];
         s += v * v;
     }
-    int tid = threadIdx.x;
-    shared[tid] = s;
-    __syncthreads();
-    for (int k = blockDim.x / 2; k > 0; k >>= 1) {
-        if (tid < k) {
-            shared[tid] += shared[tid + k];
-        }
-        __syncthreads();
-    }
-    if (tid == 0) {
-        partials[blockIdx.x] = shared[0];
+    double total = block_sum_double(s, shared);
+    if (threadIdx.x == 0) {
+        partials[blockIdx.x] = total;
     }
 }

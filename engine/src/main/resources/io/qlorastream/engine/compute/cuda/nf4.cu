@@ -5,6 +5,30 @@
 // compiler from contracting them into an FMA, which the Java side never does).
 // Elements [start, start + count) of the flattened row-major weight go to out[0, count).
 
+#include "common.cuh"
+
+// Element i of a weight with plain float absmax.
+__device__ __forceinline__ float nf4_value(const unsigned char* __restrict__ packed, const float* __restrict__ absmax,
+                                           const float* __restrict__ code, int blockSize, long long i) {
+    unsigned int b = packed[i >> 1];
+    unsigned int nibble = (i & 1) ? (b & 15u) : (b >> 4);
+    return __fmul_rn(code[nibble], absmax[i / blockSize]);
+}
+
+// Element i of a double-quantized weight (absmax itself 8-bit with a nested float absmax and an offset).
+__device__ __forceinline__ float nf4_value_dq(const unsigned char* __restrict__ packed,
+                                              const unsigned char* __restrict__ qabsmax,
+                                              const float* __restrict__ nestedAbsmax,
+                                              const float* __restrict__ nestedMap,
+                                              float nestedOffset, int nestedBlockSize,
+                                              const float* __restrict__ code, int blockSize, long long i) {
+    long long block = i / blockSize;
+    float scale = __fadd_rn(__fmul_rn(nestedMap[qabsmax[block]], nestedAbsmax[block / nestedBlockSize]), nestedOffset);
+    unsigned int b = packed[i >> 1];
+    unsigned int nibble = (i & 1) ? (b & 15u) : (b >> 4);
+    return __fmul_rn(code[nibble], scale);
+}
+
 extern "C" __global__ void nf4_dequantize(const unsigned char* __restrict__ packed,
                                           const float* __restrict__ absmax,
                                           const float* __restrict__ code,
@@ -13,10 +37,7 @@ extern "C" __global__ void nf4_dequantize(const unsigned char* __restrict__ pack
     long long t = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     long long stride = (long long) gridDim.x * blockDim.x;
     for (; t < count; t += stride) {
-        long long i = start + t;
-        unsigned int b = packed[i >> 1];
-        unsigned int nibble = (i & 1) ? (b & 15u) : (b >> 4);
-        out[t] = __fmul_rn(code[nibble], absmax[i / blockSize]);
+        out[t] = nf4_value(packed, absmax, code, blockSize, start + t);
     }
 }
 
@@ -31,28 +52,14 @@ extern "C" __global__ void nf4_dequantize_dq(const unsigned char* __restrict__ p
     long long t = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     long long stride = (long long) gridDim.x * blockDim.x;
     for (; t < count; t += stride) {
-        long long i = start + t;
-        long long block = i / blockSize;
-        float scale = __fadd_rn(__fmul_rn(nestedMap[qabsmax[block]], nestedAbsmax[block / nestedBlockSize]), nestedOffset);
-        unsigned int b = packed[i >> 1];
-        unsigned int nibble = (i & 1) ? (b & 15u) : (b >> 4);
-        out[t] = __fmul_rn(code[nibble], scale);
+        out[t] = nf4_value_dq(packed, qabsmax, nestedAbsmax, nestedMap, nestedOffset, nestedBlockSize, code, blockSize,
+                              start + t);
     }
 }
 
 // The same dequantization rounded to bfloat16 (round to nearest even, as Floats.floatToBf16), for the bf16 products
 // of the GPU-resident training path (CudaTrainingModel): the fp32 value above, then one rounding, so the bf16 weight
-// equals what torch's bf16 compute dtype would see. out holds raw bf16 bits (cuBLAS reads them as CUDA_R_16BF); the
-// bit arithmetic avoids depending on cuda_bf16.h being available to NVRTC.
-
-__device__ __forceinline__ unsigned short nf4_to_bf16_bits(float f) {
-    unsigned int u = __float_as_uint(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) {
-        return (unsigned short) ((u >> 16) | 0x40u);
-    }
-    u += 0x7fffu + ((u >> 16) & 1u);
-    return (unsigned short) (u >> 16);
-}
+// equals what torch's bf16 compute dtype would see. out holds raw bf16 bits (cuBLAS reads them as CUDA_R_16BF).
 
 extern "C" __global__ void nf4_dequantize_bf16(const unsigned char* __restrict__ packed,
                                                const float* __restrict__ absmax,
@@ -62,10 +69,7 @@ extern "C" __global__ void nf4_dequantize_bf16(const unsigned char* __restrict__
     long long t = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     long long stride = (long long) gridDim.x * blockDim.x;
     for (; t < count; t += stride) {
-        long long i = start + t;
-        unsigned int b = packed[i >> 1];
-        unsigned int nibble = (i & 1) ? (b & 15u) : (b >> 4);
-        out[t] = nf4_to_bf16_bits(__fmul_rn(code[nibble], absmax[i / blockSize]));
+        out[t] = float_to_bf16_bits(nf4_value(packed, absmax, code, blockSize, start + t));
     }
 }
 
@@ -80,11 +84,7 @@ extern "C" __global__ void nf4_dequantize_dq_bf16(const unsigned char* __restric
     long long t = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     long long stride = (long long) gridDim.x * blockDim.x;
     for (; t < count; t += stride) {
-        long long i = start + t;
-        long long block = i / blockSize;
-        float scale = __fadd_rn(__fmul_rn(nestedMap[qabsmax[block]], nestedAbsmax[block / nestedBlockSize]), nestedOffset);
-        unsigned int b = packed[i >> 1];
-        unsigned int nibble = (i & 1) ? (b & 15u) : (b >> 4);
-        out[t] = nf4_to_bf16_bits(__fmul_rn(code[nibble], scale));
+        out[t] = float_to_bf16_bits(nf4_value_dq(packed, qabsmax, nestedAbsmax, nestedMap, nestedOffset,
+                                                 nestedBlockSize, code, blockSize, start + t));
     }
 }

@@ -2,22 +2,9 @@
 // (row length c), the row's sums accumulated in double like the CPU code, reduced in shared memory.
 // Launch with blockDim.x = RMSNORM_THREADS (a power of two) and one block per row.
 
-#define RMSNORM_THREADS 256
+#include "common.cuh"
 
-__device__ double block_sum(double v, double* shared) {
-    int tid = threadIdx.x;
-    shared[tid] = v;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (tid < s) {
-            shared[tid] += shared[tid + s];
-        }
-        __syncthreads();
-    }
-    double total = shared[0];
-    __syncthreads();
-    return total;
-}
+#define RMSNORM_THREADS 256
 
 // out[row, :] = x[row, :] * rstd[row] * w; rstd[row] = 1 / sqrt(mean(x^2) + eps)
 extern "C" __global__ void rmsnorm_forward(float* __restrict__ out, float* __restrict__ rstd,
@@ -30,7 +17,7 @@ extern "C" __global__ void rmsnorm_forward(float* __restrict__ out, float* __res
         double v = (double) x[off + j];
         ss += v * v;
     }
-    ss = block_sum(ss, shared);
+    ss = block_sum_double(ss, shared);
     float r = (float) (1.0 / sqrt(ss / c + eps));
     if (threadIdx.x == 0) {
         rstd[blockIdx.x] = r;
@@ -51,7 +38,7 @@ extern "C" __global__ void rmsnorm_backward(float* __restrict__ dx, const float*
     for (int j = threadIdx.x; j < c; j += blockDim.x) {
         dot += (double) dout[off + j] * w[j] * x[off + j];
     }
-    dot = block_sum(dot, shared);
+    dot = block_sum_double(dot, shared);
     float k = (float) (dot * r * r * r / c);
     for (int j = threadIdx.x; j < c; j += blockDim.x) {
         dx[off + j] += r * w[j] * dout[off + j] - k * x[off + j];

@@ -35,6 +35,22 @@ class CudaKernelSourcesTest {
     }
 
     @Test
+    void everyIncludedHeaderIsOneCudaKernelsHandsToNvrtcAndDefinesNoKernel() {
+        Pattern include = Pattern.compile("#include\\s+\"([^\"]+)\"");
+        for (String file : CudaKernels.SOURCES.keySet()) {
+            Matcher m = include.matcher(withoutComments(CudaKernels.source(file)));
+            while (m.find()) {
+                assertThat(CudaKernels.HEADERS).as(file + " includes " + m.group(1)).contains(m.group(1));
+            }
+        }
+        for (String header : CudaKernels.HEADERS) {
+            String src = withoutComments(CudaKernels.source(header));
+            assertThat(KERNEL.matcher(src).find()).as(header + " defines a kernel").isFalse();
+            assertBalanced(header, src);
+        }
+    }
+
+    @Test
     void theOptionsTargetTheDeviceAndForbidContractedMultiplyAdds() {
         assertThat(CudaKernels.options(9, 0)).containsExactly("--gpu-architecture=sm_90", "--fmad=false", "--std=c++17");
     }

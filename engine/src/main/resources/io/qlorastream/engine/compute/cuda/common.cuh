@@ -1,0 +1,50 @@
+// Device helpers shared by several kernel sources (included by them; CudaKernels hands this file to NVRTC as a
+// header, and the host replay in engine/src/test/cuda-host finds it on its include path).
+#ifndef QLORA_STREAM_COMMON_CUH
+#define QLORA_STREAM_COMMON_CUH
+
+// The sum of v over the block's threads, in double, by a shared-memory tree (blockDim.x a power of two, shared one
+// double per thread); every thread gets the total. The tree's order is fixed, so the result is the same run to run.
+__device__ double block_sum_double(double v, double* shared) {
+    int tid = threadIdx.x;
+    shared[tid] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (tid < s) {
+            shared[tid] += shared[tid + s];
+        }
+        __syncthreads();
+    }
+    double total = shared[0];
+    __syncthreads();
+    return total;
+}
+
+// The maximum of v over the block's threads (as block_sum_double; shared one float per thread).
+__device__ float block_max_float(float v, float* shared) {
+    int tid = threadIdx.x;
+    shared[tid] = v;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (tid < s) {
+            shared[tid] = fmaxf(shared[tid], shared[tid + s]);
+        }
+        __syncthreads();
+    }
+    float m = shared[0];
+    __syncthreads();
+    return m;
+}
+
+// float -> bfloat16 bits, round to nearest even, NaN kept quiet: Floats.floatToBf16, bit for bit. Bit arithmetic
+// rather than cuda_bf16.h, which NVRTC does not always find.
+__device__ __forceinline__ unsigned short float_to_bf16_bits(float f) {
+    unsigned int u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) {
+        return (unsigned short) ((u >> 16) | 0x40u);
+    }
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (unsigned short) (u >> 16);
+}
+
+#endif
