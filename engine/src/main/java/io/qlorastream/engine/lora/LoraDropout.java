@@ -73,8 +73,12 @@ public final class LoraDropout {
      * drops with probability 0.050003). Four elements per hash make masks four times cheaper than one hash each.
      */
     public boolean keeps(long key, long index) {
-        long h = Rng.mix64(key + (index >>> 2) * 0x9E3779B97F4A7C15L);
-        return (h >>> ((index & 3) << 4) & 0xFFFF) >= dropBelow;
+        return (groupHash(key, index >>> 2) >>> ((index & 3) << 4) & 0xFFFF) >= dropBelow;
+    }
+
+    /** The hash of elements [4·group, 4·group + 4) of the stream {@code key}: element e of the group has bits 16e.. . */
+    private static long groupHash(long key, long group) {
+        return Rng.mix64(key + group * 0x9E3779B97F4A7C15L);
     }
 
     /** {@link #keeps}' threshold: p·2^16 rounded; 16-bit uniforms below it are dropped. */
@@ -131,7 +135,7 @@ public final class LoraDropout {
                 int end = Math.min(64, n - base);
                 // keeps() four elements per hash: bits b..b+3 of the word from the group (base + b) / 4
                 for (int b = 0; b < end; b += 4) {
-                    long h = Rng.mix64(key + ((long) (base + b) >>> 2) * 0x9E3779B97F4A7C15L);
+                    long h = groupHash(key, (long) (base + b) >>> 2);
                     for (int e = 0; e < 4 && b + e < end; e++) {
                         if ((h >>> (e << 4) & 0xFFFF) >= dropBelow) {
                             word |= 1L << (b + e);
