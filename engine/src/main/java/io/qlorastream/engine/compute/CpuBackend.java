@@ -246,19 +246,13 @@ public final class CpuBackend implements Backend {
         // memory: dx += acc_0, += acc_1, ... in thread order, as float adds (saxpy with alpha 1), with no Java-side copy
         // of the partials. Every thread sums one range of elements: the same additions in the same order as one thread.
         FloatPointer dxs = stageC.ensure((long) m * k);
-        int total = m * k;
-        perThread(task -> {
-            int from = rangeStart(total, task);
-            int len = rangeStart(total, task + 1) - from;
-            if (len == 0) {
-                return;
-            }
+        inRanges(m * k, (from, to) -> {
             FloatPointer part = new FloatPointer(dxs).position(from);
-            part.put(dx, from, len);
+            part.put(dx, from, to - from);
             for (int t = 0; t < used; t++) {
-                cblas_saxpy(len, 1f, new FloatPointer(scratch[t].acc.pointer).position(from), 1, part, 1);
+                cblas_saxpy(to - from, 1f, new FloatPointer(scratch[t].acc.pointer).position(from), 1, part, 1);
             }
-            part.get(dx, from, len);
+            part.get(dx, from, to - from);
         });
     }
 
@@ -287,37 +281,40 @@ public final class CpuBackend implements Backend {
         return (int) Math.min(total, per * task);
     }
 
-    /**
-     * Copies src[from, from + n) to the start of buffer, spread over the threads when large: staging is memory-bound
-     * work that would otherwise run on the calling thread alone while the pool waits for it.
-     */
+    /** Copies src[from, from + n) to the start of buffer (spread over the threads when large). */
     private FloatPointer stageIn(NativeBuffer buffer, float[] src, int from, int n) {
         FloatPointer p = buffer.ensure(Math.max(1, n));
-        if (n < PARALLEL_COPY_FLOATS || threads == 1) {
-            p.put(src, from, n);
-            return p.position(0);
-        }
-        perThread(task -> {
-            int a = rangeStart(n, task);
-            int b = rangeStart(n, task + 1);
-            if (b > a) {
-                new FloatPointer(p).position(a).put(src, from + a, b - a);
-            }
-        });
+        inRanges(n, (a, b) -> new FloatPointer(p).position(a).put(src, from + a, b - a));
         return p.position(0);
     }
 
-    /** Copies the first n floats of native memory to dst[from, from + n), spread over the threads when large. */
+    /** Copies the first n floats of native memory to dst[from, from + n) (spread over the threads when large). */
     private void copyOut(FloatPointer p, float[] dst, int from, int n) {
+        inRanges(n, (a, b) -> new FloatPointer(p).position(a).get(dst, from + a, b - a));
+    }
+
+    private interface Range {
+        void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code body} over [0, n) cut into one range per thread when n is large, else once on the caller: staging
+     * copies and the partial-sum reduction are memory-bound work that would otherwise run on the calling thread alone
+     * while the pool waits for it. Each element is in exactly one range, so results do not depend on the cut.
+     */
+    private void inRanges(int n, Range body) {
+        if (n <= 0) {
+            return;
+        }
         if (n < PARALLEL_COPY_FLOATS || threads == 1) {
-            p.position(0).get(dst, from, n);
+            body.run(0, n);
             return;
         }
         perThread(task -> {
             int a = rangeStart(n, task);
             int b = rangeStart(n, task + 1);
             if (b > a) {
-                new FloatPointer(p).position(a).get(dst, from + a, b - a);
+                body.run(a, b);
             }
         });
     }
