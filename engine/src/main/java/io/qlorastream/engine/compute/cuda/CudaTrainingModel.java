@@ -413,6 +413,11 @@ public final class CudaTrainingModel implements TrainingEngine {
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(k.mlpHidden).ptr(k.gate).ptr(k.up).i64(n)) {
             dev.launchElementwise("swiglu_forward", n, a);
         }
+        if (out == null) {
+            // a recompute for the backward: of down_proj only the LoRA path's A·dropout(x), which dB reads
+            loraInput(l, DOWN, k.mlpHidden, rows, w[DOWN].cols, k, b);
+            return;
+        }
         op = operand(b.xb, k.mlpHidden, 0, n);
         project(l, DOWN, b.projOut, k.mlpHidden, op, rows, w[DOWN], k, b);
         add(out, k.resid2, b.projOut, (long) rows * hidden);
@@ -437,9 +442,19 @@ public final class CudaTrainingModel implements TrainingEngine {
                 dev.launchElementwise("add_bias_f32", n, a);
             }
         }
-        LoraModule m = lora[l][p];
+        LoraModule m = loraInput(l, p, x, rows, in, k, b);
         if (m == null) {
             return;
+        }
+        long bb = params.address() + 4L * m.bOffset;
+        sgemm(false, true, rows, out, m.r, m.scaling, k.loraAx[p].address(), m.r, bb, m.r, 1f, y.address(), out);
+    }
+
+    /** The LoRA path's {@code ax = A·dropout(x)} of projection p into its block buffer; the module, or null when none. */
+    private LoraModule loraInput(int l, int p, DeviceBuffer x, int rows, int in, Block k, Buffers b) {
+        LoraModule m = lora[l][p];
+        if (m == null) {
+            return null;
         }
         long xin = x.address();
         if (dropping()) {
@@ -447,10 +462,8 @@ public final class CudaTrainingModel implements TrainingEngine {
             xin = b.loraXd.address();
         }
         long a = params.address() + 4L * m.aOffset;
-        long bb = params.address() + 4L * m.bOffset;
-        long ax = k.loraAx[p].address();
-        sgemm(false, true, rows, m.r, in, 1f, xin, in, a, in, 0f, ax, m.r);
-        sgemm(false, true, rows, out, m.r, m.scaling, ax, m.r, bb, m.r, 1f, y.address(), out);
+        sgemm(false, true, rows, m.r, in, 1f, xin, in, a, in, 0f, k.loraAx[p].address(), m.r);
+        return m;
     }
 
     private boolean dropping() {
@@ -498,10 +511,11 @@ public final class CudaTrainingModel implements TrainingEngine {
         b.dResid.zero();
         rmsNormBackward(b.dResid, b.dLnFinal, b.resid[config.numLayers()], finalNorm, b.rstdFinal, rows);
         for (int l = config.numLayers() - 1; l >= 0; l--) {
-            if (checkpointing) {
-                // recompute the block from its kept input (same dropout keys: same micro-batch counter); its output
-                // goes to scratch, resid[l + 1] already holds it
-                blockForward(l, b, b.resid[l], b.blockOut, b.blocks[l], rows, mask);
+            if (checkpointing && l < config.numLayers() - 1) {
+                // recompute the block from its kept input (same dropout keys: same micro-batch counter), as
+                // LlamaModel.recomputeBlock does: not the last block (the shared block buffers still hold its forward)
+                // and not down_proj's frozen product or the block output, which the backward does not read
+                blockForward(l, b, b.resid[l], null, b.blocks[l], rows, mask);
             }
             blockBackward(l, b, b.resid[l], b.blocks[l], rows, mask);
         }
@@ -733,7 +747,7 @@ public final class CudaTrainingModel implements TrainingEngine {
         final List<DeviceBuffer> all = new ArrayList<>();
         final Block[] blocks;
         final DeviceBuffer[] resid;
-        final DeviceBuffer lnFinal, rstdFinal, projOut, blockOut;
+        final DeviceBuffer lnFinal, rstdFinal, projOut;
         final DeviceBuffer dResid, dX, dResid2, dLn, dLnFinal, dQ, dAtt, dK, dV, dMlpHidden, dGate, dUp, dProbs;
         final DeviceBuffer loraXd, dax, logits, losses;
         final DeviceBuffer xb, dlogits;
@@ -756,7 +770,6 @@ public final class CudaTrainingModel implements TrainingEngine {
                 lnFinal = f(all, h);
                 rstdFinal = f(all, r);
                 projOut = f(all, h);
-                blockOut = f(all, h);
                 dResid = f(all, h);
                 dX = f(all, h);
                 dResid2 = f(all, h);

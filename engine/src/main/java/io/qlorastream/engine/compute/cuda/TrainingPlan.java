@@ -93,7 +93,7 @@ public record TrainingPlan(int batch, int seqLen, int hidden, int qDim, int kvDi
         long r = rows();
         long resid = (long) (layers + 1) * r * hidden;
         long finalNorm = r * hidden + r;
-        long scratch = 2 * r * hidden; // projection output, recomputed block output
+        long scratch = r * hidden; // projection output (a recomputed block writes no output)
         long grads = 5 * r * hidden + 2 * r * qDim + 2 * r * kvDim + 3 * r * inter + probsFloats();
         long lora = r * widest() + r * loraRank;
         long loss = (long) lossChunkRows() * vocab + r;
