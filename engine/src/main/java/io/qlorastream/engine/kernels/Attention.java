@@ -70,33 +70,28 @@ public final class Attention {
     private static void softmaxRow(float[] p, int off, int b, int i, int[] keyMask, Shape s) {
         int end = Math.min(s.tk(), s.qStart() + i + 1);
         float max = Float.NEGATIVE_INFINITY;
-        double sum = 0;
         if (keyMask == null) {
             for (int j = 0; j < end; j++) {
                 max = Math.max(max, p[off + j]);
             }
-            for (int j = 0; j < end; j++) {
-                float e = FastExp.exp(p[off + j] - max);
-                p[off + j] = e;
-                sum += e;
-            }
         } else {
             for (int j = 0; j < end; j++) {
-                if (allowed(keyMask, b, j, s) && p[off + j] > max) {
-                    max = p[off + j];
+                if (allowed(keyMask, b, j, s)) {
+                    max = Math.max(max, p[off + j]);
                 }
             }
+        }
+        // all keys at once (the exponential vectorizes), then masked-out keys back to 0
+        FastExp.exp(p, off, 1f, -max, p, off, end);
+        if (keyMask != null) {
             for (int j = 0; j < end; j++) {
-                if (allowed(keyMask, b, j, s)) {
-                    float e = FastExp.exp(p[off + j] - max);
-                    p[off + j] = e;
-                    sum += e;
-                } else {
+                if (!allowed(keyMask, b, j, s)) {
                     p[off + j] = 0f;
                 }
             }
         }
         java.util.Arrays.fill(p, off + end, off + s.tk(), 0f);
+        double sum = FastExp.sum(p, off, end);
         if (sum > 0) {
             float inv = (float) (1.0 / sum);
             for (int j = 0; j < end; j++) {

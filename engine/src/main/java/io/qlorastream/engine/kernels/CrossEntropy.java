@@ -41,12 +41,8 @@ public final class CrossEntropy {
             // first), then probs are scaled by 1/Σe; the loss needs only the target's logit, read before that
             int target = targets[i];
             float targetLogit = target >= 0 && target < vocab ? logits[off + target] : 0f;
-            double sum = 0;
-            for (int j = 0; j < vocab; j++) {
-                float e = FastExp.exp(logits[off + j] - max);
-                probs[off + j] = e;
-                sum += e;
-            }
+            FastExp.exp(logits, off, 1f, -max, probs, off, vocab);
+            double sum = FastExp.sum(probs, off, vocab);
             double logSum = max + Math.log(sum);
             if (target == IGNORE) {
                 losses[i] = 0f;
