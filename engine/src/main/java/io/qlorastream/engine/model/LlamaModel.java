@@ -246,12 +246,15 @@ public final class LlamaModel {
             this.logitRows = logitRows;
             int rows = batch * seqLen;
             positions = new int[rows];
-            int probsSize = batch * c.numHeads() * seqLen * kvCap;
+            // a forward over the whole sequence (kvCap = seqLen) has causal blocks' probabilities, under t² per head;
+            // decoding chunks see up to kvCap keys
+            Attention.Shape whole = new Attention.Shape(batch, seqLen, seqLen, seqLen, 0, c.numHeads(), c.numKvHeads(), c.headDim());
+            int probsSize = kvCap == seqLen ? Math.toIntExact(Attention.probsFloats(whole, batch * c.numHeads()))
+                    : batch * c.numHeads() * seqLen * kvCap;
             int chunkHeads = 0;
             if ((long) probsSize > attentionChunkFloats) {
-                Attention.Shape shape = new Attention.Shape(batch, seqLen, seqLen, seqLen, 0, c.numHeads(), c.numKvHeads(), c.headDim());
-                chunkHeads = Attention.chunkHeads(shape, attentionChunkFloats);
-                probsSize = chunkHeads * seqLen * seqLen;
+                chunkHeads = Attention.chunkHeads(whole, attentionChunkFloats);
+                probsSize = Math.toIntExact(Attention.probsFloats(whole, chunkHeads));
             }
             final int heads = chunkHeads;
             final int probs = probsSize;
