@@ -91,7 +91,7 @@ class TrainCommandIT {
         // bench train: figures reported against sgemm measured in the same run
         try (JarProcess p = ok("bench", "train", "--model", model.toString(), "--seq-len", "32", "--r", "8", "--steps", "1",
                 "--threads", "2")) {
-            assertThat(p.stdout()).contains("train step       [1 x 32] tokens").contains("train / peak").contains("peak RSS");
+            assertThat(p.stdout()).contains("train step       [1 x 32] tokens").contains("model FLOPs").contains("train / peak").contains("peak RSS");
         }
 
         // bad input: one line naming the option, exit 1

@@ -21,7 +21,9 @@ import java.util.concurrent.Callable;
 /** {@code qlora-stream bench train}: QLoRA training speed versus OpenBLAS sgemm. */
 @Command(name = "train",
         description = "Training tokens/s of full QLoRA optimizer steps on random tokens, peak resident memory, and model "
-                + "GFLOP/s (2x the forward's matrix products) as a fraction of OpenBLAS sgemm GFLOP/s measured in the same run.")
+                + "GFLOP/s as a fraction of OpenBLAS sgemm GFLOP/s measured in the same run. Model FLOPs: the frozen products' "
+                + "forward and input gradient, attention's forward and backward, LoRA's forward, input and weight gradients; "
+                + "not checkpointing's recompute.")
 public final class BenchTrainCommand implements Callable<Integer> {
 
     @Mixin
@@ -64,6 +66,10 @@ public final class BenchTrainCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "threads          %d, activation checkpointing %s%n", res.threads(), res.checkpointing() ? "on" : "off");
             out.printf(Locale.ROOT, "train step       [%d x %d] tokens in %.3f s: %.1f tokens/s, %.2f GFLOP/s (%.2f GFLOP per step)%n",
                     res.batch(), res.seqLen(), res.secondsPerStep(), res.tokensPerSecond(), res.gflops(), res.flopsPerStep() / 1e9);
+            out.printf(Locale.ROOT, "model FLOPs      %.2f GFLOP per step: frozen products %.2f (forward, input gradient), "
+                            + "attention %.2f (forward, backward), LoRA %.2f (forward, input and weight gradients)%n",
+                    res.flopsPerStep() / 1e9, res.frozenFlopsPerStep() / 1e9, res.attentionFlopsPerStep() / 1e9,
+                    res.loraFlopsPerStep() / 1e9);
             out.printf(Locale.ROOT, "sgemm peak       %.2f GFLOP/s (OpenBLAS %s: %.2f on 1 thread, %.2f on %d threads)%n",
                     res.sgemmGflops(), res.sgemmShape(), res.sgemmGflopsOneThread(), res.sgemmGflopsAllThreads(), res.threads());
             out.printf(Locale.ROOT, "train / peak     %.1f%%%n", 100 * res.fractionOfPeak());

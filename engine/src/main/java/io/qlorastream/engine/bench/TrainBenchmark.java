@@ -4,6 +4,7 @@ import io.qlorastream.engine.compute.CpuBackend;
 import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
+import io.qlorastream.engine.lora.LoraModule;
 import io.qlorastream.engine.model.LayerWeights;
 import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.LlamaModel;
@@ -20,14 +21,22 @@ import java.util.SplittableRandom;
 /**
  * Training throughput of full QLoRA optimizer steps (forward, loss, backward through the frozen NF4 weights with the
  * LoRA gradients, clipping, AdamW) on random tokens, compared with OpenBLAS sgemm measured in the same run. Model FLOPs
- * per step count what training needs, not what this implementation spends: the forward's matrix products once and their
- * input-gradient products once more (frozen weights have no weight gradient), i.e. 2× the forward; the recompute of
- * activation checkpointing and the LoRA products are not counted. Not a test: the figures are reported, not asserted.
+ * per step count what training needs, not what this implementation spends (PaLM's "model FLOPs", for a frozen base):
+ * <ul>
+ *   <li>frozen products (projections, lm_head): the forward and its input gradient, 2× the forward (a frozen weight
+ *       has no weight gradient);</li>
+ *   <li>attention (q·kᵀ and p·v over the causal half of the square): the forward and the backward's four products
+ *       (dp, dv, dq, dk), 3× the forward;</li>
+ *   <li>LoRA (A and B of every targeted projection): the forward, the input gradients and the weight gradients, 3× the
+ *       forward.</li>
+ * </ul>
+ * The recompute of activation checkpointing is not counted. Not a test: the figures are reported, not asserted.
  */
 public final class TrainBenchmark {
 
     public record Result(int batch, int seqLen, int threads, boolean checkpointing, int adapterParameters, int steps,
-                         double secondsPerStep, double tokensPerSecond, double flopsPerStep, double gflops,
+                         double secondsPerStep, double tokensPerSecond, double frozenFlopsPerStep,
+                         double attentionFlopsPerStep, double loraFlopsPerStep, double flopsPerStep, double gflops,
                          double sgemmGflopsOneThread, double sgemmGflopsAllThreads, String sgemmShape, long peakRssBytes) {
         public double sgemmGflops() {
             return Math.max(sgemmGflopsOneThread, sgemmGflopsAllThreads);
@@ -78,16 +87,24 @@ public final class TrainBenchmark {
                 linearParams += (long) lw.projection(p).inFeatures() * lw.projection(p).outFeatures();
             }
         }
-        double forward = batch * (2.0 * seqLen * linearParams + 2.0 * seqLen * c.vocabSize() * c.hiddenSize()
-                + 2.0 * 2.0 * c.numLayers() * c.numHeads() * c.headDim() * (seqLen * (seqLen + 1) / 2.0));
-        double flops = 2 * forward;
-        int threads = model.backend().threads();
+        long loraParams = 0;
+        for (LoraModule m : adapter.modules()) {
+            loraParams += (long) m.r * (m.in + m.out);
+        }
         int rows = batch * seqLen;
+        double frozenForward = 2.0 * rows * (linearParams + (long) c.vocabSize() * c.hiddenSize());
+        double attentionForward = batch * 2.0 * 2.0 * c.numLayers() * c.numHeads() * c.headDim() * (seqLen * (seqLen + 1) / 2.0);
+        double loraForward = 2.0 * rows * loraParams;
+        double frozen = 2 * frozenForward;
+        double attention = 3 * attentionForward;
+        double loraFlops = 3 * loraForward;
+        double flops = frozen + attention + loraFlops;
+        int threads = model.backend().threads();
         int n = Math.max(c.intermediateSize(), c.hiddenSize());
         double peakOne = CpuBackend.sgemmGflops(rows, n, c.hiddenSize(), 1, 3);
         double peakAll = threads == 1 ? peakOne : CpuBackend.sgemmGflops(rows, n, c.hiddenSize(), threads, 3);
         return new Result(batch, seqLen, threads, checkpointing, adapter.parameterCount(), steps, secondsPerStep,
-                rows / secondsPerStep, flops, flops / secondsPerStep / 1e9, peakOne, peakAll,
+                rows / secondsPerStep, frozen, attention, loraFlops, flops, flops / secondsPerStep / 1e9, peakOne, peakAll,
                 rows + "x" + n + "x" + c.hiddenSize(), peakRss);
     }
 }
