@@ -4,12 +4,6 @@ import io.qlorastream.engine.tensor.WeightMatrix;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.IntConsumer;
 
 import static org.bytedeco.openblas.global.openblas_nolapack.CblasNoTrans;
@@ -20,7 +14,7 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 
 /**
  * CPU backend: matrix products through OpenBLAS {@code cblas_sgemm} (Bytedeco), everything else in Java on a fixed
- * thread pool. OpenBLAS itself runs single-threaded; the parallelism is ours: each task dequantizes a block of weight
+ * gang of threads (the caller and threads − 1 helpers, see {@link WorkerGang}). OpenBLAS itself runs single-threaded; the parallelism is ours: each task dequantizes a block of weight
  * rows into its own scratch and multiplies it, so no weight is ever dequantized whole.
  * <p>
  * Not safe for concurrent calls from several threads (the native staging buffers are shared); the public methods are
@@ -32,7 +26,7 @@ public final class CpuBackend implements Backend {
     private static final int BLOCK_FLOATS = 1 << 18;
 
     static {
-        // Our pool provides the parallelism; OpenBLAS threads inside it would oversubscribe the cores.
+        // Our gang provides the parallelism; OpenBLAS threads inside it would oversubscribe the cores.
         openblas_nolapack.blas_set_num_threads(1);
     }
 
@@ -44,7 +38,7 @@ public final class CpuBackend implements Backend {
     private static final int SMALL_BLOCK_ROWS = 16;
 
     private final int threads;
-    private final ExecutorService pool;
+    private final WorkerGang gang;
     private final Scratch[] scratch;
     private final NativeBuffer stageA = new NativeBuffer();
     private final NativeBuffer stageB = new NativeBuffer();
@@ -55,11 +49,7 @@ public final class CpuBackend implements Backend {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
         this.threads = threads;
-        this.pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "cpu-backend");
-            t.setDaemon(true);
-            return t;
-        });
+        this.gang = new WorkerGang(threads, "cpu-backend");
         this.scratch = new Scratch[threads];
         for (int i = 0; i < threads; i++) {
             scratch[i] = new Scratch();
@@ -93,50 +83,16 @@ public final class CpuBackend implements Backend {
             return;
         }
         int tasks = Math.min(threads, count);
-        List<Future<?>> futures = new ArrayList<>(tasks);
-        for (int t = 0; t < tasks; t++) {
-            final int task = t;
-            futures.add(pool.submit(() -> {
-                for (int i = task; i < count; i += tasks) {
-                    body.accept(i);
-                }
-            }));
-        }
-        join(futures);
+        gang.run(tasks, task -> {
+            for (int i = task; i < count; i += tasks) {
+                body.accept(i);
+            }
+        });
     }
 
-    /** Runs {@code body.accept(task)} for task in [0, threads) in parallel (one per pool thread). */
+    /** Runs {@code body.accept(task)} for task in [0, threads) in parallel (one per gang thread). */
     private void perThread(IntConsumer body) {
-        if (threads == 1) {
-            body.accept(0);
-            return;
-        }
-        List<Future<?>> futures = new ArrayList<>(threads);
-        for (int t = 0; t < threads; t++) {
-            final int task = t;
-            futures.add(pool.submit(() -> body.accept(task)));
-        }
-        join(futures);
-    }
-
-    private static void join(List<Future<?>> futures) {
-        try {
-            for (Future<?> f : futures) {
-                f.get();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while computing", e);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException re) {
-                throw re;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException(cause);
-        }
+        gang.run(threads, body);
     }
 
     /**
@@ -300,7 +256,7 @@ public final class CpuBackend implements Backend {
     /**
      * Runs {@code body} over [0, n) cut into one range per thread when n is large, else once on the caller: staging
      * copies and the partial-sum reduction are memory-bound work that would otherwise run on the calling thread alone
-     * while the pool waits for it. Each element is in exactly one range, so results do not depend on the cut.
+     * while the helpers wait for it. Each element is in exactly one range, so results do not depend on the cut.
      */
     private void inRanges(int n, Range body) {
         if (n <= 0) {
@@ -319,7 +275,7 @@ public final class CpuBackend implements Backend {
         });
     }
 
-    /** Below this many floats (256 KiB) a copy is not worth a hand-off to the pool. */
+    /** Below this many floats (256 KiB) a copy is not worth a hand-off to the helpers. */
     private static final int PARALLEL_COPY_FLOATS = 1 << 16;
 
     @Override
@@ -382,7 +338,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void close() {
-        pool.shutdownNow();
+        gang.close();
         for (Scratch s : scratch) {
             s.close();
         }

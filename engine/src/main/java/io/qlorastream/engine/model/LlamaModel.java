@@ -297,7 +297,7 @@ public final class LlamaModel {
     }
 
     /**
-     * Logit floats per loss chunk of training buffers (16 MB): 131 rows of a 32k vocabulary, enough for an efficient
+     * Logit floats per loss chunk of training buffers (16 MB): 128 rows of a 32k vocabulary, enough for an efficient
      * lm_head product; each chunk converts the whole (BF16) lm_head again, so much smaller chunks cost time.
      */
     static final int LOSS_CHUNK_FLOATS = 1 << 22;
@@ -309,9 +309,12 @@ public final class LlamaModel {
      */
     static final long ATTENTION_CHUNK_FLOATS = 1 << 22;
 
-    /** Rows of one loss chunk for {@code rows} training rows. */
+    /**
+     * Rows of one loss chunk for {@code rows} training rows: a multiple of 16, the row block of OpenBLAS's sgemm kernels
+     * (lm_head's product over 128 rows runs about 7 % faster than over 131, measured with {@code CpuBackend.sgemmGflops}).
+     */
     public int lossChunkRows(int rows) {
-        return Math.max(1, Math.min(rows, Math.max(16, LOSS_CHUNK_FLOATS / config.vocabSize())));
+        return Math.max(1, Math.min(rows, Math.max(16, (LOSS_CHUNK_FLOATS / config.vocabSize()) & ~15)));
     }
 
     /**
