@@ -11,30 +11,48 @@ import io.qlorastream.engine.compute.Backend;
  */
 public final class LoraKernels {
     /**
-     * Output rows (or columns) per sgemm piece: 256 amortizes sgemm's packing of the shared operand (A, B) better than
-     * 128 did (bench train, base at seq 512: the LoRA products about 7 % faster).
+     * Output rows (or columns) per sgemm piece, at most: 256 amortizes sgemm's packing of the shared operand (A, B)
+     * better than 128 did (bench train, base at seq 512: the LoRA products about 7 % faster).
      */
     static final int CHUNK = 256;
 
     private LoraKernels() {
     }
 
-    /** Calls {@code call(m, starts)} for the full pieces of {@code total} (size CHUNK) and once for the remainder. */
+    /** Calls {@code call(m, starts)} for the full pieces of {@code total} and once for the remainder. */
     private interface Pieces {
         void call(int size, int[] starts);
     }
 
+    /**
+     * Cuts {@code total} into an even number of pieces (when more than one) of at most {@link #CHUNK}, a multiple of 16
+     * each but the last: 768 becomes 4 × 192 rather than 3 × 256, which would leave one of two threads idle for a third of
+     * the product. The cut depends on the total alone, never on the thread count.
+     */
+    static int pieceSize(int total) {
+        if (total <= 0) {
+            return CHUNK;
+        }
+        int count = (total + CHUNK - 1) / CHUNK;
+        if (count > 1 && count % 2 != 0) {
+            count++;
+        }
+        int size = (total + count - 1) / count;
+        return Math.min(CHUNK, (size + 15) & ~15);
+    }
+
     private static void pieces(int total, Pieces p) {
-        int full = total / CHUNK;
+        int size = pieceSize(total);
+        int full = total / size;
         if (full > 0) {
             int[] starts = new int[full];
             for (int i = 0; i < full; i++) {
-                starts[i] = i * CHUNK;
+                starts[i] = i * size;
             }
-            p.call(CHUNK, starts);
+            p.call(size, starts);
         }
-        if (total % CHUNK != 0) {
-            p.call(total % CHUNK, new int[]{full * CHUNK});
+        if (total % size != 0) {
+            p.call(total % size, new int[]{full * size});
         }
     }
 
