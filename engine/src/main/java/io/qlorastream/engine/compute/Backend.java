@@ -26,6 +26,18 @@ public interface Backend extends AutoCloseable {
     void linearForward(float[] y, float[] x, int m, WeightMatrix w, float[] bias);
 
     /**
+     * {@link #linearForward(float[], float[], int, WeightMatrix, float[])} plus a low-rank term (a LoRA adapter's B
+     * product): {@code y = x · wᵀ + scale · ax · Bᵀ (+ bias)}. The default adds the term after the product; a backend
+     * may fuse them (the CPU backend multiplies each block of the output twice while it is in native memory).
+     */
+    default void linearForward(float[] y, float[] x, int m, WeightMatrix w, float[] bias, LowRank extra) {
+        linearForward(y, x, m, w, bias);
+        if (extra != null) {
+            extra.addTo(this, y, m, w.rows());
+        }
+    }
+
+    /**
      * Linear backward to the input only (the weight is frozen): {@code dx[m, w.cols] += dy[m, w.rows] · w}.
      */
     void linearBackward(float[] dx, float[] dy, int m, WeightMatrix w);

@@ -43,6 +43,8 @@ public final class CpuBackend implements Backend {
     private final NativeBuffer stageA = new NativeBuffer();
     private final NativeBuffer stageB = new NativeBuffer();
     private final NativeBuffer stageC = new NativeBuffer();
+    /** A low-rank term's B [out, r] for the fused linear forward. */
+    private final NativeBuffer stageLowRank = new NativeBuffer();
 
     public CpuBackend(int threads) {
         if (threads < 1) {
@@ -107,15 +109,32 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public synchronized void linearForward(float[] y, float[] x, int m, WeightMatrix w, float[] bias) {
+    public void linearForward(float[] y, float[] x, int m, WeightMatrix w, float[] bias) {
+        linearForward(y, x, m, w, bias, null);
+    }
+
+    /**
+     * The frozen product and, per block of output columns while it is in native memory, the low-rank term as a second
+     * product into the same block: y is copied out once instead of being staged in and out again for a separate
+     * product (LoRA's B product on every targeted projection). The bias is added last, in Java.
+     */
+    @Override
+    public synchronized void linearForward(float[] y, float[] x, int m, WeightMatrix w, float[] bias, LowRank extra) {
         int n = w.rows();
         int k = w.cols();
         if (m <= SMALL_M) {
             smallLinearForward(y, x, m, w, bias);
+            if (extra != null) {
+                extra.addTo(this, y, m, n);
+            }
             return;
         }
         FloatPointer xs = stageIn(stageA, x, 0, m * k);
         FloatPointer ys = stageC.ensure((long) m * n);
+        int r = extra == null ? 0 : extra.r();
+        FloatPointer axs = extra == null ? null : stageIn(stageB, extra.ax(), 0, m * r);
+        FloatPointer lowB = extra == null ? null : stageIn(stageLowRank, extra.b(), extra.bOffset(), n * r);
+        float scale = extra == null ? 0f : extra.scale();
         int nb = rowsPerBlock(n, k);
         int blocks = (n + nb - 1) / nb;
         perThread(task -> {
@@ -126,6 +145,10 @@ public final class CpuBackend implements Backend {
                 FloatPointer wb = s.dequantize(w, r0, rc);
                 FloatPointer yView = new FloatPointer(ys).position(r0);
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, rc, k, 1f, xs, k, wb, k, 0f, yView, n);
+                if (extra != null) {
+                    FloatPointer bRows = new FloatPointer(lowB).position((long) r0 * r);
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, rc, r, scale, axs, r, bRows, r, 1f, yView, n);
+                }
             }
         });
         copyOut(ys, y, 0, m * n);
@@ -344,6 +367,7 @@ public final class CpuBackend implements Backend {
         }
         stageA.close();
         stageB.close();
+        stageLowRank.close();
         stageC.close();
     }
 

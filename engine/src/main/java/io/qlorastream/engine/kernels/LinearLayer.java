@@ -1,6 +1,7 @@
 package io.qlorastream.engine.kernels;
 
 import io.qlorastream.engine.compute.Backend;
+import io.qlorastream.engine.compute.LowRank;
 import io.qlorastream.engine.model.Linear;
 
 /** A frozen projection {@code y = x·Wᵀ + b}; the product runs on the backend, W dequantized block by block. */
@@ -11,6 +12,11 @@ public final class LinearLayer {
     /** x [m, in] → y [m, out] (overwritten). */
     public static void forward(Backend be, float[] y, float[] x, int m, Linear layer) {
         be.linearForward(y, x, m, layer.weight, layer.bias);
+    }
+
+    /** x [m, in] → y [m, out] (overwritten) plus a low-rank term (a LoRA adapter's B product), in one backend call. */
+    public static void forward(Backend be, float[] y, float[] x, int m, Linear layer, LowRank extra) {
+        be.linearForward(y, x, m, layer.weight, layer.bias, extra);
     }
 
     /** {@code dx [m, in] += dy [m, out] · W}. The weight and bias are frozen: no gradient for them. */

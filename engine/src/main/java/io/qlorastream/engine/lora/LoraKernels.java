@@ -1,6 +1,7 @@
 package io.qlorastream.engine.lora;
 
 import io.qlorastream.engine.compute.Backend;
+import io.qlorastream.engine.compute.LowRank;
 
 /**
  * {@link LoraOps}' products routed through the backend's sgemm, for the model's projections. Each product is cut into
@@ -66,11 +67,46 @@ public final class LoraKernels {
 
     /** {@code ax = x Aᵀ}, {@code y += (ax Bᵀ)·scaling}; x [tokens, in], ax [tokens, r], y [tokens, out]. */
     public static void forward(Backend be, LoraModule m, float[] x, int tokens, float[] ax, float[] y) {
-        int out = m.out, r = m.r;
-        // A and B are read in place inside the adapter's flat array (the backend stages only the span a product reads)
         inputProduct(be, m, x, tokens, ax);
-        pieces(tokens, (mt, t0) -> be.sgemmBatched(false, true, mt, out, r, m.scaling, ax, times(t0, r), r, m.params,
-                fill(t0.length, m.bOffset), r, 1f, y, times(t0, out), out));
+        upProduct(m, ax).addTo(be, y, tokens, m.out);
+    }
+
+    /**
+     * The B half of the forward, {@code (ax Bᵀ)·scaling}, as a term a frozen linear adds to its output
+     * ({@link Backend#linearForward(float[], float[], int, io.qlorastream.engine.tensor.WeightMatrix, float[], LowRank)}).
+     */
+    public static LowRank upProduct(LoraModule m, float[] ax) {
+        return new UpProduct(m, ax);
+    }
+
+    private record UpProduct(LoraModule m, float[] ax) implements LowRank {
+        @Override
+        public int r() {
+            return m.r;
+        }
+
+        @Override
+        public float[] b() {
+            return m.params;
+        }
+
+        @Override
+        public int bOffset() {
+            return m.bOffset;
+        }
+
+        @Override
+        public float scale() {
+            return m.scaling;
+        }
+
+        @Override
+        public void addTo(Backend be, float[] y, int tokens, int out) {
+            int r = m.r;
+            // B is read in place inside the adapter's flat array (the backend stages only the span a product reads)
+            pieces(tokens, (mt, t0) -> be.sgemmBatched(false, true, mt, out, r, m.scaling, ax, times(t0, r), r, m.params,
+                    fill(t0.length, m.bOffset), r, 1f, y, times(t0, out), out));
+        }
     }
 
     /** {@code ax = x Aᵀ} alone: the part of {@link #forward} that {@link #backward} reads. */

@@ -84,14 +84,18 @@ public final class LlamaModel {
     /** Scratch of the LoRA weight gradients of one module (reused: a new array per call would be garbage). */
     private float[] loraGradScratch;
 
-    /** A projection's forward: the frozen linear, then the LoRA term of the attached adapter if it targets it. */
+    /**
+     * A projection's forward: the frozen linear plus the LoRA term of the attached adapter if it targets it, A·x first
+     * and the B product inside the linear's call (the CPU backend adds it to each output block in native memory).
+     */
     private void project(int l, int p, float[] y, float[] x, int rows, Linear w, LayerActivations la) {
-        LinearLayer.forward(backend, y, x, rows, w);
         LoraModule m = lora == null ? null : lora[l][p];
         if (m == null) {
+            LinearLayer.forward(backend, y, x, rows, w);
             return;
         }
-        LoraKernels.forward(backend, m, loraInput(l, p, m, x, rows, la), rows, la.loraAx[p], y);
+        LoraKernels.inputProduct(backend, m, loraInput(l, p, m, x, rows, la), rows, la.loraAx[p]);
+        LinearLayer.forward(backend, y, x, rows, w, LoraKernels.upProduct(m, la.loraAx[p]));
     }
 
     /**

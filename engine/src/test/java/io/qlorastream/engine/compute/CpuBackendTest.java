@@ -33,6 +33,53 @@ class CpuBackendTest {
         return d;
     }
 
+    /** A low-rank term over plain arrays, adding itself with the reference loops when a backend has no fused path. */
+    private record PlainLowRank(float[] ax, int r, float[] b, int bOffset, float scale) implements LowRank {
+        @Override
+        public void addTo(Backend be, float[] y, int m, int out) {
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < out; j++) {
+                    float s = 0;
+                    for (int c = 0; c < r; c++) {
+                        s += ax[i * r + c] * b[bOffset + j * r + c];
+                    }
+                    y[i * out + j] += scale * s;
+                }
+            }
+        }
+    }
+
+    @Test
+    void linearForwardWithALowRankTermAddsScaleTimesAxBTransposedToTheProductAndBias() {
+        int n = 1001, k = 67, r = 5, bOffset = 13; // B [n, r] sits at an offset inside a larger array, as LoRA's does
+        WeightMatrix w = Nf4Tensor.quantize(random(n * k, 1), n, k, 64, true);
+        double[][] wd = dense(w);
+        float[] bias = random(n, 4);
+        float[] b = random(bOffset + n * r + 7, 5);
+        for (int m : new int[]{CpuBackend.SMALL_M, CpuBackend.SMALL_M + 1, 300}) { // added afterwards, then fused
+            float[] x = random(m * k, 3);
+            float[] ax = random(m * r, 6);
+            for (float[] withBias : new float[][]{null, bias}) {
+                try (CpuBackend be = new CpuBackend(3)) {
+                    float[] y = new float[m * n];
+                    be.linearForward(y, x, m, w, withBias, new PlainLowRank(ax, r, b, bOffset, 0.75f));
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            double ref = withBias == null ? 0 : withBias[j];
+                            for (int c = 0; c < k; c++) {
+                                ref += x[i * k + c] * wd[j][c];
+                            }
+                            for (int c = 0; c < r; c++) {
+                                ref += 0.75 * ax[i * r + c] * b[bOffset + j * r + c];
+                            }
+                            assertThat((double) y[i * n + j]).as("m %d row %d col %d", m, i, j).isCloseTo(ref, within(1e-4));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void linearForwardMatchesLoopsForNf4AndDenseWeightsWithBias() {
         int n = 1001, k = 67; // odd sizes, many row blocks, ragged NF4 blocks
