@@ -71,10 +71,17 @@ public final class CrossEntropy {
                 java.util.Arrays.fill(dlogits, off, off + vocab, 0f);
                 return;
             }
-            float d = dloss[i];
-            for (int j = 0; j < vocab; j++) {
-                dlogits[off + j] = d * (probs[off + j] - (j == target ? 1f : 0f));
+            if (target < 0 || target >= vocab) {
+                throw new IllegalArgumentException("label " + target + " outside the vocabulary [0, " + vocab + ")");
             }
+            float d = dloss[i];
+            // the target's probability is read first (dlogits may be probs), the loop has no per-element test so it
+            // vectorizes, and the target's entry gets its −1 afterwards: the same values as d · (p − onehot)
+            float targetProb = probs[off + target];
+            for (int j = 0; j < vocab; j++) {
+                dlogits[off + j] = d * probs[off + j];
+            }
+            dlogits[off + target] = d * (targetProb - 1f);
         });
     }
 }

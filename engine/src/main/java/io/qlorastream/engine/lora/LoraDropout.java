@@ -133,14 +133,18 @@ public final class LoraDropout {
                 long word = 0;
                 int base = w << 6;
                 int end = Math.min(64, n - base);
-                // keeps() four elements per hash: bits b..b+3 of the word from the group (base + b) / 4
+                // keeps() four elements per hash: bits b..b+3 of the word from the group (base + b) / 4, each
+                // (uniform − threshold)'s sign bit flipped, without a branch (one in twenty would mispredict at p = 0.05)
                 for (int b = 0; b < end; b += 4) {
                     long h = groupHash(key, (long) (base + b) >>> 2);
-                    for (int e = 0; e < 4 && b + e < end; e++) {
-                        if ((h >>> (e << 4) & 0xFFFF) >= dropBelow) {
-                            word |= 1L << (b + e);
-                        }
-                    }
+                    long keep = (((int) (h & 0xFFFF) - dropBelow) >>> 31 ^ 1)
+                            | (((int) (h >>> 16 & 0xFFFF) - dropBelow) >>> 31 ^ 1) << 1
+                            | (((int) (h >>> 32 & 0xFFFF) - dropBelow) >>> 31 ^ 1) << 2
+                            | (((int) (h >>> 48 & 0xFFFF) - dropBelow) >>> 31 ^ 1) << 3;
+                    word |= keep << b;
+                }
+                if (end < 64) {
+                    word &= (1L << end) - 1; // the last word of an n that is not a multiple of 4: no bits past n
                 }
                 out[w] = word;
             }

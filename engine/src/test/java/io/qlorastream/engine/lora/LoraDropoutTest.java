@@ -88,6 +88,7 @@ class LoraDropoutTest {
         try (io.qlorastream.engine.compute.CpuBackend be = new io.qlorastream.engine.compute.CpuBackend(3)) {
             long[] bits = d.mask(be, key, n, null);
             assertThat(bits).hasSize((n + 63) / 64);
+            assertThat(bits[bits.length - 1] >>> (n & 63)).as("no bits past element n").isZero();
             for (int i = 0; i < n; i++) {
                 assertThat((bits[i >>> 6] >>> i & 1L) != 0).as("element %d", i).isEqualTo(d.keeps(key, i));
             }
