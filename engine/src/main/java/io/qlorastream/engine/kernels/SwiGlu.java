@@ -26,17 +26,29 @@ public final class SwiGlu {
         });
     }
 
+    /** The body of a backward over one chunk [from, from + len), with e^−gate of the chunk in expNegGate[0, len). */
+    private interface ChunkBody {
+        void run(int from, int len, float[] expNegGate);
+    }
+
+    /** Runs body over the chunks of n elements in parallel, each with its e^−gate in a per-thread scratch. */
+    private static void chunks(Backend be, float[] gate, int n, ChunkBody body) {
+        be.parallelFor((n + CHUNK - 1) / CHUNK, c -> {
+            int from = c * CHUNK;
+            int len = Math.min(n, from + CHUNK) - from;
+            float[] e = EXP_NEG_GATE.get();
+            FastExp.exp(gate, from, -1f, 0f, e, 0, len);
+            body.run(from, len, e);
+        });
+    }
+
     /**
      * The backward written over its inputs: {@code gate[i]} becomes dL/dgate and {@code up[i]} dL/dup (the values
      * {@link #backward} adds to zeroed buffers), for a caller that no longer needs the activations; saves two
      * [tokens, intermediate] buffers.
      */
     public static void backwardInPlace(Backend be, float[] dout, float[] gate, float[] up, int n) {
-        be.parallelFor((n + CHUNK - 1) / CHUNK, c -> {
-            int from = c * CHUNK;
-            int len = Math.min(n, from + CHUNK) - from;
-            float[] e = EXP_NEG_GATE.get();
-            FastExp.exp(gate, from, -1f, 0f, e, 0, len);
+        chunks(be, gate, n, (from, len, e) -> {
             for (int i = 0; i < len; i++) {
                 float g = gate[from + i];
                 float u = up[from + i];
@@ -49,11 +61,7 @@ public final class SwiGlu {
 
     /** {@code dgate += dout·up·silu'(gate)}, {@code dup += dout·silu(gate)}, silu'(x) = σ(x)(1 + x(1 − σ(x))). */
     public static void backward(Backend be, float[] dgate, float[] dup, float[] dout, float[] gate, float[] up, int n) {
-        be.parallelFor((n + CHUNK - 1) / CHUNK, c -> {
-            int from = c * CHUNK;
-            int len = Math.min(n, from + CHUNK) - from;
-            float[] e = EXP_NEG_GATE.get();
-            FastExp.exp(gate, from, -1f, 0f, e, 0, len);
+        chunks(be, gate, n, (from, len, e) -> {
             for (int i = 0; i < len; i++) {
                 float g = gate[from + i];
                 float s = 1f / (1f + e[i]);

@@ -1,8 +1,6 @@
 package io.qlorastream.engine.kernels;
 
 import io.qlorastream.engine.compute.CpuBackend;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static io.qlorastream.engine.kernels.KernelGradientTest.random;
@@ -16,17 +14,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * finite differences on one block.)
  */
 class AttentionBlocksTest {
-    static CpuBackend be;
-
-    @BeforeAll
-    static void start() {
-        be = new CpuBackend(2);
-    }
-
-    @AfterAll
-    static void stop() {
-        be.close();
-    }
 
     /** out, dq, dk, dv of attention in double, from the definition. */
     private static double[][] reference(Attention.Shape s, float[] q, float[] k, float[] v, int[] mask, float[] dout) {
@@ -103,14 +90,23 @@ class AttentionBlocksTest {
         int pn = (int) Attention.probsFloats(s, entries);
         float[] out = new float[q.length], dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
         float[] probs = new float[pn];
-        if (chunkHeads == 0) {
-            Attention.forward(be, out, probs, q, k, v, mask, s);
-            Attention.backward(be, dq, dk, dv, new float[pn], dout, probs, q, k, v, s);
-        } else {
-            Attention.forwardChunked(be, out, probs, q, k, v, mask, s, chunkHeads);
-            Attention.backwardRecomputing(be, dq, dk, dv, probs, new float[pn], dout, q, k, v, mask, s, chunkHeads);
+        try (CpuBackend be = new CpuBackend(2)) {
+            if (chunkHeads == 0) {
+                Attention.forward(be, out, probs, q, k, v, mask, s);
+                Attention.backward(be, dq, dk, dv, new float[pn], dout, probs, q, k, v, s);
+            } else {
+                Attention.forwardChunked(be, out, probs, q, k, v, mask, s, chunkHeads);
+                Attention.backwardRecomputing(be, dq, dk, dv, probs, new float[pn], dout, q, k, v, mask, s, chunkHeads);
+            }
         }
         return new Run(out, dq, dk, dv, probs);
+    }
+
+    private static void assertMatchesDefinition(Run run, double[][] want) {
+        assertClose("out", run.out, want[0]);
+        assertClose("dq", run.dq, want[1]);
+        assertClose("dk", run.dk, want[2]);
+        assertClose("dv", run.dv, want[3]);
     }
 
     @Test
@@ -125,10 +121,7 @@ class AttentionBlocksTest {
         double[][] want = reference(s, q, k, v, mask, dout);
 
         Run whole = run(s, q, k, v, mask, dout, 0);
-        assertClose("out", whole.out, want[0]);
-        assertClose("dq", whole.dq, want[1]);
-        assertClose("dk", whole.dk, want[2]);
-        assertClose("dv", whole.dv, want[3]);
+        assertMatchesDefinition(whole, want);
         // three blocks (128, 128, 37 rows) see 128, 256 and 293 keys: the probabilities take that much, not t²
         long perEntry = 128L * 128 + 128L * 256 + 37L * t;
         assertThat(Attention.probsFloats(s, batch * heads)).isEqualTo(batch * heads * perEntry);
@@ -160,11 +153,7 @@ class AttentionBlocksTest {
         float[] q = random(tq * heads * d, 5, 1), k = random(cap * kvHeads * d, 6, 1);
         float[] v = random(cap * kvHeads * d, 7, 1), dout = random(tq * heads * d, 8, 1);
         double[][] want = reference(s, q, k, v, null, dout);
-        Run r = run(s, q, k, v, null, dout, 0);
-        assertClose("out", r.out, want[0]);
-        assertClose("dq", r.dq, want[1]);
-        assertClose("dk", r.dk, want[2]);
-        assertClose("dv", r.dv, want[3]);
+        assertMatchesDefinition(run(s, q, k, v, null, dout, 0), want);
         assertThat(Attention.probsFloats(s, heads)).isEqualTo(heads * (128L * 228 + 22L * 250));
     }
 }
