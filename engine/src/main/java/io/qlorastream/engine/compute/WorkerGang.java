@@ -153,8 +153,8 @@ final class WorkerGang implements AutoCloseable {
                 }
                 helperParked.set(index, 0);
             }
-            if (closed) {
-                return;
+            if (w.generation == seen) {
+                return; // closed, and no call is waiting for this helper (one published before close still runs)
             }
             seen = w.generation;
             if (index + 1 < w.count) {
