@@ -16,10 +16,14 @@ class BenchIngestCommandIT {
     void printsThreeRatesBothRatiosAndTheRedactionRateWithSettingsFromTheConfigFile(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("bench.properties");
         Files.writeString(config, "num.stream.threads=1\nqlora.stream.ingest.split.eval.fraction=0.1\n");
-        try (JarProcess bench = JarProcess.start("bench", "ingest", "--events", "300", "--redact-mb", "1", "--config", config.toString())) {
+        try (JarProcess bench = JarProcess.start("bench", "ingest", "--events", "300", "--redact-mb", "1", "--max-warmup-rounds", "2",
+                "--config", config.toString())) {
             assertThat(bench.awaitExit(Duration.ofSeconds(300))).as(bench.stderr()).isZero();
-            assertThat(bench.stdout()).contains("300 events: plain copy ", "exactly-once copy ", "ingest topology ",
-                    "ratio to the plain copy ", "(goal >= 0.50), to the exactly-once copy ", "redaction: ", "(goal >= 50 MB/s)");
+            assertThat(bench.stdout()).contains("300 events, after ", "warm-up round(s)", "plain copy ", "exactly-once copy ",
+                    "ingest topology ", "ratio to the plain copy ", "(goal >= 0.50), to the exactly-once copy ", "redaction: ",
+                    "(goal >= 50 MB/s)");
+            // a warm-up round's progress on stderr, and no more rounds than the limit
+            assertThat(bench.stderr()).contains("warm-up round 1: ").doesNotContain("warm-up round 3: ");
         }
     }
 

@@ -34,8 +34,9 @@ public final class IngestBenchmark {
      * Kafka Streams' exactly-once commit interval, read_committed), and of the topology; their ratios; and the
      * redaction library alone. The issue's goal is {@link #ratio()} (against the plain copy) at 0.5 or more.
      */
-    public record Result(int events, double copyEventsPerSecond, double transactionalCopyEventsPerSecond,
-                         double topologyEventsPerSecond, RedactionBenchmark.Result redaction) {
+    public record Result(int events, int warmupRounds, double lastWarmupJitShare, double copyEventsPerSecond,
+                         double transactionalCopyEventsPerSecond, double topologyEventsPerSecond,
+                         RedactionBenchmark.Result redaction) {
         public double ratio() {
             return topologyEventsPerSecond / copyEventsPerSecond;
         }
@@ -47,31 +48,40 @@ public final class IngestBenchmark {
 
         @Override
         public String toString() {
-            return String.format("%d events: plain copy %.0f events/s, exactly-once copy %.0f events/s, ingest topology %.0f events/s%n"
+            return String.format("%d events, after %d warm-up round(s) (the JIT compiling %.0f%% of the last one's time): "
+                            + "plain copy %.0f events/s, exactly-once copy %.0f events/s, ingest topology %.0f events/s%n"
                             + "ratio to the plain copy %.2f (goal >= 0.50), to the exactly-once copy %.2f%n%s (goal >= 50 MB/s)",
-                    events, copyEventsPerSecond, transactionalCopyEventsPerSecond, topologyEventsPerSecond, ratio(),
-                    transactionalRatio(), redaction);
+                    events, warmupRounds, 100 * lastWarmupJitShare, copyEventsPerSecond, transactionalCopyEventsPerSecond,
+                    topologyEventsPerSecond, ratio(), transactionalRatio(), redaction);
         }
     }
 
     private IngestBenchmark() {
     }
 
+    /** Most untimed rounds before the timed one, by default. */
+    public static final int MAX_WARMUP_ROUNDS = 8;
+    /** Warm-up ends after a round in which the JIT compiled for less than this share of the round's time. */
+    static final double QUIET_JIT_SHARE = 0.10;
+
     /** {@code client}: bootstrap servers and schema.registry.url of a (fresh, embedded) stack. */
     public static Result run(Properties client, int events, long seed, long redactBytes) throws Exception {
-        return run(client, events, true, seed, redactBytes, new Properties());
+        return run(client, events, MAX_WARMUP_ROUNDS, seed, redactBytes, new Properties(), null);
     }
 
     /**
-     * Produces the sample events once, then reads them in two rounds, each a plain copy, an exactly-once copy and
-     * the topology (new consumer groups and application id each time): the first untimed, so the JIT has compiled
-     * the topology's code as it has the plain clients' (a cold topology spends its first seconds in the interpreter
-     * and the compiler threads, the simpler copy far less), the second timed. {@code settings} (a {@code --config}
-     * file's keys) apply to the topology: {@code qlora.stream.ingest.*} keys to {@link IngestConfig} (the
-     * benchmark's own application id and topic names win), every other key to Kafka Streams (say
-     * {@code processing.guarantee} or {@code num.stream.threads}), so a setting's cost can be measured.
+     * Produces the sample events once, then reads them in rounds, each a plain copy, an exactly-once copy and the
+     * topology (new consumer groups and application id each time). Untimed rounds run first until the JIT is nearly
+     * done: until a round in which it compiled for under {@link #QUIET_JIT_SHARE} of the round's time, at most
+     * {@code maxWarmupRounds} (0: time a cold start). One round was not enough: on 2 cores the compiler threads still took about half
+     * the CPU during the timed topology, and the copy's rate kept rising for several rounds. Then one timed round.
+     * {@code settings} (a {@code --config} file's keys) apply to the topology: {@code qlora.stream.ingest.*} keys to
+     * {@link IngestConfig} (the benchmark's own application id and topic names win), every other key to Kafka Streams
+     * (say {@code processing.guarantee} or {@code num.stream.threads}), so a setting's cost can be measured.
+     * {@code progress} (may be null) gets a line per warm-up round.
      */
-    public static Result run(Properties client, int events, boolean warmup, long seed, long redactBytes, Properties settings) throws Exception {
+    public static Result run(Properties client, int events, int maxWarmupRounds, long seed, long redactBytes,
+                             Properties settings, java.io.PrintStream progress) throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
         Properties ingest = new Properties();
         for (String k : settings.stringPropertyNames()) {
@@ -87,12 +97,28 @@ public final class IngestBenchmark {
         IngestConfig inputs = IngestConfig.from(ingest);
         int tickets = events * 3 / 5;
         SampleProducer.produce(client, inputs, new SampleGenerator(seed).generate(tickets, events - tickets), 0);
-        if (warmup) {
-            round(client, ingest, settings, events);
+        int rounds = 0;
+        double jitShare = Double.NaN;
+        if (maxWarmupRounds > 0) {
+            java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+            do {
+                boolean measurable = jit != null && jit.isCompilationTimeMonitoringSupported();
+                long compiledBefore = measurable ? jit.getTotalCompilationTime() : 0;
+                long t0 = System.nanoTime();
+                double[] r = round(client, ingest, settings, events);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                // a JVM that cannot say how long it compiled gets one warm-up round
+                jitShare = measurable ? (jit.getTotalCompilationTime() - compiledBefore) / 1e3 / seconds : 0;
+                rounds++;
+                if (progress != null) {
+                    progress.printf("warm-up round %d: %.1f s, the JIT compiling %.0f%% of it; copy %.0f, exactly-once copy %.0f, "
+                            + "topology %.0f events/s%n", rounds, seconds, 100 * jitShare, r[0], r[1], r[2]);
+                }
+            } while (jitShare >= QUIET_JIT_SHARE && rounds < maxWarmupRounds);
         }
         double[] rates = round(client, ingest, settings, events);
         RedactionBenchmark.Result redaction = RedactionBenchmark.run(redactBytes, seed);
-        return new Result(events, rates[0], rates[1], rates[2], redaction);
+        return new Result(events, rounds, jitShare, rates[0], rates[1], rates[2], redaction);
     }
 
     /** One round over the input topics with new groups, application id and output topics: events/s of each. */

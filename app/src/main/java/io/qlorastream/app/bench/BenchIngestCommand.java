@@ -39,8 +39,14 @@ public final class BenchIngestCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--warmup", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "First an untimed round over the same events, so the JIT has compiled both sides before the timed one (default: on).")
+            description = "First untimed rounds over the same events until the JIT is nearly done compiling, so both "
+                    + "sides are timed warm; --no-warmup times a cold start (default: on).")
     boolean warmup;
+
+    @Option(names = "--max-warmup-rounds", paramLabel = "N", defaultValue = "" + IngestBenchmark.MAX_WARMUP_ROUNDS,
+            description = "Most warm-up rounds; warm-up stops earlier after a round in which the JIT compiled for under "
+                    + "10%% of its time (default: ${DEFAULT-VALUE}).")
+    int maxWarmupRounds;
 
     @Option(names = "--redact-mb", paramLabel = "MB", defaultValue = "100", description = "Megabytes of text for the redaction measurement (default: ${DEFAULT-VALUE}).")
     int redactMb;
@@ -72,6 +78,9 @@ public final class BenchIngestCommand implements Callable<Integer> {
         if (events < 10) {
             throw new ParameterException(spec.commandLine(), "--events: at least 10, got " + events);
         }
+        if (maxWarmupRounds < 1) {
+            throw new ParameterException(spec.commandLine(), "--max-warmup-rounds: at least 1 (--no-warmup for none), got " + maxWarmupRounds);
+        }
         if (redactMb < 1) {
             throw new ParameterException(spec.commandLine(), "--redact-mb: at least 1, got " + redactMb);
         }
@@ -81,7 +90,8 @@ public final class BenchIngestCommand implements Callable<Integer> {
             Properties client = new Properties();
             client.put("bootstrap.servers", broker.bootstrapServers());
             client.put("schema.registry.url", registry.url());
-            IngestBenchmark.Result r = IngestBenchmark.run(client, events, warmup, seed, redactMb * 1_000_000L, settings);
+            IngestBenchmark.Result r = IngestBenchmark.run(client, events, warmup ? maxWarmupRounds : 0, seed,
+                    redactMb * 1_000_000L, settings, System.err);
             System.out.println(r);
         }
         return 0;
