@@ -4,7 +4,6 @@ import io.qlorastream.engine.compute.CpuBackend;
 import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
-import io.qlorastream.engine.lora.Rng;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.model.LoadOptions;
@@ -46,18 +45,7 @@ class StepTrainerTest {
         ModelMaker.write(m, ModelShape.llama(32, 2, 4, 2, 48, 64), 5, DType.F32);
         weights = ModelLoader.load(m, LoadOptions.defaults());
         backend = new CpuBackend(2);
-        Rng rng = new Rng(9);
-        examples = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            int n = 5 + rng.nextInt(6);
-            int[] ids = new int[n];
-            int[] labels = new int[n];
-            for (int t = 0; t < n; t++) {
-                ids[t] = rng.nextInt(64);
-                labels[t] = t < 2 ? -100 : ids[t];
-            }
-            examples.add(new TokenizedExample(ids, labels));
-        }
+        examples = RandomExamples.of(8, 64, 9);
     }
 
     @AfterAll

@@ -55,18 +55,7 @@ class TrainerTest {
         ModelMaker.write(m, ModelShape.llama(32, 2, 4, 2, 48, 64), 5, DType.F32);
         weights = ModelLoader.load(m, LoadOptions.defaults());
         backend = new CpuBackend(2);
-        Rng rng = new Rng(9);
-        examples = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            int n = 5 + rng.nextInt(6); // different lengths: micro-batches are padded
-            int[] ids = new int[n];
-            int[] labels = new int[n];
-            for (int t = 0; t < n; t++) {
-                ids[t] = rng.nextInt(64);
-                labels[t] = t < 2 ? -100 : ids[t]; // a 2-token "prompt" is not scored
-            }
-            examples.add(new TokenizedExample(ids, labels));
-        }
+        examples = RandomExamples.of(8, 64, 9);
     }
 
     @AfterAll

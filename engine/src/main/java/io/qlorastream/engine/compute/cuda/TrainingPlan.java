@@ -203,23 +203,15 @@ public record TrainingPlan(int batch, int seqLen, int hidden, int qDim, int kvDi
      */
     public void attentionScores(StridedGemm g, long unit, long q, long k, long probs) {
         int t = seqLen;
-        for (int b = 0; b < batch; b++) {
-            for (int gi = 0; gi < group(); gi++) {
-                g.run(false, true, t, t, headDim, attentionScale(), q + unit * qBase(b, gi), qDim, qStride(),
-                        k + unit * kvBase(b), kvDim, kvStride(), 0f, probs + unit * probsBase(b, gi), t, probsStride(), kvHeads);
-            }
-        }
+        eachGroupMember(unit, (qo, kv, po) -> g.run(false, true, t, t, headDim, attentionScale(), q + qo, qDim, qStride(),
+                k + kv, kvDim, kvStride(), 0f, probs + po, t, probsStride(), kvHeads));
     }
 
     /** att_h = probs_h · v_h (att [rows, qDim]). */
     public void attentionOutput(StridedGemm g, long unit, long probs, long v, long att) {
         int t = seqLen;
-        for (int b = 0; b < batch; b++) {
-            for (int gi = 0; gi < group(); gi++) {
-                g.run(false, false, t, headDim, t, 1f, probs + unit * probsBase(b, gi), t, probsStride(),
-                        v + unit * kvBase(b), kvDim, kvStride(), 0f, att + unit * qBase(b, gi), qDim, qStride(), kvHeads);
-            }
-        }
+        eachGroupMember(unit, (qo, kv, po) -> g.run(false, false, t, headDim, t, 1f, probs + po, t, probsStride(),
+                v + kv, kvDim, kvStride(), 0f, att + qo, qDim, qStride(), kvHeads));
     }
 
     /**
@@ -228,27 +220,35 @@ public record TrainingPlan(int batch, int seqLen, int hidden, int qDim, int kvDi
      */
     public void attentionBackwardValues(StridedGemm g, long unit, long dAtt, long v, long probs, long dProbs, long dV) {
         int t = seqLen;
-        for (int b = 0; b < batch; b++) {
-            for (int gi = 0; gi < group(); gi++) {
-                long qo = unit * qBase(b, gi), kv = unit * kvBase(b), po = unit * probsBase(b, gi);
-                g.run(false, true, t, t, headDim, 1f, dAtt + qo, qDim, qStride(), v + kv, kvDim, kvStride(),
-                        0f, dProbs + po, t, probsStride(), kvHeads);
-                g.run(true, false, t, headDim, t, 1f, probs + po, t, probsStride(), dAtt + qo, qDim, qStride(),
-                        1f, dV + kv, kvDim, kvStride(), kvHeads);
-            }
-        }
+        eachGroupMember(unit, (qo, kv, po) -> {
+            g.run(false, true, t, t, headDim, 1f, dAtt + qo, qDim, qStride(), v + kv, kvDim, kvStride(),
+                    0f, dProbs + po, t, probsStride(), kvHeads);
+            g.run(true, false, t, headDim, t, 1f, probs + po, t, probsStride(), dAtt + qo, qDim, qStride(),
+                    1f, dV + kv, kvDim, kvStride(), kvHeads);
+        });
     }
 
     /** The backward's second half, after the softmax backward turned dprobs into dscores: dq_h += dscore · k_h, dk_kv += dscoreᵀ · q_h. */
     public void attentionBackwardQueryKey(StridedGemm g, long unit, long dScores, long k, long q, long dQ, long dK) {
         int t = seqLen;
+        eachGroupMember(unit, (qo, kv, po) -> {
+            g.run(false, false, t, headDim, t, 1f, dScores + po, t, probsStride(), k + kv, kvDim, kvStride(),
+                    1f, dQ + qo, qDim, qStride(), kvHeads);
+            g.run(true, false, t, headDim, t, 1f, dScores + po, t, probsStride(), q + qo, qDim, qStride(),
+                    1f, dK + kv, kvDim, kvStride(), kvHeads);
+        });
+    }
+
+    /** The offsets (in the caller's unit) of one strided batch: query heads, their KV heads, their probabilities. */
+    private interface GroupMember {
+        void run(long q, long kv, long probs);
+    }
+
+    /** Calls body for every batch row b and KV-group member gi, in that order (the order dk and dv accumulate in). */
+    private void eachGroupMember(long unit, GroupMember body) {
         for (int b = 0; b < batch; b++) {
             for (int gi = 0; gi < group(); gi++) {
-                long qo = unit * qBase(b, gi), kv = unit * kvBase(b), po = unit * probsBase(b, gi);
-                g.run(false, false, t, headDim, t, 1f, dScores + po, t, probsStride(), k + kv, kvDim, kvStride(),
-                        1f, dQ + qo, qDim, qStride(), kvHeads);
-                g.run(true, false, t, headDim, t, 1f, dScores + po, t, probsStride(), q + qo, qDim, qStride(),
-                        1f, dK + kv, kvDim, kvStride(), kvHeads);
+                body.run(unit * qBase(b, gi), unit * kvBase(b), unit * probsBase(b, gi));
             }
         }
     }

@@ -3,37 +3,40 @@
 #ifndef QLORA_STREAM_COMMON_CUH
 #define QLORA_STREAM_COMMON_CUH
 
-// The sum of v over the block's threads, in double, by a shared-memory tree (blockDim.x a power of two, shared one
-// double per thread); every thread gets the total. The tree's order is fixed, so the result is the same run to run.
-__device__ double block_sum_double(double v, double* shared) {
+// v combined over the block's threads with op by a shared-memory tree (blockDim.x a power of two, shared one T per
+// thread); every thread gets the result. The tree's order is fixed, so the result is the same run to run.
+template <typename T, typename Op>
+__device__ T block_reduce(T v, T* shared, Op op) {
     int tid = threadIdx.x;
     shared[tid] = v;
     __syncthreads();
     for (int s = blockDim.x / 2; s > 0; s >>= 1) {
         if (tid < s) {
-            shared[tid] += shared[tid + s];
+            shared[tid] = op(shared[tid], shared[tid + s]);
         }
         __syncthreads();
     }
-    double total = shared[0];
+    T result = shared[0];
     __syncthreads();
-    return total;
+    return result;
 }
 
-// The maximum of v over the block's threads (as block_sum_double; shared one float per thread).
+struct SumOp {
+    __device__ double operator()(double a, double b) const { return a + b; }
+};
+
+struct MaxOp {
+    __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+// The sum of v over the block's threads, in double (shared one double per thread).
+__device__ double block_sum_double(double v, double* shared) {
+    return block_reduce(v, shared, SumOp());
+}
+
+// The maximum of v over the block's threads (shared one float per thread).
 __device__ float block_max_float(float v, float* shared) {
-    int tid = threadIdx.x;
-    shared[tid] = v;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (tid < s) {
-            shared[tid] = fmaxf(shared[tid], shared[tid + s]);
-        }
-        __syncthreads();
-    }
-    float m = shared[0];
-    __syncthreads();
-    return m;
+    return block_reduce(v, shared, MaxOp());
 }
 
 // float -> bfloat16 bits, round to nearest even, NaN kept quiet: Floats.floatToBf16, bit for bit. Bit arithmetic

@@ -7,12 +7,17 @@
 
 #include "common.cuh"
 
+// The code value of element i: its nibble (element 2i high, 2i + 1 low) looked up in the code table.
+__device__ __forceinline__ float nf4_code(const unsigned char* __restrict__ packed, const float* __restrict__ code,
+                                          long long i) {
+    unsigned int b = packed[i >> 1];
+    return code[(i & 1) ? (b & 15u) : (b >> 4)];
+}
+
 // Element i of a weight with plain float absmax.
 __device__ __forceinline__ float nf4_value(const unsigned char* __restrict__ packed, const float* __restrict__ absmax,
                                            const float* __restrict__ code, int blockSize, long long i) {
-    unsigned int b = packed[i >> 1];
-    unsigned int nibble = (i & 1) ? (b & 15u) : (b >> 4);
-    return __fmul_rn(code[nibble], absmax[i / blockSize]);
+    return __fmul_rn(nf4_code(packed, code, i), absmax[i / blockSize]);
 }
 
 // Element i of a double-quantized weight (absmax itself 8-bit with a nested float absmax and an offset).
@@ -24,9 +29,7 @@ __device__ __forceinline__ float nf4_value_dq(const unsigned char* __restrict__ 
                                               const float* __restrict__ code, int blockSize, long long i) {
     long long block = i / blockSize;
     float scale = __fadd_rn(__fmul_rn(nestedMap[qabsmax[block]], nestedAbsmax[block / nestedBlockSize]), nestedOffset);
-    unsigned int b = packed[i >> 1];
-    unsigned int nibble = (i & 1) ? (b & 15u) : (b >> 4);
-    return __fmul_rn(code[nibble], scale);
+    return __fmul_rn(nf4_code(packed, code, i), scale);
 }
 
 extern "C" __global__ void nf4_dequantize(const unsigned char* __restrict__ packed,

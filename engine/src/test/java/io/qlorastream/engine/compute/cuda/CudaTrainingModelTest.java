@@ -6,7 +6,6 @@ import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.LoraModule;
 import io.qlorastream.engine.lora.PeftAdapter;
-import io.qlorastream.engine.lora.Rng;
 import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.model.LlamaWeights;
@@ -17,6 +16,7 @@ import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.optim.AdamW;
 import io.qlorastream.engine.optim.LrSchedule;
 import io.qlorastream.engine.tensor.DType;
+import io.qlorastream.engine.train.RandomExamples;
 import io.qlorastream.engine.train.Trainer;
 import io.qlorastream.engine.train.TrainingEngine;
 import org.junit.jupiter.api.Test;
@@ -25,7 +25,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static io.qlorastream.engine.compute.cuda.TrainingFixtures.*;
@@ -79,18 +78,7 @@ class CudaTrainingModelTest {
     void trainerOnACudaBackendTrainsGpuResidentAndWritesAPeftAdapterThatLoads(@TempDir Path dir) throws Exception {
         Path m = dir.resolve("model");
         ModelMaker.write(m, ModelShape.llama(32, 2, 4, 2, 48, 64), 5, DType.BF16);
-        List<TokenizedExample> examples = new ArrayList<>();
-        Rng rng = new Rng(9);
-        for (int i = 0; i < 6; i++) {
-            int n = 5 + rng.nextInt(6);
-            int[] ids = new int[n];
-            int[] labels = new int[n];
-            for (int t = 0; t < n; t++) {
-                ids[t] = rng.nextInt(64);
-                labels[t] = t < 2 ? -100 : ids[t];
-            }
-            examples.add(new TokenizedExample(ids, labels));
-        }
+        List<TokenizedExample> examples = RandomExamples.of(6, 64, 9);
         Trainer.Settings s = new Trainer.Settings(2, 2, 64, 3, 0, 7, LrSchedule.Kind.CONSTANT, 1e-2, 0, 0,
                 AdamW.Config.torchDefaults(), 1.0, 0, true);
         LoraConfig lc = new LoraConfig(4, 8, 0.05, LoraConfig.ALL_TARGETS, false);

@@ -368,28 +368,22 @@ final class EmulatedDevice implements TrainingDevice {
                 boolean dq = kernel.contains("_dq");
                 boolean b16 = kernel.endsWith("_bf16");
                 long packed = a.p(0);
-                long qabs, nestedAbs = 0, nestedMap = 0, code, start, count, out;
+                long qabs = a.p(1);
+                long nestedAbs = 0, nestedMap = 0;
                 float nestedOffset = 0;
-                int nestedBlock = 1, blockSize;
+                int nestedBlock = 1;
                 if (dq) {
-                    qabs = a.p(1);
                     nestedAbs = a.p(2);
                     nestedMap = a.p(3);
                     nestedOffset = a.f(4);
                     nestedBlock = a.i(5);
-                    code = a.p(6);
-                    blockSize = a.i(7);
-                    start = a.l(8);
-                    count = a.l(9);
-                    out = a.p(10);
-                } else {
-                    qabs = a.p(1);
-                    code = a.p(2);
-                    blockSize = a.i(3);
-                    start = a.l(4);
-                    count = a.l(5);
-                    out = a.p(6);
                 }
+                int at = dq ? 6 : 2; // the double-quantized kernels take four more arguments after qabsmax
+                long code = a.p(at);
+                int blockSize = a.i(at + 1);
+                long start = a.l(at + 2);
+                long count = a.l(at + 3);
+                long out = a.p(at + 4);
                 for (long t = 0; t < count; t++) {
                     long i = start + t;
                     long blk = i / blockSize;
