@@ -14,8 +14,9 @@ import static org.bytedeco.openblas.global.openblas_nolapack.cblas_sgemm;
 
 /**
  * CPU backend: matrix products through OpenBLAS {@code cblas_sgemm} (Bytedeco), everything else in Java on a fixed
- * gang of threads (the caller and threads − 1 helpers, see {@link WorkerGang}). OpenBLAS itself runs single-threaded; the parallelism is ours: each task dequantizes a block of weight
- * rows into its own scratch and multiplies it, so no weight is ever dequantized whole.
+ * gang of threads (the caller and threads − 1 helpers, see {@link WorkerGang}). OpenBLAS itself runs single-threaded;
+ * the parallelism is ours: each task dequantizes a block of weight rows into its own scratch and multiplies it, so no
+ * weight is ever dequantized whole.
  * <p>
  * Not safe for concurrent calls from several threads (the native staging buffers are shared); the public methods are
  * synchronized for that reason.
