@@ -110,13 +110,12 @@ public class AvroDeserializer<T> implements Deserializer<T> {
         if (config == null && client == null) {
             throw new IllegalStateException("AvroDeserializer used before configure()");
         }
-        String where = "topic " + topic + (partition >= 0 ? " partition " + partition : "") + (offset >= 0 ? " offset " + offset : "");
         if (data.length < 5) {
-            throw new SerializationException("Error deserializing Avro message at " + where + ": " + data.length
+            throw new SerializationException("Error deserializing Avro message at " + where(topic, partition, offset) + ": " + data.length
                     + " bytes, too short for the Confluent wire format (magic byte + 4-byte schema id)");
         }
         if (data[0] != AvroSerializer.MAGIC) {
-            throw new SerializationException("Error deserializing Avro message at " + where + ": unknown magic byte "
+            throw new SerializationException("Error deserializing Avro message at " + where(topic, partition, offset) + ": unknown magic byte "
                     + data[0] + " (expected 0, the Confluent wire format)");
         }
         int id = ByteBuffer.wrap(data, 1, 4).getInt();
@@ -124,17 +123,22 @@ public class AvroDeserializer<T> implements Deserializer<T> {
         try {
             reader = readers.computeIfAbsent(id, this::reader);
         } catch (RegistryException e) {
-            throw new SerializationException("Error retrieving Avro schema id " + id + " for message at " + where + ": " + e.getMessage(), e);
+            throw new SerializationException("Error retrieving Avro schema id " + id + " for message at " + where(topic, partition, offset) + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            throw new SerializationException("Error resolving the reader schema for schema id " + id + " at " + where + ": " + e.getMessage(), e);
+            throw new SerializationException("Error resolving the reader schema for schema id " + id + " at " + where(topic, partition, offset) + ": " + e.getMessage(), e);
         }
         try {
             BinaryDecoder decoder = DecoderFactory.get().binaryDecoder(data, 5, data.length - 5, null);
             return (T) reader.read(null, decoder);
         } catch (Exception e) {
-            throw new SerializationException("Error deserializing Avro message with schema id " + id + " at " + where
-                    + ": " + (e instanceof java.io.EOFException ? "truncated data (" + e + ")" : e.toString()), e);
+            throw new SerializationException("Error deserializing Avro message with schema id " + id + " at "
+                    + where(topic, partition, offset) + ": " + (e instanceof java.io.EOFException ? "truncated data (" + e + ")" : e.toString()), e);
         }
+    }
+
+    // built only for an error: a stream decodes many thousand records a second
+    private static String where(String topic, int partition, long offset) {
+        return "topic " + topic + (partition >= 0 ? " partition " + partition : "") + (offset >= 0 ? " offset " + offset : "");
     }
 
     private DatumReader<Object> reader(int id) {
