@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.text.Normalizer;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Locale;
 
@@ -22,27 +23,27 @@ public final class ContentHash {
     }
 
     public static String of(SupportTicket t) {
-        MessageDigest d = sha256();
-        field(d, "ticket");
-        field(d, t.getProduct());
-        field(d, t.getSubject());
+        Fields f = Fields.start();
+        f.add("ticket");
+        f.add(t.getProduct());
+        f.add(t.getSubject());
         for (TicketMessage m : t.getMessages()) {
-            field(d, m.getAuthorRole().name());
-            field(d, m.getBody());
+            f.add(m.getAuthorRole().name());
+            f.add(m.getBody());
         }
-        return HexFormat.of().formatHex(d.digest());
+        return f.sha256();
     }
 
     public static String of(CodeReview r) {
-        MessageDigest d = sha256();
-        field(d, "review");
-        field(d, r.getRepository());
-        field(d, r.getFilePath());
-        field(d, r.getDiffHunk());
+        Fields f = Fields.start();
+        f.add("review");
+        f.add(r.getRepository());
+        f.add(r.getFilePath());
+        f.add(r.getDiffHunk());
         for (ReviewComment c : r.getComments()) {
-            field(d, c.getBody());
+            f.add(c.getBody());
         }
-        return HexFormat.of().formatHex(d.digest());
+        return f.sha256();
     }
 
     static String normalize(String s) {
@@ -64,18 +65,91 @@ public final class ContentHash {
         return b.toString();
     }
 
-    private static void field(MessageDigest d, String s) {
-        byte[] bytes = normalize(s).getBytes(StandardCharsets.UTF_8);
-        // length-prefixed, so ("ab","c") and ("a","bc") differ
-        d.update(new byte[]{(byte) (bytes.length >>> 24), (byte) (bytes.length >>> 16), (byte) (bytes.length >>> 8), (byte) bytes.length});
-        d.update(bytes);
+    /**
+     * {@link #normalize} of an all-ASCII {@code s}, written as UTF-8 into {@code out} from {@code at} (room for
+     * {@code s.length()} bytes) in one pass; returns the length written, or -1 at the first non-ASCII char (then
+     * nothing is promised of {@code out}). It gives the same bytes because NFKC leaves ASCII as it is, lower-casing
+     * ASCII in the root locale maps A-Z only, and ASCII's white space is what {@link Character#isWhitespace} and
+     * {@link Character#isSpaceChar} say of it: tab to carriage return, the four separators 0x1C-0x1F, and space.
+     * Most text here is ASCII, and the general path (normalize, lower-case, then collapse, each a new string) was
+     * about a sixth of the ingest stream thread's time.
+     */
+    static int normalizeAscii(String s, byte[] out, int at) {
+        int n = at;
+        boolean space = false;
+        for (int i = 0, len = s.length(); i < len; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                return -1;
+            }
+            if (c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1C && c <= 0x1F)) {
+                space = n > at;
+            } else {
+                if (space) {
+                    out[n++] = ' ';
+                    space = false;
+                }
+                out[n++] = (byte) (c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+            }
+        }
+        return n - at;
     }
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 missing from this JVM", e);
+    /**
+     * The normalized fields of one event, each as its UTF-8 length (4 bytes, big-endian, so ("ab","c") and
+     * ("a","bc") differ) and bytes, gathered in one buffer for a single digest.
+     */
+    private static final class Fields {
+        // cloned for each event: cheaper than getInstance's provider lookup, and than a ThreadLocal, whose lookup
+        // on the stream thread (which holds many) had cost more than the digest itself
+        private static final MessageDigest SHA_256;
+
+        static {
+            try {
+                SHA_256 = MessageDigest.getInstance("SHA-256");
+                SHA_256.clone();
+            } catch (NoSuchAlgorithmException | CloneNotSupportedException e) {
+                throw new IllegalStateException("SHA-256 missing from this JVM, or it cannot be cloned", e);
+            }
+        }
+
+        private byte[] buffer = new byte[2048];
+        private int length;
+
+        static Fields start() {
+            return new Fields();
+        }
+
+        void add(String s) {
+            reserve(4 + s.length());
+            int n = normalizeAscii(s, buffer, length + 4);
+            if (n < 0) {
+                byte[] general = normalize(s).getBytes(StandardCharsets.UTF_8);
+                n = general.length;
+                reserve(4 + n);
+                System.arraycopy(general, 0, buffer, length + 4, n);
+            }
+            buffer[length] = (byte) (n >>> 24);
+            buffer[length + 1] = (byte) (n >>> 16);
+            buffer[length + 2] = (byte) (n >>> 8);
+            buffer[length + 3] = (byte) n;
+            length += 4 + n;
+        }
+
+        String sha256() {
+            try {
+                MessageDigest d = (MessageDigest) SHA_256.clone();
+                d.update(buffer, 0, length);
+                return HexFormat.of().formatHex(d.digest());
+            } catch (CloneNotSupportedException e) {
+                throw new IllegalStateException(e); // cloned once at class initialization already
+            }
+        }
+
+        private void reserve(int more) {
+            if (length + more > buffer.length) {
+                buffer = Arrays.copyOf(buffer, Math.max(2 * buffer.length, length + more));
+            }
         }
     }
 }

@@ -26,7 +26,7 @@ public final class Filters {
         if (c.minSatisfaction > 0 && t.getSatisfactionScore() != null && t.getSatisfactionScore() < c.minSatisfaction) {
             return Optional.of(FilterReason.LOW_SATISFACTION);
         }
-        if (c.dropBots && t.getAgentName() != null && c.botPattern.matcher(t.getAgentName()).matches()) {
+        if (c.dropBots && t.getAgentName() != null && c.isBotName(t.getAgentName())) {
             return Optional.of(FilterReason.BOT);
         }
         if (!c.ticketLanguages.isEmpty() && !c.ticketLanguages.contains(primaryLanguage(t.getLanguage()))) {
@@ -48,7 +48,7 @@ public final class Filters {
             return Optional.of(FilterReason.NOT_ACCEPTED);
         }
         if (c.dropBots && (r.getReviewerRole() == ReviewerRole.BOT || Boolean.TRUE.equals(r.getBot())
-                || r.getReviewer() != null && c.botPattern.matcher(r.getReviewer()).matches())) {
+                || r.getReviewer() != null && c.isBotName(r.getReviewer()))) {
             return Optional.of(FilterReason.BOT);
         }
         if (!c.reviewLanguages.isEmpty() && !c.reviewLanguages.contains(r.getProgrammingLanguage().trim().toLowerCase(Locale.ROOT))) {

@@ -105,22 +105,21 @@ public final class Validation {
 
     /** Index of the first U+FFFD or unpaired surrogate, or -1. */
     static int invalidUtf8At(String s) {
-        for (int i = 0; i < s.length(); i++) {
+        // indexOf runs vectorized in the JDK, and at once on a Latin-1 string; the loop below then only tests each
+        // char for a surrogate, one mask and compare (this check had been a tenth of the ingest stream thread)
+        int replacement = s.indexOf('\uFFFD');
+        int end = replacement < 0 ? s.length() : replacement;
+        for (int i = 0; i < end; i++) {
             char ch = s.charAt(i);
-            if (ch == '\uFFFD') {
-                return i;
-            }
-            if (Character.isHighSurrogate(ch)) {
-                if (i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+            if ((ch & 0xF800) == 0xD800) {
+                if (Character.isHighSurrogate(ch) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
                     i++;
                 } else {
                     return i;
                 }
-            } else if (Character.isLowSurrogate(ch)) {
-                return i;
             }
         }
-        return -1;
+        return replacement;
     }
 
     private static String firstOf(String... problems) {

@@ -72,6 +72,17 @@ class RulesTest {
         }
 
         @Test
+        void theFirstProblemCharIsNamed() {
+            assertThat(Validation.invalidUtf8At("a\uD800b\uFFFD")).isEqualTo(1);
+            assertThat(Validation.invalidUtf8At("ab\uFFFD\uD800")).isEqualTo(2);
+            assertThat(Validation.invalidUtf8At("\uDC00\uD83D")).isZero();
+            assertThat(Validation.invalidUtf8At("x\uD83D\uDE00\uFFFD")).isEqualTo(3);
+            assertThat(Validation.invalidUtf8At("x\uD83D\uFFFD")).isEqualTo(1); // a high surrogate right before U+FFFD
+            assertThat(Validation.invalidUtf8At("ok \uD83D")).isEqualTo(3);
+            assertThat(Validation.invalidUtf8At("\uD7FF\uE000 caf\u00E9 \uD83D\uDE00")).isEqualTo(-1);
+        }
+
+        @Test
         void satisfactionOutOfRange() {
             assertThat(Validation.check(ticket().setSatisfactionScore(9).build(), DEFAULTS)).contains("satisfaction_score: 9 is outside 1..5");
         }
@@ -115,6 +126,17 @@ class RulesTest {
         }
 
         @Test
+        void botAnswersAreRememberedWithinABound() {
+            IngestConfig c = IngestConfig.with();
+            for (int round = 0; round < 2; round++) {
+                for (int i = 0; i < 25_000; i++) {
+                    assertThat(c.isBotName("agent-" + i + (i % 3 == 0 ? "-bot" : ""))).isEqualTo(i % 3 == 0);
+                    assertThat(c.rememberedBotNames()).isLessThanOrEqualTo(10_000);
+                }
+            }
+        }
+
+        @Test
         void languageAllowList() {
             assertThat(Filters.check(ticket().setLanguage("de").build(), DEFAULTS)).contains(FilterReason.LANGUAGE);
             assertThat(Filters.check(ticket().setLanguage("en-GB").build(), DEFAULTS)).isEmpty();
@@ -155,6 +177,54 @@ class RulesTest {
             assertThat(ContentHash.of(ticket().build())).isNotEqualTo(ContentHash.of(ticket().setSubject("Other").build()));
             assertThat(ContentHash.of(review().build())).isNotEqualTo(ContentHash.of(review().setFilePath("src/Other.java").build()));
             assertThat(ContentHash.of(review().build())).isEqualTo(ContentHash.of(review().setReviewId("R-2").setOutcome(ReviewOutcome.DISMISSED).build()));
+        }
+
+        @Test
+        void asciiFastPathWritesTheBytesOfTheGeneralPath() {
+            // every ASCII char alone and between letters, then random strings heavy in white space and capitals
+            List<String> texts = new ArrayList<>();
+            for (char c = 0; c < 0x80; c++) {
+                texts.add(String.valueOf(c));
+                texts.add("aB" + c + "Cd");
+                texts.add(" " + c + " x " + c);
+            }
+            java.util.Random random = new java.util.Random(7);
+            String alphabet = " \t\n\u000B\f\r\u001C\u001F\u007FAZaz09@[`{_-";
+            for (int i = 0; i < 2000; i++) {
+                StringBuilder b = new StringBuilder();
+                for (int n = random.nextInt(40); n > 0; n--) {
+                    b.append(random.nextBoolean() ? alphabet.charAt(random.nextInt(alphabet.length())) : (char) random.nextInt(0x80));
+                }
+                texts.add(b.toString());
+            }
+            for (String t : texts) {
+                byte[] expected = ContentHash.normalize(t).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                byte[] out = new byte[3 + t.length()]; // written from an offset, as into a buffer of earlier fields
+                int n = ContentHash.normalizeAscii(t, out, 3);
+                assertThat(n).as("%s", t.chars().boxed().toList()).isEqualTo(expected.length);
+                assertThat(java.util.Arrays.copyOfRange(out, 3, 3 + n)).as("%s", t.chars().boxed().toList()).isEqualTo(expected);
+            }
+            // outside ASCII the general path decides: NFKC turns the ligature into "fi", lower-casing 'İ' makes two chars
+            for (String t : List.of("caf\u00E9", "\uFB01le", "\u0130stanbul", "non\u00A0breaking")) {
+                assertThat(ContentHash.normalizeAscii(t, new byte[t.length()], 0)).as(t).isEqualTo(-1);
+            }
+            assertThat(ContentHash.normalize("\uFB01le \u00A0 X")).isEqualTo("file x");
+        }
+
+        @Test
+        void keyIsSha256OfTheLengthPrefixedNormalizedFields() throws Exception {
+            // written out from the documented layout, so a change to the key (which would let duplicates through a
+            // restart onto stored keys) fails here
+            java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+            CodeReview r = review().build();
+            List<String> fields = new ArrayList<>(List.of("review", r.getRepository(), r.getFilePath(), r.getDiffHunk()));
+            r.getComments().forEach(c -> fields.add(c.getBody()));
+            for (String f : fields) {
+                byte[] b = f.trim().replaceAll("\\s+", " ").toLowerCase(java.util.Locale.ROOT).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                d.update(java.nio.ByteBuffer.allocate(4).putInt(b.length).array());
+                d.update(b);
+            }
+            assertThat(ContentHash.of(r)).isEqualTo(java.util.HexFormat.of().formatHex(d.digest()));
         }
 
         @Test
