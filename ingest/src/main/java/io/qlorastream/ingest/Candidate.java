@@ -5,12 +5,19 @@ import io.qlorastream.events.SourceCoordinates;
 import io.qlorastream.events.SupportTicket;
 import org.apache.avro.specific.SpecificRecord;
 
-/** A valid event between the topology's steps, with where it came from: a {@link SupportTicket} or a {@link CodeReview}. */
-public record Candidate(SpecificRecord event, SourceCoordinates source) {
+import java.util.Objects;
+
+/**
+ * A valid event between the topology's steps, with where it came from: a {@link SupportTicket} or a
+ * {@link CodeReview}, and the bytes it was decoded from (Confluent wire format), which the repartition topic carries
+ * as they are instead of encoding the event again.
+ */
+public record Candidate(SpecificRecord event, SourceCoordinates source, byte[] wire) {
     public Candidate {
         if (!(event instanceof SupportTicket) && !(event instanceof CodeReview)) {
-            throw new IllegalArgumentException("not a ticket or review: " + event.getClass().getName());
+            throw new IllegalArgumentException("not a ticket or review: " + (event == null ? "null" : event.getClass().getName()));
         }
+        Objects.requireNonNull(wire, "wire");
     }
 
     public String contentHash() {

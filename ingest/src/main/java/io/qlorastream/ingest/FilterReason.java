@@ -14,8 +14,16 @@ public enum FilterReason {
     TOO_LONG,
     DUPLICATE;
 
+    private final String metricName = name().toLowerCase(Locale.ROOT);
+    private final String filteredCounter = "filtered." + metricName;
+
     /** The metric / log name: not_resolved, low_satisfaction, ... */
     public String metricName() {
-        return name().toLowerCase(Locale.ROOT);
+        return metricName;
+    }
+
+    /** The {@link IngestMetrics} counter of inputs left out for this reason: {@code filtered.<metric name>}. */
+    public String filteredCounter() {
+        return filteredCounter;
     }
 }

@@ -66,7 +66,12 @@ public final class IngestMetrics {
     }
 
     public void add(String name, long n) {
-        counters.computeIfAbsent(name, this::newCounter).add(n);
+        counter(name).add(n);
+    }
+
+    /** The counter {@code name} itself, created on first use: for a caller that adds to it on every record. */
+    LongAdder counter(String name) {
+        return counters.computeIfAbsent(name, this::newCounter);
     }
 
     /** A counter, also published on Micrometer's global registry under its Prometheus-style name. */

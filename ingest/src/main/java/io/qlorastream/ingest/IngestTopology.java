@@ -9,6 +9,7 @@ import io.qlorastream.ingest.redact.RedactionType;
 import io.qlorastream.ingest.redact.Redactor;
 import io.qlorastream.schemas.serde.SpecificAvroSerde;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -51,6 +52,9 @@ import java.util.Properties;
  */
 public final class IngestTopology {
     public static final String DEDUPE_STORE = "dedupe-content-hashes";
+    // counter names, built once rather than per record
+    private static final Map<RedactionType, String> REDACTION_COUNTERS = counterNames(RedactionType.class, "redactions.", false);
+    private static final Map<Split, String> SPLIT_COUNTERS = counterNames(Split.class, "examples.", true);
 
     private IngestTopology() {
     }
@@ -70,6 +74,12 @@ public final class IngestTopology {
         // The repartition topic carries whole valid events (up to max.messages x max.field.chars), which can exceed
         // a broker's 1 MB default: Kafka Streams creates its internal topics with this limit.
         p.putIfAbsent(StreamsConfig.topicPrefix("max.message.bytes"), String.valueOf(IngestTopics.MAX_MESSAGE_BYTES));
+        // Restoring a changelog ends when the restore consumer's position reaches the end offset, which it learns
+        // from a fetch; on an empty or caught-up changelog that fetch waits out fetch.max.wait.ms (500 ms by default)
+        // at the broker, once for each batch of tasks the state updater takes on. Dedupe's tasks are the only
+        // stateful ones, and the first half of the topology runs ahead of them meanwhile, so every start and
+        // rebalance began with a 1-1.5 s stall of the dedupe half (measured on the embedded broker).
+        p.putIfAbsent(StreamsConfig.restoreConsumerPrefix("fetch.max.wait.ms"), "100");
         p.putAll(c.serdeConfig);
         return p;
     }
@@ -82,9 +92,9 @@ public final class IngestTopology {
         Redactor redactor = new Redactor();
 
         StreamsBuilder b = new StreamsBuilder();
-        KStream<String, Candidate> tickets = b.stream(c.ticketsTopic, Consumed.with(Serdes.String(), ticketSerde).withName("read-support-tickets"))
+        KStream<String, Candidate> tickets = b.stream(c.ticketsTopic, Consumed.with(Serdes.String(), keepingWire(ticketSerde)).withName("read-support-tickets"))
                 .processValues(() -> new Validate<SupportTicket>(c, metrics, "support_tickets"), Named.as("validate-support-tickets"));
-        KStream<String, Candidate> reviews = b.stream(c.reviewsTopic, Consumed.with(Serdes.String(), reviewSerde).withName("read-code-reviews"))
+        KStream<String, Candidate> reviews = b.stream(c.reviewsTopic, Consumed.with(Serdes.String(), keepingWire(reviewSerde)).withName("read-code-reviews"))
                 .processValues(() -> new Validate<CodeReview>(c, metrics, "code_reviews"), Named.as("validate-code-reviews"));
 
         KStream<String, Candidate> kept = tickets.merge(reviews, Named.as("merge"))
@@ -95,7 +105,8 @@ public final class IngestTopology {
                     Serdes.String(), Serdes.Long()));
             KStream<String, Candidate> byHash = kept.selectKey((k, v) -> v.contentHash(), Named.as("key-by-content-hash"));
             if (c.dedupeRepartition) {
-                byHash = byHash.repartition(Repartitioned.with(Serdes.String(), new CandidateSerde()).withName("by-content-hash"));
+                byHash = byHash.repartition(Repartitioned.with(Serdes.String(),
+                        new CandidateSerde(ticketSerde.deserializer(), reviewSerde.deserializer())).withName("by-content-hash"));
             }
             kept = byHash.processValues(() -> new Dedupe(c, metrics), Named.as("dedupe"), DEDUPE_STORE);
         }
@@ -112,6 +123,21 @@ public final class IngestTopology {
         return b.build();
     }
 
+    private static <E extends Enum<E>> Map<E, String> counterNames(Class<E> type, String prefix, boolean lowerCase) {
+        Map<E, String> names = new java.util.EnumMap<>(type);
+        for (E e : type.getEnumConstants()) {
+            names.put(e, prefix + (lowerCase ? e.name().toLowerCase(java.util.Locale.ROOT) : e.name()));
+        }
+        return names;
+    }
+
+    /** A source's serde: the value decoded by {@code serde}, with the bytes it came from (see {@link Candidate}). */
+    private static <T> Serde<Decoded<T>> keepingWire(Serde<T> serde) {
+        Deserializer<T> decoder = serde.deserializer();
+        return Serdes.serdeFrom((topic, d) -> d == null ? null : d.wire(),
+                (topic, bytes) -> bytes == null ? null : new Decoded<>(decoder.deserialize(topic, bytes), bytes));
+    }
+
     private static <T extends SpecificRecord> Serde<T> avro(IngestConfig c) {
         SpecificAvroSerde<T> serde = new SpecificAvroSerde<>();
         serde.configure(c.serdeConfig, false);
@@ -121,16 +147,16 @@ public final class IngestTopology {
     // ------------------------------------------------------------------ steps
 
     /** Checks an event; a bad one becomes an {@link InvalidEventException}, which the handler dead-letters. */
-    static final class Validate<T extends SpecificRecord> implements FixedKeyProcessor<String, T, Candidate> {
+    static final class Validate<T extends SpecificRecord> implements FixedKeyProcessor<String, Decoded<T>, Candidate> {
         private final IngestConfig c;
         private final IngestMetrics metrics;
-        private final String source;
+        private final String recordsIn;
         private FixedKeyProcessorContext<String, Candidate> context;
 
         Validate(IngestConfig c, IngestMetrics metrics, String source) {
             this.c = c;
             this.metrics = metrics;
-            this.source = source;
+            this.recordsIn = "records_in." + source;
         }
 
         private StepCounters counters;
@@ -142,9 +168,9 @@ public final class IngestTopology {
         }
 
         @Override
-        public void process(FixedKeyRecord<String, T> record) {
-            counters.increment("records_in." + source);
-            T event = record.value();
+        public void process(FixedKeyRecord<String, Decoded<T>> record) {
+            counters.increment(recordsIn);
+            T event = record.value() == null ? null : record.value().value();
             if (event == null) {
                 throw new InvalidEventException("value: missing (a tombstone is not an event)");
             }
@@ -155,7 +181,7 @@ public final class IngestTopology {
             Optional<RecordMetadata> m = context.recordMetadata();
             SourceCoordinates where = new SourceCoordinates(m.map(RecordMetadata::topic).orElse(""),
                     m.map(RecordMetadata::partition).orElse(-1), m.map(RecordMetadata::offset).orElse(-1L));
-            context.forward(record.withValue(new Candidate(event, where)));
+            context.forward(record.withValue(new Candidate(event, where, record.value().wire())));
         }
     }
 
@@ -182,7 +208,7 @@ public final class IngestTopology {
             SpecificRecord e = record.value().event();
             Optional<FilterReason> reason = e instanceof SupportTicket t ? Filters.check(t, c) : Filters.check((CodeReview) e, c);
             if (reason.isPresent()) {
-                counters.increment("filtered." + reason.get().metricName());
+                counters.increment(reason.get().filteredCounter());
             } else {
                 context.forward(record);
             }
@@ -224,7 +250,7 @@ public final class IngestTopology {
                 duplicate = it.hasNext();
             }
             if (duplicate) {
-                counters.increment("filtered." + FilterReason.DUPLICATE.metricName());
+                counters.increment(FilterReason.DUPLICATE.filteredCounter());
                 return;
             }
             seen.put(hash, ts, ts);
@@ -268,7 +294,7 @@ public final class IngestTopology {
             }
             if (kept.isEmpty()) {
                 // the whole input is filtered, under the reason of its first example (NO_RESPONSE if it had none)
-                counters.increment("filtered." + (dropped.isEmpty() ? FilterReason.NO_RESPONSE : dropped.get(0)).metricName());
+                counters.increment((dropped.isEmpty() ? FilterReason.NO_RESPONSE : dropped.get(0)).filteredCounter());
                 return;
             }
             counters.increment("inputs_with_examples");
@@ -302,7 +328,7 @@ public final class IngestTopology {
             PendingExample p = record.value();
             var known = p.candidate().event() instanceof SupportTicket t ? ExampleRedaction.knownValues(t) : List.<io.qlorastream.ingest.redact.KnownValue>of();
             ExampleRedaction.Redacted r = redaction.redact(p.draft().prompt(), p.draft().response(), known);
-            r.counts().forEach((type, n) -> counters.add("redactions." + type.name(), n));
+            r.counts().forEach((type, n) -> counters.add(REDACTION_COUNTERS.get(type), n));
             ExampleDraft d = p.draft();
             context.forward(record.withValue(new PendingExample(p.candidate(),
                     new ExampleDraft(d.exampleId(), d.sourceKind(), d.sourceId(), r.prompt(), r.response()), r.counts())));
@@ -329,7 +355,7 @@ public final class IngestTopology {
         @Override
         public void process(FixedKeyRecord<String, PendingExample> record) {
             TrainingExample e = toExample(record.key(), record.value(), c);
-            counters.increment("examples." + e.getSplit().name().toLowerCase(java.util.Locale.ROOT));
+            counters.increment(SPLIT_COUNTERS.get(e.getSplit()));
             context.forward(record.withValue(e));
         }
     }
