@@ -16,6 +16,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,42 +32,64 @@ import java.util.UUID;
 public final class IngestBenchmark {
     /**
      * Events per second of the plain copy, of the same copy made exactly-once (transactions committed every 100 ms,
-     * Kafka Streams' exactly-once commit interval, read_committed), and of the topology; their ratios; and the
-     * redaction library alone. The issue's goal is {@link #ratio()} (against the plain copy) at 0.5 or more.
+     * Kafka Streams' exactly-once commit interval, read_committed), and of the topology, one entry per timed round;
+     * and the redaction library alone. Each figure printed is the median over the timed rounds, the ratios the
+     * median of each round's own ratio (its copy and topology ran back to back). The issue's goal is {@link #ratio()}
+     * (against the plain copy) at 0.5 or more.
      */
-    public record Result(int events, int warmupRounds, double lastWarmupJitShare, double copyEventsPerSecond,
-                         double transactionalCopyEventsPerSecond, double topologyEventsPerSecond,
+    public record Result(int events, int warmupRounds, double lastWarmupJitShare, double[] copyEventsPerSecond,
+                         double[] transactionalCopyEventsPerSecond, double[] topologyEventsPerSecond,
                          RedactionBenchmark.Result redaction) {
         public double ratio() {
-            return topologyEventsPerSecond / copyEventsPerSecond;
+            return median(ratios(copyEventsPerSecond));
         }
 
         /** Against the copy that pays what exactly-once pays (transactions, read_committed). */
         public double transactionalRatio() {
-            return topologyEventsPerSecond / transactionalCopyEventsPerSecond;
+            return median(ratios(transactionalCopyEventsPerSecond));
+        }
+
+        private double[] ratios(double[] copies) {
+            double[] r = new double[copies.length];
+            for (int i = 0; i < r.length; i++) {
+                r[i] = topologyEventsPerSecond[i] / copies[i];
+            }
+            return r;
         }
 
         @Override
         public String toString() {
-            return String.format("%d events, after %d warm-up round(s) (the JIT compiling %.0f%% of the last one's time): "
-                            + "plain copy %.0f events/s, exactly-once copy %.0f events/s, ingest topology %.0f events/s%n"
-                            + "ratio to the plain copy %.2f (goal >= 0.50), to the exactly-once copy %.2f%n%s (goal >= 50 MB/s)",
-                    events, warmupRounds, 100 * lastWarmupJitShare, copyEventsPerSecond, transactionalCopyEventsPerSecond,
-                    topologyEventsPerSecond, ratio(), transactionalRatio(), redaction);
+            double[] r = ratios(copyEventsPerSecond);
+            return String.format("%d events, after %d warm-up round(s) (the JIT compiling %.0f%% of the last one's time), "
+                            + "medians of %d timed round(s): plain copy %.0f events/s, exactly-once copy %.0f events/s, "
+                            + "ingest topology %.0f events/s%n"
+                            + "ratio to the plain copy %.2f (rounds %.2f-%.2f; goal >= 0.50), to the exactly-once copy %.2f%n%s (goal >= 50 MB/s)",
+                    events, warmupRounds, 100 * lastWarmupJitShare, r.length, median(copyEventsPerSecond),
+                    median(transactionalCopyEventsPerSecond), median(topologyEventsPerSecond),
+                    ratio(), Arrays.stream(r).min().orElse(Double.NaN), Arrays.stream(r).max().orElse(Double.NaN),
+                    transactionalRatio(), redaction);
         }
+    }
+
+    static double median(double[] values) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     private IngestBenchmark() {
     }
 
-    /** Most untimed rounds before the timed one, by default. */
+    /** Most untimed rounds before the timed ones, by default. */
     public static final int MAX_WARMUP_ROUNDS = 8;
+    /** Timed rounds, by default: single rounds of the copy moved by ±20% from one to the next on 2 cores. */
+    public static final int TIMED_ROUNDS = 3;
     /** Warm-up ends after a round in which the JIT compiled for less than this share of the round's time. */
     static final double QUIET_JIT_SHARE = 0.10;
 
     /** {@code client}: bootstrap servers and schema.registry.url of a (fresh, embedded) stack. */
     public static Result run(Properties client, int events, long seed, long redactBytes) throws Exception {
-        return run(client, events, MAX_WARMUP_ROUNDS, seed, redactBytes, new Properties(), null);
+        return run(client, events, MAX_WARMUP_ROUNDS, TIMED_ROUNDS, seed, redactBytes, new Properties(), null);
     }
 
     /**
@@ -74,14 +97,18 @@ public final class IngestBenchmark {
      * topology (new consumer groups and application id each time). Untimed rounds run first until the JIT is nearly
      * done: until a round in which it compiled for under {@link #QUIET_JIT_SHARE} of the round's time, at most
      * {@code maxWarmupRounds} (0: time a cold start). One round was not enough: on 2 cores the compiler threads still took about half
-     * the CPU during the timed topology, and the copy's rate kept rising for several rounds. Then one timed round.
+     * the CPU during the timed topology, and the copy's rate kept rising for several rounds. Then {@code timedRounds}
+     * timed rounds.
      * {@code settings} (a {@code --config} file's keys) apply to the topology: {@code qlora.stream.ingest.*} keys to
      * {@link IngestConfig} (the benchmark's own application id and topic names win), every other key to Kafka Streams
      * (say {@code processing.guarantee} or {@code num.stream.threads}), so a setting's cost can be measured.
      * {@code progress} (may be null) gets a line per warm-up round.
      */
-    public static Result run(Properties client, int events, int maxWarmupRounds, long seed, long redactBytes,
+    public static Result run(Properties client, int events, int maxWarmupRounds, int timedRounds, long seed, long redactBytes,
                              Properties settings, java.io.PrintStream progress) throws Exception {
+        if (timedRounds < 1) {
+            throw new IllegalArgumentException("timed rounds: at least 1, got " + timedRounds);
+        }
         String run = UUID.randomUUID().toString().substring(0, 8);
         Properties ingest = new Properties();
         for (String k : settings.stringPropertyNames()) {
@@ -116,7 +143,17 @@ public final class IngestBenchmark {
                 }
             } while (jitShare >= QUIET_JIT_SHARE && rounds < maxWarmupRounds);
         }
-        double[] rates = round(client, ingest, settings, events);
+        double[][] rates = new double[3][timedRounds];
+        for (int t = 0; t < timedRounds; t++) {
+            double[] r = round(client, ingest, settings, events);
+            for (int side = 0; side < 3; side++) {
+                rates[side][t] = r[side];
+            }
+            if (progress != null) {
+                progress.printf("timed round %d of %d: copy %.0f, exactly-once copy %.0f, topology %.0f events/s (ratio %.2f)%n",
+                        t + 1, timedRounds, r[0], r[1], r[2], r[2] / r[0]);
+            }
+        }
         RedactionBenchmark.Result redaction = RedactionBenchmark.run(redactBytes, seed);
         return new Result(events, rounds, jitShare, rates[0], rates[1], rates[2], redaction);
     }

@@ -32,8 +32,14 @@ public final class BenchIngestCommand implements Callable<Integer> {
     @Mixin
     ConfigFileOption configFile;
 
-    @Option(names = "--events", paramLabel = "N", defaultValue = "20000", description = "Sample events (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--events", paramLabel = "N", defaultValue = "200000",
+            description = "Sample events; enough that the topology's start-up (tasks restoring their stores) is a small "
+                    + "part of a round (default: ${DEFAULT-VALUE}).")
     int events;
+
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "" + IngestBenchmark.TIMED_ROUNDS,
+            description = "Timed rounds after the warm-up; the medians are printed (default: ${DEFAULT-VALUE}).")
+    int rounds;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Sample seed (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -81,6 +87,9 @@ public final class BenchIngestCommand implements Callable<Integer> {
         if (maxWarmupRounds < 1) {
             throw new ParameterException(spec.commandLine(), "--max-warmup-rounds: at least 1 (--no-warmup for none), got " + maxWarmupRounds);
         }
+        if (rounds < 1) {
+            throw new ParameterException(spec.commandLine(), "--rounds: at least 1, got " + rounds);
+        }
         if (redactMb < 1) {
             throw new ParameterException(spec.commandLine(), "--redact-mb: at least 1, got " + redactMb);
         }
@@ -90,7 +99,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
             Properties client = new Properties();
             client.put("bootstrap.servers", broker.bootstrapServers());
             client.put("schema.registry.url", registry.url());
-            IngestBenchmark.Result r = IngestBenchmark.run(client, events, warmup ? maxWarmupRounds : 0, seed,
+            IngestBenchmark.Result r = IngestBenchmark.run(client, events, warmup ? maxWarmupRounds : 0, rounds, seed,
                     redactMb * 1_000_000L, settings, System.err);
             System.out.println(r);
         }
