@@ -23,7 +23,7 @@ public final class ContentHash {
     }
 
     public static String of(SupportTicket t) {
-        Fields f = Fields.start();
+        Fields f = new Fields();
         f.add("ticket");
         f.add(t.getProduct());
         f.add(t.getSubject());
@@ -35,7 +35,7 @@ public final class ContentHash {
     }
 
     public static String of(CodeReview r) {
-        Fields f = Fields.start();
+        Fields f = new Fields();
         f.add("review");
         f.add(r.getRepository());
         f.add(r.getFilePath());
@@ -115,10 +115,6 @@ public final class ContentHash {
 
         private byte[] buffer = new byte[2048];
         private int length;
-
-        static Fields start() {
-            return new Fields();
-        }
 
         void add(String s) {
             reserve(4 + s.length());

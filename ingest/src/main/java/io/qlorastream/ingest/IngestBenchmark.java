@@ -87,22 +87,17 @@ public final class IngestBenchmark {
     /** Warm-up ends after a round in which the JIT compiled for less than this share of the round's time. */
     static final double QUIET_JIT_SHARE = 0.10;
 
-    /** {@code client}: bootstrap servers and schema.registry.url of a (fresh, embedded) stack. */
-    public static Result run(Properties client, int events, long seed, long redactBytes) throws Exception {
-        return run(client, events, MAX_WARMUP_ROUNDS, TIMED_ROUNDS, seed, redactBytes, new Properties(), null);
-    }
-
     /**
-     * Produces the sample events once, then reads them in rounds, each a plain copy, an exactly-once copy and the
-     * topology (new consumer groups and application id each time). Untimed rounds run first until the JIT is nearly
-     * done: until a round in which it compiled for under {@link #QUIET_JIT_SHARE} of the round's time, at most
-     * {@code maxWarmupRounds} (0: time a cold start). One round was not enough: on 2 cores the compiler threads still took about half
-     * the CPU during the timed topology, and the copy's rate kept rising for several rounds. Then {@code timedRounds}
-     * timed rounds.
-     * {@code settings} (a {@code --config} file's keys) apply to the topology: {@code qlora.stream.ingest.*} keys to
+     * {@code client}: bootstrap servers and schema.registry.url of a (fresh, embedded) stack. Produces the sample
+     * events once, then reads them in rounds, each a plain copy, an exactly-once copy and the topology (new consumer
+     * groups and application id each time). Untimed rounds run first until the JIT is nearly done: until a round in
+     * which it compiled for under {@link #QUIET_JIT_SHARE} of the round's time, at most {@code maxWarmupRounds} (0:
+     * time a cold start). One round was not enough: on 2 cores the compiler threads still took about half the CPU
+     * during the timed topology, and the copy's rate kept rising for several rounds. Then {@code timedRounds} timed
+     * rounds. {@code settings} (a {@code --config} file's keys) apply to the topology: {@code qlora.stream.ingest.*} keys to
      * {@link IngestConfig} (the benchmark's own application id and topic names win), every other key to Kafka Streams
      * (say {@code processing.guarantee} or {@code num.stream.threads}), so a setting's cost can be measured.
-     * {@code progress} (may be null) gets a line per warm-up round.
+     * {@code progress} (may be null) gets a line per round.
      */
     public static Result run(Properties client, int events, int maxWarmupRounds, int timedRounds, long seed, long redactBytes,
                              Properties settings, java.io.PrintStream progress) throws Exception {
