@@ -9,6 +9,7 @@ import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
@@ -21,20 +22,27 @@ import java.util.Arrays;
 
 /**
  * The internal repartition topic's value (dedupe by content hash needs equal content on one partition): one kind
- * byte (T ticket, R review), the length of the source coordinates (4 bytes, big-endian), the coordinates in plain
- * Avro binary, then the event's bytes exactly as they came from the input topic (Confluent wire format, naming the writer's schema id). Carrying the input's bytes
- * costs a copy where encoding the event again cost about a tenth of the ingest stream thread, and the event is
- * decoded on the other side like any input: by the writer's schema from the registry, so records written before an
- * upgrade that changes the event schemas still read.
+ * byte (t ticket, r review), the length of the source coordinates (4 bytes, big-endian), the coordinates in plain
+ * Avro binary, then the event's bytes exactly as they came from the input topic (Confluent wire format, naming the
+ * writer's schema id). Carrying the input's bytes costs a copy where encoding the event again cost about a tenth of
+ * the ingest stream thread, and the event is decoded on the other side like any input: by the writer's schema from
+ * the registry, so records written before an upgrade that changes the event schemas still read.
+ *
+ * <p>Records of the earlier layout (kind T or R, the coordinates, then the event in plain Avro binary of the
+ * schemas compiled into the build) still read, so an upgrade need not drain the topic first.
  */
 public final class CandidateSerde implements Serde<Candidate> {
-    private static final byte TICKET = 'T';
-    private static final byte REVIEW = 'R';
+    private static final byte TICKET = 't';
+    private static final byte REVIEW = 'r';
+    private static final byte EARLIER_TICKET = 'T';
+    private static final byte EARLIER_REVIEW = 'R';
 
     private final Deserializer<SupportTicket> tickets;
     private final Deserializer<CodeReview> reviews;
     private final SpecificDatumWriter<SourceCoordinates> coordinatesWriter = new SpecificDatumWriter<>(SourceCoordinates.class);
     private final SpecificDatumReader<SourceCoordinates> coordinatesReader = new SpecificDatumReader<>(SourceCoordinates.class);
+    private final SpecificDatumReader<SupportTicket> earlierTicketReader = new SpecificDatumReader<>(SupportTicket.class);
+    private final SpecificDatumReader<CodeReview> earlierReviewReader = new SpecificDatumReader<>(CodeReview.class);
 
     /** {@code tickets} and {@code reviews}: the input topics' (configured) value deserializers. */
     public CandidateSerde(Deserializer<SupportTicket> tickets, Deserializer<CodeReview> reviews) {
@@ -47,6 +55,9 @@ public final class CandidateSerde implements Serde<Candidate> {
         return (topic, c) -> {
             if (c == null) {
                 return null;
+            }
+            if (c.wire() == null) {
+                throw new SerializationException("candidate for " + topic + " has no input bytes to carry (it was read from the earlier layout)");
             }
             try {
                 ByteArrayOutputStream coordinates = new ByteArrayOutputStream(64);
@@ -73,6 +84,9 @@ public final class CandidateSerde implements Serde<Candidate> {
             if (bytes == null) {
                 return null;
             }
+            if (bytes.length > 0 && (bytes[0] == EARLIER_TICKET || bytes[0] == EARLIER_REVIEW)) {
+                return earlier(topic, bytes);
+            }
             int length = bytes.length < 5 ? -1 : ByteBuffer.wrap(bytes, 1, 4).getInt();
             if (length < 0 || 5 + length > bytes.length) {
                 throw new SerializationException("candidate on " + topic + " is cut short: " + bytes.length + " bytes");
@@ -93,5 +107,19 @@ public final class CandidateSerde implements Serde<Candidate> {
                 default -> throw new SerializationException("unknown candidate kind byte " + bytes[0] + " on " + topic);
             };
         };
+    }
+
+    /** A record of the earlier layout: its event was encoded with the schemas compiled into the build that wrote it. */
+    private Candidate earlier(String topic, byte[] bytes) {
+        try {
+            BinaryDecoder d = DecoderFactory.get().binaryDecoder(bytes, 1, bytes.length - 1, null);
+            synchronized (this) {
+                SourceCoordinates source = coordinatesReader.read(null, d);
+                SpecificRecord event = bytes[0] == EARLIER_TICKET ? earlierTicketReader.read(null, d) : earlierReviewReader.read(null, d);
+                return new Candidate(event, source, null); // past the repartition, nothing writes a candidate again
+            }
+        } catch (IOException | RuntimeException ex) {
+            throw new SerializationException("cannot decode candidate (earlier layout) from " + topic + ": " + ex.getMessage(), ex);
+        }
     }
 }
