@@ -80,8 +80,23 @@ public final class IngestTopology {
         // stateful ones, and the first half of the topology runs ahead of them meanwhile, so every start and
         // rebalance began with a 1-1.5 s stall of the dedupe half (measured on the embedded broker).
         p.putIfAbsent(StreamsConfig.restoreConsumerPrefix("fetch.max.wait.ms"), "100");
+        // Each event costs its stream thread tens of microseconds (decoding twice, hashing, redaction, Kafka Streams'
+        // own work), and one thread is the bottleneck well before the broker is: a thread per core, up to
+        // MAX_DEFAULT_STREAM_THREADS (tasks beyond the threads just share them).
+        p.putIfAbsent(StreamsConfig.NUM_STREAM_THREADS_CONFIG, String.valueOf(defaultStreamThreads()));
+        // With several threads, a rebalance waits for every thread's consumer to rejoin, and a thread learns of it
+        // at its next heartbeat (3 s by default), processing nothing meanwhile: on a new application's first start
+        // the repartition topic's creation triggers such a second rebalance. 500 ms bounds that wait.
+        p.putIfAbsent(StreamsConfig.mainConsumerPrefix("heartbeat.interval.ms"), "500");
         p.putAll(c.serdeConfig);
         return p;
+    }
+
+    /** Stream threads when the settings name none: one per available core, at most this many. */
+    public static final int MAX_DEFAULT_STREAM_THREADS = 4;
+
+    static int defaultStreamThreads() {
+        return Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), MAX_DEFAULT_STREAM_THREADS));
     }
 
     public static Topology build(IngestConfig c) {
