@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class StreamsPropertiesTest {
     private static final String RESTORE_FETCH_WAIT = "restore.consumer.fetch.max.wait.ms";
     private static final String HEARTBEAT = "main.consumer.heartbeat.interval.ms";
+    private static final String BATCH = "producer.batch.size";
 
     @Test
     void defaults() {
@@ -18,6 +19,7 @@ class StreamsPropertiesTest {
         assertThat(p.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG)).isEqualTo(StreamsConfig.EXACTLY_ONCE_V2);
         assertThat(p.get(RESTORE_FETCH_WAIT)).isEqualTo("100");
         assertThat(p.get(HEARTBEAT)).isEqualTo("500");
+        assertThat(p.get(BATCH)).isEqualTo("131072");
         int cores = Runtime.getRuntime().availableProcessors();
         assertThat(p.get(StreamsConfig.NUM_STREAM_THREADS_CONFIG))
                 .isEqualTo(String.valueOf(Math.min(cores, IngestTopology.MAX_DEFAULT_STREAM_THREADS)));
@@ -31,10 +33,11 @@ class StreamsPropertiesTest {
         mine.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
         mine.put(RESTORE_FETCH_WAIT, "250");
         mine.put(HEARTBEAT, "3000");
+        mine.put(BATCH, "16384");
         mine.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "7");
         Properties p = IngestTopology.streamsProperties(IngestConfig.defaults(), mine);
         assertThat(p).containsEntry(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE)
-                .containsEntry(RESTORE_FETCH_WAIT, "250").containsEntry(HEARTBEAT, "3000")
+                .containsEntry(RESTORE_FETCH_WAIT, "250").containsEntry(HEARTBEAT, "3000").containsEntry(BATCH, "16384")
                 .containsEntry(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "7");
     }
 
