@@ -57,7 +57,8 @@ public final class CandidateSerde implements Serde<Candidate> {
                 return null;
             }
             if (c.wire() == null) {
-                throw new SerializationException("candidate for " + topic + " has no input bytes to carry (it was read from the earlier layout)");
+                throw new SerializationException("candidate for " + topic
+                        + " has no input bytes to carry (it was read from the earlier layout)");
             }
             try {
                 ByteArrayOutputStream coordinates = new ByteArrayOutputStream(64);

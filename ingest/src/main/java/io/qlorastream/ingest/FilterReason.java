@@ -15,15 +15,9 @@ public enum FilterReason {
     DUPLICATE;
 
     private final String metricName = name().toLowerCase(Locale.ROOT);
-    private final String filteredCounter = "filtered." + metricName;
 
     /** The metric / log name: not_resolved, low_satisfaction, ... */
     public String metricName() {
         return metricName;
-    }
-
-    /** The {@link IngestMetrics} counter of inputs left out for this reason: {@code filtered.<metric name>}. */
-    public String filteredCounter() {
-        return filteredCounter;
     }
 }

@@ -94,9 +94,9 @@ public final class IngestBenchmark {
      * which it compiled for under {@link #QUIET_JIT_SHARE} of the round's time, at most {@code maxWarmupRounds} (0:
      * time a cold start). One round was not enough: on 2 cores the compiler threads still took about half the CPU
      * during the timed topology, and the copy's rate kept rising for several rounds. Then {@code timedRounds} timed
-     * rounds. {@code settings} (a {@code --config} file's keys) apply to the topology: {@code qlora.stream.ingest.*} keys to
-     * {@link IngestConfig} (the benchmark's own application id and topic names win), every other key to Kafka Streams
-     * (say {@code processing.guarantee} or {@code num.stream.threads}), so a setting's cost can be measured.
+     * rounds. {@code settings} (a {@code --config} file's keys) apply to the topology: {@code qlora.stream.ingest.*}
+     * keys to {@link IngestConfig} (the benchmark's own application id and topic names win), every other key to Kafka
+     * Streams (say {@code processing.guarantee} or {@code num.stream.threads}), so a setting's cost can be measured.
      * {@code progress} (may be null) gets a line per round.
      */
     public static Result run(Properties client, int events, int maxWarmupRounds, int timedRounds, long seed, long redactBytes,

@@ -53,6 +53,9 @@ import java.util.Properties;
 public final class IngestTopology {
     public static final String DEDUPE_STORE = "dedupe-content-hashes";
     // counter names, built once rather than per record
+    private static final Map<FilterReason, String> FILTERED_COUNTERS = counterNames(FilterReason.class, "filtered.", true);
+    private static final Map<FilterReason, String> EXAMPLES_FILTERED_COUNTERS =
+            counterNames(FilterReason.class, "examples_filtered.", true);
     private static final Map<RedactionType, String> REDACTION_COUNTERS = counterNames(RedactionType.class, "redactions.", false);
     private static final Map<Split, String> SPLIT_COUNTERS = counterNames(Split.class, "examples.", true);
 
@@ -226,7 +229,7 @@ public final class IngestTopology {
             SpecificRecord e = record.value().event();
             Optional<FilterReason> reason = e instanceof SupportTicket t ? Filters.check(t, c) : Filters.check((CodeReview) e, c);
             if (reason.isPresent()) {
-                counters.increment(reason.get().filteredCounter());
+                counters.increment(FILTERED_COUNTERS.get(reason.get()));
             } else {
                 context.forward(record);
             }
@@ -268,7 +271,7 @@ public final class IngestTopology {
                 duplicate = it.hasNext();
             }
             if (duplicate) {
-                counters.increment(FilterReason.DUPLICATE.filteredCounter());
+                counters.increment(FILTERED_COUNTERS.get(FilterReason.DUPLICATE));
                 return;
             }
             seen.put(hash, ts, ts);
@@ -312,11 +315,11 @@ public final class IngestTopology {
             }
             if (kept.isEmpty()) {
                 // the whole input is filtered, under the reason of its first example (NO_RESPONSE if it had none)
-                counters.increment((dropped.isEmpty() ? FilterReason.NO_RESPONSE : dropped.get(0)).filteredCounter());
+                counters.increment(FILTERED_COUNTERS.get(dropped.isEmpty() ? FilterReason.NO_RESPONSE : dropped.get(0)));
                 return;
             }
             counters.increment("inputs_with_examples");
-            dropped.forEach(r -> counters.increment("examples_filtered." + r.metricName()));
+            dropped.forEach(r -> counters.increment(EXAMPLES_FILTERED_COUNTERS.get(r)));
             for (ExampleDraft d : kept) {
                 context.forward(record.withValue(new PendingExample(candidate, d, Map.of())));
             }
