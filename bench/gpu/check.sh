@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The engine's GPU check (issue 12), in two halves:
+# The engine's GPU check, in two halves:
 #
 #   bench/gpu/check.sh prepare   on a developer machine (JDK 17 + Maven, no GPU needed): builds bench/gpu/bundle/
 #                                (git-ignored): a jlink'ed Java runtime with only the modules the check needs, and
@@ -19,9 +19,8 @@
 #                                3. a PyTorch bf16 LoRA step of the same shape (torch_lora_step.py), in the same run;
 #                                and prints the ratios. Record the output in bench/gpu/RESULTS.md.
 #
-# From a session lent the device (see the device tool's README), after `prepare` here:
-#   run(command="bash bench/gpu/check.sh run", carry=["bench/gpu/bundle"], timeout_s=540)
-# The working tree travels anyway; only the ignored bundle must be named in carry.
+# After `prepare`, copy the working tree with bench/gpu/bundle (git-ignored, so name it when copying) to the GPU
+# machine and run `bash bench/gpu/check.sh run` there.
 #
 # Environment: SEQ (1024), STEPS (timed steps after one warm-up, 2), MODEL_DIR (/tmp/qlora-1b),
 # SKIP_BENCH=1 (tests only).
