@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 
 import static io.qlorastream.ingest.TestEvents.review;
+import static io.qlorastream.ingest.TestEvents.source;
 import static io.qlorastream.ingest.TestEvents.ticket;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -20,9 +21,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * The repartition value's framing: bad bytes refused by name, and records of the earlier layout still read. The round
  * trip of the current layout (which needs the registry) runs in IngestTopologyTest and on the broker.
  */
-class CandidateSerdeTest {
+class SourceEventSerdeTest {
     // the framing is checked before an event decoder is needed
-    private final CandidateSerde serde = new CandidateSerde(null, null);
+    private final SourceEventSerde serde = new SourceEventSerde(null, null);
 
     @Test
     void bytesCutShortAreRefusedNamingTheTopic() {
@@ -46,12 +47,12 @@ class CandidateSerdeTest {
         SourceCoordinates where = new SourceCoordinates("support-tickets", 2, 41L);
         SupportTicket t = ticket().build();
         CodeReview r = review().build();
-        Candidate fromTicket = serde.deserializer().deserialize("by-hash", earlierLayout('T', where, t, SupportTicket.class));
-        Candidate fromReview = serde.deserializer().deserialize("by-hash", earlierLayout('R', where, r, CodeReview.class));
+        SourceEvent fromTicket = serde.deserializer().deserialize("by-hash", earlierLayout('T', where, t, SupportTicket.class));
+        SourceEvent fromReview = serde.deserializer().deserialize("by-hash", earlierLayout('R', where, r, CodeReview.class));
         assertThat(fromTicket.event()).isEqualTo(t);
         assertThat(fromTicket.source()).isEqualTo(where);
         assertThat(fromReview.event()).isEqualTo(r);
-        assertThat(fromTicket.contentHash()).isEqualTo(ContentHash.of(t));
+        assertThat(fromTicket.contentHash()).isEqualTo(source(t).contentHash());
         // such a candidate has no input bytes to carry further, and says so if asked to
         assertThatThrownBy(() -> serde.serializer().serialize("by-hash", fromTicket))
                 .isInstanceOf(SerializationException.class).hasMessageContaining("has no input bytes to carry");
