@@ -1,10 +1,5 @@
 package io.qlorastream.ingest;
 
-import io.qlorastream.events.CodeReview;
-import io.qlorastream.events.ReviewComment;
-import io.qlorastream.events.SupportTicket;
-import io.qlorastream.events.TicketMessage;
-
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -19,31 +14,62 @@ import java.util.Locale;
  * the same content. Ids, timestamps, status and scores are not content.
  */
 public final class ContentHash {
-    private ContentHash() {
+    // cloned for each event: cheaper than getInstance's provider lookup, and than a ThreadLocal, whose lookup on the
+    // stream thread (which holds many) had cost more than the digest itself
+    private static final MessageDigest SHA_256;
+
+    static {
+        try {
+            SHA_256 = MessageDigest.getInstance("SHA-256");
+            SHA_256.clone();
+        } catch (NoSuchAlgorithmException | CloneNotSupportedException e) {
+            throw new IllegalStateException("SHA-256 missing from this JVM, or it cannot be cloned", e);
+        }
     }
 
-    public static String of(SupportTicket t) {
-        Fields f = new Fields();
-        f.add("ticket");
-        f.add(t.getProduct());
-        f.add(t.getSubject());
-        for (TicketMessage m : t.getMessages()) {
-            f.add(m.getAuthorRole().name());
-            f.add(m.getBody());
-        }
-        return f.sha256();
+    // the normalized fields of one event, each as its UTF-8 length (4 bytes, big-endian, so ("ab","c") and ("a","bc")
+    // differ) and bytes, gathered in one buffer for a single digest
+    private byte[] buffer = new byte[2048];
+    private int length;
+
+    /** The hash of one event, over its source's name first ({@link SourceEvent#contentHash} adds the rest). */
+    ContentHash(String source) {
+        add(source);
     }
 
-    public static String of(CodeReview r) {
-        Fields f = new Fields();
-        f.add("review");
-        f.add(r.getRepository());
-        f.add(r.getFilePath());
-        f.add(r.getDiffHunk());
-        for (ReviewComment c : r.getComments()) {
-            f.add(c.getBody());
+    /** Adds the next field. */
+    ContentHash add(String s) {
+        reserve(4 + s.length());
+        int n = normalizeAscii(s, buffer, length + 4);
+        if (n < 0) {
+            byte[] general = normalize(s).getBytes(StandardCharsets.UTF_8);
+            n = general.length;
+            reserve(4 + n);
+            System.arraycopy(general, 0, buffer, length + 4, n);
         }
-        return f.sha256();
+        buffer[length] = (byte) (n >>> 24);
+        buffer[length + 1] = (byte) (n >>> 16);
+        buffer[length + 2] = (byte) (n >>> 8);
+        buffer[length + 3] = (byte) n;
+        length += 4 + n;
+        return this;
+    }
+
+    /** The SHA-256 of the fields added, in hex. */
+    String sha256() {
+        try {
+            MessageDigest d = (MessageDigest) SHA_256.clone();
+            d.update(buffer, 0, length);
+            return HexFormat.of().formatHex(d.digest());
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException(e); // cloned once at class initialization already
+        }
+    }
+
+    private void reserve(int more) {
+        if (length + more > buffer.length) {
+            buffer = Arrays.copyOf(buffer, Math.max(2 * buffer.length, length + more));
+        }
     }
 
     static String normalize(String s) {
@@ -93,59 +119,5 @@ public final class ContentHash {
             }
         }
         return n - at;
-    }
-
-    /**
-     * The normalized fields of one event, each as its UTF-8 length (4 bytes, big-endian, so ("ab","c") and
-     * ("a","bc") differ) and bytes, gathered in one buffer for a single digest.
-     */
-    private static final class Fields {
-        // cloned for each event: cheaper than getInstance's provider lookup, and than a ThreadLocal, whose lookup
-        // on the stream thread (which holds many) had cost more than the digest itself
-        private static final MessageDigest SHA_256;
-
-        static {
-            try {
-                SHA_256 = MessageDigest.getInstance("SHA-256");
-                SHA_256.clone();
-            } catch (NoSuchAlgorithmException | CloneNotSupportedException e) {
-                throw new IllegalStateException("SHA-256 missing from this JVM, or it cannot be cloned", e);
-            }
-        }
-
-        private byte[] buffer = new byte[2048];
-        private int length;
-
-        void add(String s) {
-            reserve(4 + s.length());
-            int n = normalizeAscii(s, buffer, length + 4);
-            if (n < 0) {
-                byte[] general = normalize(s).getBytes(StandardCharsets.UTF_8);
-                n = general.length;
-                reserve(4 + n);
-                System.arraycopy(general, 0, buffer, length + 4, n);
-            }
-            buffer[length] = (byte) (n >>> 24);
-            buffer[length + 1] = (byte) (n >>> 16);
-            buffer[length + 2] = (byte) (n >>> 8);
-            buffer[length + 3] = (byte) n;
-            length += 4 + n;
-        }
-
-        String sha256() {
-            try {
-                MessageDigest d = (MessageDigest) SHA_256.clone();
-                d.update(buffer, 0, length);
-                return HexFormat.of().formatHex(d.digest());
-            } catch (CloneNotSupportedException e) {
-                throw new IllegalStateException(e); // cloned once at class initialization already
-            }
-        }
-
-        private void reserve(int more) {
-            if (length + more > buffer.length) {
-                buffer = Arrays.copyOf(buffer, Math.max(2 * buffer.length, length + more));
-            }
-        }
     }
 }

@@ -1,15 +1,12 @@
 package io.qlorastream.ingest;
 
-import io.qlorastream.events.SupportTicket;
 import io.qlorastream.ingest.redact.KnownValue;
 import io.qlorastream.ingest.redact.RedactionResult;
 import io.qlorastream.ingest.redact.RedactionType;
 import io.qlorastream.ingest.redact.Redactor;
 
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.EnumMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,21 +27,6 @@ public final class ExampleRedaction {
 
     public ExampleRedaction(Redactor redactor) {
         this.redactor = redactor;
-    }
-
-    /** The values a ticket's own fields identify: customer name, email and account id, when present. */
-    public static List<KnownValue> knownValues(SupportTicket t) {
-        List<KnownValue> known = new ArrayList<>(3);
-        if (t.getCustomerName() != null && !t.getCustomerName().isBlank()) {
-            known.add(KnownValue.name(t.getCustomerName()));
-        }
-        if (t.getCustomerEmail() != null && !t.getCustomerEmail().isBlank()) {
-            known.add(KnownValue.email(t.getCustomerEmail()));
-        }
-        if (t.getCustomerAccountId() != null && !t.getCustomerAccountId().isBlank()) {
-            known.add(KnownValue.accountId(t.getCustomerAccountId()));
-        }
-        return known;
     }
 
     public Redacted redact(String prompt, String response, Collection<KnownValue> known) {

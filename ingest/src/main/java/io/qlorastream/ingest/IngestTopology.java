@@ -113,28 +113,28 @@ public final class IngestTopology {
         Redactor redactor = new Redactor();
 
         StreamsBuilder b = new StreamsBuilder();
-        KStream<String, Candidate> tickets = b.stream(c.ticketsTopic, Consumed.with(Serdes.String(), keepingWire(ticketSerde)).withName("read-support-tickets"))
-                .processValues(() -> new Validate<SupportTicket>(c, metrics, "support_tickets"), Named.as("validate-support-tickets"));
-        KStream<String, Candidate> reviews = b.stream(c.reviewsTopic, Consumed.with(Serdes.String(), keepingWire(reviewSerde)).withName("read-code-reviews"))
-                .processValues(() -> new Validate<CodeReview>(c, metrics, "code_reviews"), Named.as("validate-code-reviews"));
+        KStream<String, SourceEvent> tickets = b.stream(c.ticketsTopic, Consumed.with(Serdes.String(), keepingWire(ticketSerde)).withName("read-support-tickets"))
+                .processValues(() -> new Validate<>(c, metrics, "support_tickets", TicketSource::new), Named.as("validate-support-tickets"));
+        KStream<String, SourceEvent> reviews = b.stream(c.reviewsTopic, Consumed.with(Serdes.String(), keepingWire(reviewSerde)).withName("read-code-reviews"))
+                .processValues(() -> new Validate<>(c, metrics, "code_reviews", ReviewSource::new), Named.as("validate-code-reviews"));
 
-        KStream<String, Candidate> kept = tickets.merge(reviews, Named.as("merge"))
+        KStream<String, SourceEvent> kept = tickets.merge(reviews, Named.as("merge"))
                 .processValues(() -> new Filter(c, metrics), Named.as("filter"));
         if (c.dedupe) {
             b.addStateStore(Stores.windowStoreBuilder(
                     Stores.persistentWindowStore(DEDUPE_STORE, c.dedupeWindow, c.dedupeWindow, false),
                     Serdes.String(), Serdes.Long()));
-            KStream<String, Candidate> byHash = kept.selectKey((k, v) -> v.contentHash(), Named.as("key-by-content-hash"));
+            KStream<String, SourceEvent> byHash = kept.selectKey((k, v) -> v.contentHash(), Named.as("key-by-content-hash"));
             if (c.dedupeRepartition) {
                 byHash = byHash.repartition(Repartitioned.with(Serdes.String(),
-                        new CandidateSerde(ticketSerde.deserializer(), reviewSerde.deserializer())).withName("by-content-hash"));
+                        new SourceEventSerde(ticketSerde.deserializer(), reviewSerde.deserializer())).withName("by-content-hash"));
             }
             kept = byHash.processValues(() -> new Dedupe(c, metrics), Named.as("dedupe"), DEDUPE_STORE);
         }
         KStream<String, TrainingExample> examples = kept
                 .processValues(() -> new Format(c, metrics), Named.as("format"))
                 .processValues(() -> new Redact(redactor, metrics), Named.as("redact"))
-                .selectKey((k, v) -> route(v, c), Named.as("route"))
+                .selectKey((k, v) -> v.event().adapter(c), Named.as("route"))
                 .processValues(() -> new AssignSplit(c, metrics), Named.as("assign-split"));
         examples.split(Named.as("split-"))
                 .branch((k, v) -> v.getSplit() == Split.EVAL, Branched.withConsumer(
@@ -152,7 +152,7 @@ public final class IngestTopology {
         return names;
     }
 
-    /** A source's serde: the value decoded by {@code serde}, with the bytes it came from (see {@link Candidate}). */
+    /** A source's serde: the value decoded by {@code serde}, with the bytes it came from (see {@link SourceEvent}). */
     private static <T> Serde<Decoded<T>> keepingWire(Serde<T> serde) {
         Deserializer<T> decoder = serde.deserializer();
         return Serdes.serdeFrom((topic, d) -> d == null ? null : d.wire(),
@@ -167,23 +167,31 @@ public final class IngestTopology {
 
     // ------------------------------------------------------------------ steps
 
+    /** Makes the {@link SourceEvent} of one source's decoded events: that kind's record constructor. */
+    @FunctionalInterface
+    interface SourceOf<T> {
+        SourceEvent of(T event, SourceCoordinates source, byte[] wire);
+    }
+
     /** Checks an event; a bad one becomes an {@link InvalidEventException}, which the handler dead-letters. */
-    static final class Validate<T extends SpecificRecord> implements FixedKeyProcessor<String, Decoded<T>, Candidate> {
+    static final class Validate<T extends SpecificRecord> implements FixedKeyProcessor<String, Decoded<T>, SourceEvent> {
         private final IngestConfig c;
         private final IngestMetrics metrics;
         private final String recordsIn;
-        private FixedKeyProcessorContext<String, Candidate> context;
+        private final SourceOf<T> sourceOf;
+        private FixedKeyProcessorContext<String, SourceEvent> context;
 
-        Validate(IngestConfig c, IngestMetrics metrics, String source) {
+        Validate(IngestConfig c, IngestMetrics metrics, String source, SourceOf<T> sourceOf) {
             this.c = c;
             this.metrics = metrics;
             this.recordsIn = "records_in." + source;
+            this.sourceOf = sourceOf;
         }
 
         private StepCounters counters;
 
         @Override
-        public void init(FixedKeyProcessorContext<String, Candidate> context) {
+        public void init(FixedKeyProcessorContext<String, SourceEvent> context) {
             this.context = context;
             this.counters = new StepCounters(metrics, context.metrics(), "validate");
         }
@@ -195,21 +203,22 @@ public final class IngestTopology {
             if (event == null) {
                 throw new InvalidEventException("value: missing (a tombstone is not an event)");
             }
-            Optional<String> problem = event instanceof SupportTicket t ? Validation.check(t, c) : Validation.check((CodeReview) event, c);
-            if (problem.isPresent()) {
-                throw new InvalidEventException(problem.get());
-            }
             Optional<RecordMetadata> m = context.recordMetadata();
             SourceCoordinates where = new SourceCoordinates(m.map(RecordMetadata::topic).orElse(""),
                     m.map(RecordMetadata::partition).orElse(-1), m.map(RecordMetadata::offset).orElse(-1L));
-            context.forward(record.withValue(new Candidate(event, where, record.value().wire())));
+            SourceEvent source = sourceOf.of(event, where, record.value().wire());
+            Optional<String> problem = source.problem(c);
+            if (problem.isPresent()) {
+                throw new InvalidEventException(problem.get());
+            }
+            context.forward(record.withValue(source));
         }
     }
 
-    static final class Filter implements FixedKeyProcessor<String, Candidate, Candidate> {
+    static final class Filter implements FixedKeyProcessor<String, SourceEvent, SourceEvent> {
         private final IngestConfig c;
         private final IngestMetrics metrics;
-        private FixedKeyProcessorContext<String, Candidate> context;
+        private FixedKeyProcessorContext<String, SourceEvent> context;
 
         Filter(IngestConfig c, IngestMetrics metrics) {
             this.c = c;
@@ -219,15 +228,14 @@ public final class IngestTopology {
         private StepCounters counters;
 
         @Override
-        public void init(FixedKeyProcessorContext<String, Candidate> context) {
+        public void init(FixedKeyProcessorContext<String, SourceEvent> context) {
             this.context = context;
             this.counters = new StepCounters(metrics, context.metrics(), "filter");
         }
 
         @Override
-        public void process(FixedKeyRecord<String, Candidate> record) {
-            SpecificRecord e = record.value().event();
-            Optional<FilterReason> reason = e instanceof SupportTicket t ? Filters.check(t, c) : Filters.check((CodeReview) e, c);
+        public void process(FixedKeyRecord<String, SourceEvent> record) {
+            Optional<FilterReason> reason = record.value().filterReason(c);
             if (reason.isPresent()) {
                 counters.increment(FILTERED_COUNTERS.get(reason.get()));
             } else {
@@ -241,10 +249,10 @@ public final class IngestTopology {
      * window store, so entries older than the window expire segment by segment and memory stays bounded by the
      * window; it is changelogged, so dedupe survives restarts and rebalances.
      */
-    static final class Dedupe implements FixedKeyProcessor<String, Candidate, Candidate> {
+    static final class Dedupe implements FixedKeyProcessor<String, SourceEvent, SourceEvent> {
         private final long windowMs;
         private final IngestMetrics metrics;
-        private FixedKeyProcessorContext<String, Candidate> context;
+        private FixedKeyProcessorContext<String, SourceEvent> context;
         private WindowStore<String, Long> seen;
 
         Dedupe(IngestConfig c, IngestMetrics metrics) {
@@ -253,7 +261,7 @@ public final class IngestTopology {
         }
 
         @Override
-        public void init(FixedKeyProcessorContext<String, Candidate> context) {
+        public void init(FixedKeyProcessorContext<String, SourceEvent> context) {
             this.context = context;
             this.seen = context.getStateStore(DEDUPE_STORE);
             this.counters = new StepCounters(metrics, context.metrics(), "dedupe");
@@ -262,7 +270,7 @@ public final class IngestTopology {
         private StepCounters counters;
 
         @Override
-        public void process(FixedKeyRecord<String, Candidate> record) {
+        public void process(FixedKeyRecord<String, SourceEvent> record) {
             String hash = record.key();
             long ts = record.timestamp();
             boolean duplicate;
@@ -280,7 +288,7 @@ public final class IngestTopology {
     }
 
     /** Drafts the examples of one event and drops those whose response is too short or too long. */
-    static final class Format implements FixedKeyProcessor<String, Candidate, PendingExample> {
+    static final class Format implements FixedKeyProcessor<String, SourceEvent, PendingExample> {
         private final IngestConfig c;
         private final IngestMetrics metrics;
         private FixedKeyProcessorContext<String, PendingExample> context;
@@ -299,10 +307,9 @@ public final class IngestTopology {
         }
 
         @Override
-        public void process(FixedKeyRecord<String, Candidate> record) {
-            Candidate candidate = record.value();
-            List<ExampleDraft> drafts = candidate.event() instanceof SupportTicket t
-                    ? ExampleFormatter.format(t, c) : List.of(ExampleFormatter.format((CodeReview) candidate.event(), c));
+        public void process(FixedKeyRecord<String, SourceEvent> record) {
+            SourceEvent event = record.value();
+            List<ExampleDraft> drafts = event.drafts(c);
             List<ExampleDraft> kept = new ArrayList<>(drafts.size());
             List<FilterReason> dropped = new ArrayList<>();
             for (ExampleDraft d : drafts) {
@@ -321,7 +328,7 @@ public final class IngestTopology {
             counters.increment("inputs_with_examples");
             dropped.forEach(r -> counters.increment(EXAMPLES_FILTERED_COUNTERS.get(r)));
             for (ExampleDraft d : kept) {
-                context.forward(record.withValue(new PendingExample(candidate, d, Map.of())));
+                context.forward(record.withValue(new PendingExample(event, d, Map.of())));
             }
         }
     }
@@ -347,11 +354,10 @@ public final class IngestTopology {
         @Override
         public void process(FixedKeyRecord<String, PendingExample> record) {
             PendingExample p = record.value();
-            var known = p.candidate().event() instanceof SupportTicket t ? ExampleRedaction.knownValues(t) : List.<io.qlorastream.ingest.redact.KnownValue>of();
-            ExampleRedaction.Redacted r = redaction.redact(p.draft().prompt(), p.draft().response(), known);
+            ExampleRedaction.Redacted r = redaction.redact(p.draft().prompt(), p.draft().response(), p.event().knownValues());
             r.counts().forEach((type, n) -> counters.add(REDACTION_COUNTERS.get(type), n));
             ExampleDraft d = p.draft();
-            context.forward(record.withValue(new PendingExample(p.candidate(),
+            context.forward(record.withValue(new PendingExample(p.event(),
                     new ExampleDraft(d.exampleId(), d.sourceKind(), d.sourceId(), r.prompt(), r.response()), r.counts())));
         }
     }
@@ -381,10 +387,6 @@ public final class IngestTopology {
         }
     }
 
-    static String route(PendingExample p, IngestConfig c) {
-        return p.candidate().event() instanceof SupportTicket t ? Router.adapter(t, c) : Router.adapter((CodeReview) p.candidate().event(), c);
-    }
-
     static TrainingExample toExample(String adapter, PendingExample p, IngestConfig c) {
         Split split = Splitter.split(p.draft().exampleId(), c.evalFraction);
         Map<String, Integer> counts = new LinkedHashMap<>();
@@ -396,7 +398,7 @@ public final class IngestTopology {
                 .setAdapterName(adapter)
                 .setSourceKind(p.draft().sourceKind())
                 .setSourceId(p.draft().sourceId())
-                .setSource(p.candidate().source())
+                .setSource(p.event().source())
                 .setPrompt(p.draft().prompt())
                 .setResponse(p.draft().response())
                 .setRedactions(counts)

@@ -5,5 +5,5 @@ import io.qlorastream.ingest.redact.RedactionType;
 import java.util.Map;
 
 /** One example between the format, redact and route steps; {@code counts} is empty until redacted. */
-public record PendingExample(Candidate candidate, ExampleDraft draft, Map<RedactionType, Integer> counts) {
+public record PendingExample(SourceEvent event, ExampleDraft draft, Map<RedactionType, Integer> counts) {
 }

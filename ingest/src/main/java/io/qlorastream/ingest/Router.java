@@ -1,33 +1,33 @@
 package io.qlorastream.ingest;
 
-import io.qlorastream.events.CodeReview;
-import io.qlorastream.events.SupportTicket;
-
 import java.util.Map;
 
 /**
- * Which adapter an example trains: tickets go to {@link IngestConfig#ticketAdapter} unless their product has a
- * route (case-insensitive exact match); reviews to {@link IngestConfig#reviewAdapter} unless a repository route
- * matches (the repository itself or a prefix such as "acme/"; the longest wins).
+ * Which adapter an example trains ({@link SourceEvent#adapter}): tickets go to {@link IngestConfig#ticketAdapter}
+ * unless their product has a route (case-insensitive exact match, {@link #byName}); reviews to
+ * {@link IngestConfig#reviewAdapter} unless a repository route matches (the repository itself or a prefix such as
+ * "acme/"; the longest wins, {@link #byPrefix}).
  */
 public final class Router {
     private Router() {
     }
 
-    public static String adapter(SupportTicket t, IngestConfig c) {
-        for (Map.Entry<String, String> e : c.productRoutes.entrySet()) {
-            if (e.getKey().equalsIgnoreCase(t.getProduct().trim())) {
+    /** The route whose key is {@code name} (trimmed, any case), else {@code fallback}. */
+    static String byName(String name, Map<String, String> routes, String fallback) {
+        for (Map.Entry<String, String> e : routes.entrySet()) {
+            if (e.getKey().equalsIgnoreCase(name.trim())) {
                 return e.getValue();
             }
         }
-        return c.ticketAdapter;
+        return fallback;
     }
 
-    public static String adapter(CodeReview r, IngestConfig c) {
-        String repo = r.getRepository().trim();
+    /** The route of the longest key that is {@code name} (trimmed, any case) or a prefix of it ending in "/". */
+    static String byPrefix(String name, Map<String, String> routes, String fallback) {
+        String repo = name.trim();
         String best = null;
         int bestLength = -1;
-        for (Map.Entry<String, String> e : c.repositoryRoutes.entrySet()) {
+        for (Map.Entry<String, String> e : routes.entrySet()) {
             String k = e.getKey();
             boolean match = repo.equalsIgnoreCase(k) || (k.endsWith("/") && repo.regionMatches(true, 0, k, 0, k.length()));
             if (match && k.length() > bestLength) {
@@ -35,6 +35,6 @@ public final class Router {
                 bestLength = k.length();
             }
         }
-        return best != null ? best : c.reviewAdapter;
+        return best != null ? best : fallback;
     }
 }

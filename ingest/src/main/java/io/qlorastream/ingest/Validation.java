@@ -1,88 +1,45 @@
 package io.qlorastream.ingest;
 
-import io.qlorastream.events.CodeReview;
-import io.qlorastream.events.ReviewComment;
-import io.qlorastream.events.SupportTicket;
-import io.qlorastream.events.TicketMessage;
-
-import java.util.Optional;
+import java.util.List;
+import java.util.function.Function;
 
 /**
  * Whether a decoded event is fit to process: required fields present and non-blank, each text within
  * {@link IngestConfig#maxFieldChars}, no more than {@link IngestConfig#maxMessages} messages, and valid UTF-8. The
  * Avro decoder turns invalid UTF-8 into U+FFFD replacement characters, so a text holding U+FFFD (or a lone UTF-16
- * surrogate) is taken as not valid UTF-8. Pure functions; the first problem found is returned, naming the field.
+ * surrogate) is taken as not valid UTF-8. Each source applies these to its own fields ({@link SourceEvent#problem});
+ * pure functions, each returning the first problem found, naming the field, or null.
  */
 public final class Validation {
     private Validation() {
     }
 
-    public static Optional<String> check(SupportTicket t, IngestConfig c) {
-        String p = firstOf(
-                required("ticket_id", t.getTicketId(), c),
-                required("product", t.getProduct(), c),
-                required("language", t.getLanguage(), c),
-                required("subject", t.getSubject(), c),
-                optional("customer_name", t.getCustomerName(), c),
-                optional("customer_email", t.getCustomerEmail(), c),
-                optional("customer_account_id", t.getCustomerAccountId(), c),
-                optional("agent_name", t.getAgentName(), c),
-                optional("resolution", t.getResolution(), c));
-        if (p != null) {
-            return Optional.of(p);
+    /**
+     * The checks of a list of turns (a ticket's messages, a review's comments) named {@code field}: at least one
+     * ({@code needs} says why), at most {@link IngestConfig#maxMessages}, each present with a valid body.
+     */
+    static <T> String turns(String field, String needs, List<T> turns, Function<T, String> body, IngestConfig c) {
+        if (turns == null || turns.isEmpty()) {
+            return field + ": empty, " + needs;
         }
-        if (t.getMessages() == null || t.getMessages().isEmpty()) {
-            return Optional.of("messages: empty, a ticket needs at least one message");
+        if (turns.size() > c.maxMessages) {
+            return field + ": " + turns.size() + " " + field + ", over the limit of " + c.maxMessages;
         }
-        if (t.getMessages().size() > c.maxMessages) {
-            return Optional.of("messages: " + t.getMessages().size() + " messages, over the limit of " + c.maxMessages);
-        }
-        for (int i = 0; i < t.getMessages().size(); i++) {
-            TicketMessage m = t.getMessages().get(i);
-            String q = m == null ? "messages[" + i + "]: missing" : text("messages[" + i + "].body", m.getBody(), c, false);
+        for (int i = 0; i < turns.size(); i++) {
+            T m = turns.get(i);
+            String q = m == null ? field + "[" + i + "]: missing" : text(field + "[" + i + "].body", body.apply(m), c, false);
             if (q != null) {
-                return Optional.of(q);
+                return q;
             }
         }
-        if (t.getSatisfactionScore() != null && (t.getSatisfactionScore() < 1 || t.getSatisfactionScore() > 5)) {
-            return Optional.of("satisfaction_score: " + t.getSatisfactionScore() + " is outside 1..5");
-        }
-        return Optional.empty();
+        return null;
     }
 
-    public static Optional<String> check(CodeReview r, IngestConfig c) {
-        String p = firstOf(
-                required("review_id", r.getReviewId(), c),
-                required("repository", r.getRepository(), c),
-                required("pull_request", r.getPullRequest(), c),
-                required("file_path", r.getFilePath(), c),
-                required("programming_language", r.getProgrammingLanguage(), c),
-                required("diff_hunk", r.getDiffHunk(), c),
-                optional("reviewer", r.getReviewer(), c));
-        if (p != null) {
-            return Optional.of(p);
-        }
-        if (r.getComments() == null || r.getComments().isEmpty()) {
-            return Optional.of("comments: empty, a review needs at least one comment");
-        }
-        if (r.getComments().size() > c.maxMessages) {
-            return Optional.of("comments: " + r.getComments().size() + " comments, over the limit of " + c.maxMessages);
-        }
-        for (int i = 0; i < r.getComments().size(); i++) {
-            ReviewComment m = r.getComments().get(i);
-            String q = m == null ? "comments[" + i + "]: missing" : text("comments[" + i + "].body", m.getBody(), c, false);
-            if (q != null) {
-                return Optional.of(q);
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static String required(String field, String value, IngestConfig c) {
+    static String required(String field, String value, IngestConfig c) {
         return text(field, value, c, false);
     }
 
-    private static String optional(String field, String value, IngestConfig c) {
+    static String optional(String field, String value, IngestConfig c) {
         return value == null ? null : text(field, value, c, true);
     }
 
@@ -122,7 +79,7 @@ public final class Validation {
         return replacement;
     }
 
-    private static String firstOf(String... problems) {
+    static String firstOf(String... problems) {
         for (String p : problems) {
             if (p != null) {
                 return p;

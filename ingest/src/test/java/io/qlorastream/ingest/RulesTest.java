@@ -20,6 +20,7 @@ import java.util.Optional;
 import static io.qlorastream.ingest.TestEvents.comment;
 import static io.qlorastream.ingest.TestEvents.msg;
 import static io.qlorastream.ingest.TestEvents.review;
+import static io.qlorastream.ingest.TestEvents.source;
 import static io.qlorastream.ingest.TestEvents.ticket;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -32,24 +33,24 @@ class RulesTest {
     class ValidationRules {
         @Test
         void aGoodTicketAndReviewPass() {
-            assertThat(Validation.check(ticket().build(), DEFAULTS)).isEmpty();
-            assertThat(Validation.check(review().build(), DEFAULTS)).isEmpty();
+            assertThat(source(ticket().build()).problem(DEFAULTS)).isEmpty();
+            assertThat(source(review().build()).problem(DEFAULTS)).isEmpty();
         }
 
         @Test
         void blankRequiredFieldsAreNamed() {
-            assertThat(Validation.check(ticket().setProduct("  ").build(), DEFAULTS)).contains("product: blank");
-            assertThat(Validation.check(ticket().setMessages(new ArrayList<>()).build(), DEFAULTS)).get().asString().startsWith("messages: empty");
-            assertThat(Validation.check(review().setDiffHunk("").build(), DEFAULTS)).contains("diff_hunk: blank");
-            assertThat(Validation.check(review().setComments(new ArrayList<>()).build(), DEFAULTS)).get().asString().startsWith("comments: empty");
+            assertThat(source(ticket().setProduct("  ").build()).problem(DEFAULTS)).contains("product: blank");
+            assertThat(source(ticket().setMessages(new ArrayList<>()).build()).problem(DEFAULTS)).get().asString().startsWith("messages: empty");
+            assertThat(source(review().setDiffHunk("").build()).problem(DEFAULTS)).contains("diff_hunk: blank");
+            assertThat(source(review().setComments(new ArrayList<>()).build()).problem(DEFAULTS)).get().asString().startsWith("comments: empty");
         }
 
         @Test
         void aTenMegabyteBodyIsRejectedByItsSizeNotACrash() {
             String huge = "x".repeat(10 * 1024 * 1024);
             SupportTicket t = ticket().setMessages(new ArrayList<>(List.of(msg(AuthorRole.CUSTOMER, huge)))).build();
-            assertThat(Validation.check(t, DEFAULTS)).contains("messages[0].body: 10485760 chars, over the limit of 200000");
-            assertThat(Validation.check(t, IngestConfig.with("max.field.chars", "20000000"))).isEmpty();
+            assertThat(source(t).problem(DEFAULTS)).contains("messages[0].body: 10485760 chars, over the limit of 200000");
+            assertThat(source(t).problem(IngestConfig.with("max.field.chars", "20000000"))).isEmpty();
         }
 
         @Test
@@ -58,17 +59,17 @@ class RulesTest {
             for (int i = 0; i < 5; i++) {
                 many.add(msg(AuthorRole.CUSTOMER, "hello " + i));
             }
-            assertThat(Validation.check(ticket().setMessages(many).build(), IngestConfig.with("max.messages", "4")))
+            assertThat(source(ticket().setMessages(many).build()).problem(IngestConfig.with("max.messages", "4")))
                     .contains("messages: 5 messages, over the limit of 4");
         }
 
         @Test
         void invalidUtf8ShowsAsReplacementCharacterOrLoneSurrogate() {
-            assertThat(Validation.check(ticket().setSubject("bad \uFFFD byte").build(), DEFAULTS)).get().asString()
+            assertThat(source(ticket().setSubject("bad \uFFFD byte").build()).problem(DEFAULTS)).get().asString()
                     .startsWith("subject: not valid UTF-8");
-            assertThat(Validation.check(review().setComments(new ArrayList<>(List.of(comment("lone \uD800 surrogate")))).build(), DEFAULTS))
+            assertThat(source(review().setComments(new ArrayList<>(List.of(comment("lone \uD800 surrogate")))).build()).problem(DEFAULTS))
                     .get().asString().startsWith("comments[0].body: not valid UTF-8");
-            assertThat(Validation.check(ticket().setSubject("emoji \uD83D\uDE00 and ünïcödé are fine").build(), DEFAULTS)).isEmpty();
+            assertThat(source(ticket().setSubject("emoji \uD83D\uDE00 and ünïcödé are fine").build()).problem(DEFAULTS)).isEmpty();
         }
 
         @Test
@@ -84,7 +85,7 @@ class RulesTest {
 
         @Test
         void satisfactionOutOfRange() {
-            assertThat(Validation.check(ticket().setSatisfactionScore(9).build(), DEFAULTS)).contains("satisfaction_score: 9 is outside 1..5");
+            assertThat(source(ticket().setSatisfactionScore(9).build()).problem(DEFAULTS)).contains("satisfaction_score: 9 is outside 1..5");
         }
     }
 
@@ -92,37 +93,37 @@ class RulesTest {
     class FilterRules {
         @Test
         void ticketNotResolved() {
-            assertThat(Filters.check(ticket().setStatus(TicketStatus.OPEN).build(), DEFAULTS)).contains(FilterReason.NOT_RESOLVED);
-            assertThat(Filters.check(ticket().setStatus(TicketStatus.PENDING).build(), DEFAULTS)).contains(FilterReason.NOT_RESOLVED);
-            assertThat(Filters.check(ticket().setStatus(TicketStatus.CLOSED).build(), DEFAULTS)).isEmpty();
-            assertThat(Filters.check(ticket().setStatus(TicketStatus.OPEN).build(), IngestConfig.with("filter.require.resolved", "false"))).isEmpty();
+            assertThat(source(ticket().setStatus(TicketStatus.OPEN).build()).filterReason(DEFAULTS)).contains(FilterReason.NOT_RESOLVED);
+            assertThat(source(ticket().setStatus(TicketStatus.PENDING).build()).filterReason(DEFAULTS)).contains(FilterReason.NOT_RESOLVED);
+            assertThat(source(ticket().setStatus(TicketStatus.CLOSED).build()).filterReason(DEFAULTS)).isEmpty();
+            assertThat(source(ticket().setStatus(TicketStatus.OPEN).build()).filterReason(IngestConfig.with("filter.require.resolved", "false"))).isEmpty();
         }
 
         @Test
         void satisfactionBelowThreshold() {
-            assertThat(Filters.check(ticket().setSatisfactionScore(2).build(), DEFAULTS)).contains(FilterReason.LOW_SATISFACTION);
-            assertThat(Filters.check(ticket().setSatisfactionScore(3).build(), DEFAULTS)).isEmpty();
-            assertThat(Filters.check(ticket().setSatisfactionScore(null).build(), DEFAULTS)).isEmpty();
-            assertThat(Filters.check(ticket().setSatisfactionScore(3).build(), IngestConfig.with("filter.min.satisfaction", "4")))
+            assertThat(source(ticket().setSatisfactionScore(2).build()).filterReason(DEFAULTS)).contains(FilterReason.LOW_SATISFACTION);
+            assertThat(source(ticket().setSatisfactionScore(3).build()).filterReason(DEFAULTS)).isEmpty();
+            assertThat(source(ticket().setSatisfactionScore(null).build()).filterReason(DEFAULTS)).isEmpty();
+            assertThat(source(ticket().setSatisfactionScore(3).build()).filterReason(IngestConfig.with("filter.min.satisfaction", "4")))
                     .contains(FilterReason.LOW_SATISFACTION);
         }
 
         @Test
         void reviewNotAccepted() {
-            assertThat(Filters.check(review().setOutcome(ReviewOutcome.DISMISSED).build(), DEFAULTS)).contains(FilterReason.NOT_ACCEPTED);
-            assertThat(Filters.check(review().setOutcome(ReviewOutcome.CHANGES_REQUESTED).build(), DEFAULTS)).contains(FilterReason.NOT_ACCEPTED);
-            assertThat(Filters.check(review().build(), DEFAULTS)).isEmpty();
+            assertThat(source(review().setOutcome(ReviewOutcome.DISMISSED).build()).filterReason(DEFAULTS)).contains(FilterReason.NOT_ACCEPTED);
+            assertThat(source(review().setOutcome(ReviewOutcome.CHANGES_REQUESTED).build()).filterReason(DEFAULTS)).contains(FilterReason.NOT_ACCEPTED);
+            assertThat(source(review().build()).filterReason(DEFAULTS)).isEmpty();
         }
 
         @Test
         void bots() {
-            assertThat(Filters.check(review().setReviewerRole(ReviewerRole.BOT).build(), DEFAULTS)).contains(FilterReason.BOT);
-            assertThat(Filters.check(review().setReviewer("dependabot[bot]").build(), DEFAULTS)).contains(FilterReason.BOT);
-            assertThat(Filters.check(review().setBot(true).build(), DEFAULTS)).contains(FilterReason.BOT);
-            assertThat(Filters.check(review().setReviewer("abbott").build(), DEFAULTS)).isEmpty();
-            assertThat(Filters.check(ticket().setAgentName("Zendesk Autoresponder").build(), DEFAULTS)).contains(FilterReason.BOT);
-            assertThat(Filters.check(ticket().setAgentName("Maria Lopez").build(), DEFAULTS)).isEmpty();
-            assertThat(Filters.check(review().setReviewerRole(ReviewerRole.BOT).build(), IngestConfig.with("filter.drop.bots", "false"))).isEmpty();
+            assertThat(source(review().setReviewerRole(ReviewerRole.BOT).build()).filterReason(DEFAULTS)).contains(FilterReason.BOT);
+            assertThat(source(review().setReviewer("dependabot[bot]").build()).filterReason(DEFAULTS)).contains(FilterReason.BOT);
+            assertThat(source(review().setBot(true).build()).filterReason(DEFAULTS)).contains(FilterReason.BOT);
+            assertThat(source(review().setReviewer("abbott").build()).filterReason(DEFAULTS)).isEmpty();
+            assertThat(source(ticket().setAgentName("Zendesk Autoresponder").build()).filterReason(DEFAULTS)).contains(FilterReason.BOT);
+            assertThat(source(ticket().setAgentName("Maria Lopez").build()).filterReason(DEFAULTS)).isEmpty();
+            assertThat(source(review().setReviewerRole(ReviewerRole.BOT).build()).filterReason(IngestConfig.with("filter.drop.bots", "false"))).isEmpty();
         }
 
         @Test
@@ -138,19 +139,19 @@ class RulesTest {
 
         @Test
         void languageAllowList() {
-            assertThat(Filters.check(ticket().setLanguage("de").build(), DEFAULTS)).contains(FilterReason.LANGUAGE);
-            assertThat(Filters.check(ticket().setLanguage("en-GB").build(), DEFAULTS)).isEmpty();
-            assertThat(Filters.check(ticket().setLanguage("de-AT").build(), IngestConfig.with("filter.ticket.languages", "en, de"))).isEmpty();
-            assertThat(Filters.check(review().setProgrammingLanguage("cobol").build(), IngestConfig.with("filter.review.languages", "java,go")))
+            assertThat(source(ticket().setLanguage("de").build()).filterReason(DEFAULTS)).contains(FilterReason.LANGUAGE);
+            assertThat(source(ticket().setLanguage("en-GB").build()).filterReason(DEFAULTS)).isEmpty();
+            assertThat(source(ticket().setLanguage("de-AT").build()).filterReason(IngestConfig.with("filter.ticket.languages", "en, de"))).isEmpty();
+            assertThat(source(review().setProgrammingLanguage("cobol").build()).filterReason(IngestConfig.with("filter.review.languages", "java,go")))
                     .contains(FilterReason.LANGUAGE);
-            assertThat(Filters.check(review().setProgrammingLanguage("Java").build(), IngestConfig.with("filter.review.languages", "java,go"))).isEmpty();
+            assertThat(source(review().setProgrammingLanguage("Java").build()).filterReason(IngestConfig.with("filter.review.languages", "java,go"))).isEmpty();
         }
 
         @Test
         void aTicketWithoutAnAgentReplyAfterTheCustomerHasNothingToLearn() {
             SupportTicket t = ticket().setMessages(new ArrayList<>(List.of(
                     msg(AuthorRole.AGENT, "Welcome, how can we help?"), msg(AuthorRole.CUSTOMER, "Never mind.")))).build();
-            assertThat(Filters.check(t, DEFAULTS)).contains(FilterReason.NO_RESPONSE);
+            assertThat(source(t).filterReason(DEFAULTS)).contains(FilterReason.NO_RESPONSE);
         }
 
         @Test
@@ -169,14 +170,14 @@ class RulesTest {
         void sameContentUnderAnotherIdWithOtherSpacingAndCaseIsTheSameKey() {
             SupportTicket a = ticket().build();
             SupportTicket b = ticket().setTicketId("T-99").setCreatedAt(java.time.Instant.EPOCH).setStatus(TicketStatus.CLOSED).setSubject("  WRONG invoice\n amount ").build();
-            assertThat(ContentHash.of(a)).isEqualTo(ContentHash.of(b)).hasSize(64);
+            assertThat(source(a).contentHash()).isEqualTo(source(b).contentHash()).hasSize(64);
         }
 
         @Test
         void differentContentDiffers() {
-            assertThat(ContentHash.of(ticket().build())).isNotEqualTo(ContentHash.of(ticket().setSubject("Other").build()));
-            assertThat(ContentHash.of(review().build())).isNotEqualTo(ContentHash.of(review().setFilePath("src/Other.java").build()));
-            assertThat(ContentHash.of(review().build())).isEqualTo(ContentHash.of(review().setReviewId("R-2").setOutcome(ReviewOutcome.DISMISSED).build()));
+            assertThat(source(ticket().build()).contentHash()).isNotEqualTo(source(ticket().setSubject("Other").build()).contentHash());
+            assertThat(source(review().build()).contentHash()).isNotEqualTo(source(review().setFilePath("src/Other.java").build()).contentHash());
+            assertThat(source(review().build()).contentHash()).isEqualTo(source(review().setReviewId("R-2").setOutcome(ReviewOutcome.DISMISSED).build()).contentHash());
         }
 
         @Test
@@ -224,13 +225,13 @@ class RulesTest {
                 d.update(java.nio.ByteBuffer.allocate(4).putInt(b.length).array());
                 d.update(b);
             }
-            assertThat(ContentHash.of(r)).isEqualTo(java.util.HexFormat.of().formatHex(d.digest()));
+            assertThat(source(r).contentHash()).isEqualTo(java.util.HexFormat.of().formatHex(d.digest()));
         }
 
         @Test
         void fieldBoundariesCount() {
-            assertThat(ContentHash.of(ticket().setProduct("ab").setSubject("c").build()))
-                    .isNotEqualTo(ContentHash.of(ticket().setProduct("a").setSubject("bc").build()));
+            assertThat(source(ticket().setProduct("ab").setSubject("c").build()).contentHash())
+                    .isNotEqualTo(source(ticket().setProduct("a").setSubject("bc").build()).contentHash());
         }
     }
 
@@ -244,7 +245,7 @@ class RulesTest {
                     msg(AuthorRole.SYSTEM, "Ticket reassigned."),
                     msg(AuthorRole.CUSTOMER, "Firefox 120."),
                     msg(AuthorRole.AGENT, "A fix for Firefox ships tomorrow.")))).build();
-            List<ExampleDraft> drafts = ExampleFormatter.format(t, DEFAULTS);
+            List<ExampleDraft> drafts = source(t).drafts(DEFAULTS);
             assertThat(drafts).extracting(ExampleDraft::exampleId).containsExactly("ticket/T-1/1", "ticket/T-1/4");
             assertThat(drafts.get(0).prompt()).isEqualTo("Product: Billing\nSubject: Wrong invoice amount\n\n"
                     + "Customer: The export button does nothing.\n\nWrite the support agent's next reply.");
@@ -261,7 +262,7 @@ class RulesTest {
         @Test
         void aReviewIsOneExampleWithItsComments() {
             CodeReview r = review().setComments(new ArrayList<>(List.of(comment("First point."), comment(" Second point. ")))).build();
-            ExampleDraft d = ExampleFormatter.format(r, DEFAULTS);
+            ExampleDraft d = source(r).draft(DEFAULTS);
             assertThat(d.exampleId()).isEqualTo("review/R-1");
             assertThat(d.prompt()).isEqualTo("Repository: acme/payments\nFile: src/Pay.java\nLanguage: java\n\n"
                     + "@@ -1,3 +1,4 @@\n public class Pay {\n+    int total;\n }\n\nReview this change.");
@@ -271,7 +272,7 @@ class RulesTest {
         @Test
         void templatesAreConfigurableAndValuesAreNotReExpanded() {
             IngestConfig c = IngestConfig.with("template.review.prompt", "[{language}] {file_path}: {diff_hunk} {unknown}");
-            ExampleDraft d = ExampleFormatter.format(review().setFilePath("{language}.java").build(), c);
+            ExampleDraft d = source(review().setFilePath("{language}.java").build()).draft(c);
             assertThat(d.prompt()).startsWith("[java] {language}.java: @@").endsWith(" {unknown}");
         }
     }
@@ -280,20 +281,20 @@ class RulesTest {
     class Routing {
         @Test
         void defaults() {
-            assertThat(Router.adapter(ticket().build(), DEFAULTS)).isEqualTo("support");
-            assertThat(Router.adapter(review().build(), DEFAULTS)).isEqualTo("code-review");
+            assertThat(source(ticket().build()).adapter(DEFAULTS)).isEqualTo("support");
+            assertThat(source(review().build()).adapter(DEFAULTS)).isEqualTo("code-review");
         }
 
         @Test
         void rulesByProductAndRepository() {
             IngestConfig c = IngestConfig.with("route.ticket.products", "billing=support-billing, Mobile App=support-mobile",
                     "route.review.repositories", "acme/=code-review-acme, acme/payments=code-review-payments");
-            assertThat(Router.adapter(ticket().build(), c)).isEqualTo("support-billing");
-            assertThat(Router.adapter(ticket().setProduct("mobile app").build(), c)).isEqualTo("support-mobile");
-            assertThat(Router.adapter(ticket().setProduct("Other").build(), c)).isEqualTo("support");
-            assertThat(Router.adapter(review().build(), c)).isEqualTo("code-review-payments");
-            assertThat(Router.adapter(review().setRepository("acme/web").build(), c)).isEqualTo("code-review-acme");
-            assertThat(Router.adapter(review().setRepository("acmecorp/web").build(), c)).isEqualTo("code-review");
+            assertThat(source(ticket().build()).adapter(c)).isEqualTo("support-billing");
+            assertThat(source(ticket().setProduct("mobile app").build()).adapter(c)).isEqualTo("support-mobile");
+            assertThat(source(ticket().setProduct("Other").build()).adapter(c)).isEqualTo("support");
+            assertThat(source(review().build()).adapter(c)).isEqualTo("code-review-payments");
+            assertThat(source(review().setRepository("acme/web").build()).adapter(c)).isEqualTo("code-review-acme");
+            assertThat(source(review().setRepository("acmecorp/web").build()).adapter(c)).isEqualTo("code-review");
         }
     }
 
@@ -321,7 +322,7 @@ class RulesTest {
             SupportTicket t = ticket().setCustomerName("Jane Doe").setCustomerEmail("jane@example.com").setCustomerAccountId("ACC-778812").build();
             ExampleRedaction.Redacted r = new ExampleRedaction(new Redactor()).redact(
                     "Customer: I am Jane Doe, account ACC-778812, write to jane@example.com or bob@corp.io",
-                    "Hi Jane, I emailed jane@example.com and bob@corp.io.", ExampleRedaction.knownValues(t));
+                    "Hi Jane, I emailed jane@example.com and bob@corp.io.", source(t).knownValues());
             assertThat(r.prompt()).doesNotContain("Jane", "ACC-778812", "jane@example.com", "bob@corp.io")
                     .contains("<EMAIL_1>", "<EMAIL_2>", "<ACCOUNT_ID_1>", "<NAME_1>");
             assertThat(r.response()).isEqualTo("Hi <NAME_1>, I emailed <EMAIL_1> and <EMAIL_2>.");

@@ -5,6 +5,7 @@ import io.qlorastream.events.CodeReview;
 import io.qlorastream.events.ReviewComment;
 import io.qlorastream.events.ReviewOutcome;
 import io.qlorastream.events.ReviewerRole;
+import io.qlorastream.events.SourceCoordinates;
 import io.qlorastream.events.SupportTicket;
 import io.qlorastream.events.TicketChannel;
 import io.qlorastream.events.TicketMessage;
@@ -17,6 +18,17 @@ import java.util.List;
 final class TestEvents {
     static final java.time.Instant T0 = java.time.Instant.ofEpochMilli(1_700_000_000_000L);
     private TestEvents() {
+    }
+
+    /** Where the events of rule tests lie: the rules do not look. */
+    static final SourceCoordinates NOWHERE = new SourceCoordinates("test", 0, 0L);
+
+    static TicketSource source(SupportTicket t) {
+        return new TicketSource(t, NOWHERE, null);
+    }
+
+    static ReviewSource source(CodeReview r) {
+        return new ReviewSource(r, NOWHERE, null);
     }
 
     static TicketMessage msg(AuthorRole role, String body) {

@@ -10,19 +10,22 @@ import org.apache.kafka.common.errors.SerializationException;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.util.List;
 
 import static io.qlorastream.ingest.TestEvents.review;
+import static io.qlorastream.ingest.TestEvents.source;
 import static io.qlorastream.ingest.TestEvents.ticket;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The repartition value's framing: bad bytes refused by name, and records of the earlier layout still read. The round
- * trip of the current layout (which needs the registry) runs in IngestTopologyTest and on the broker.
+ * The repartition value's framing: the current layout byte for byte, bad bytes refused by name, and records of the
+ * earlier layout still read. The round trip with the registry's decoders runs in IngestTopologyTest and on the broker.
  */
-class CandidateSerdeTest {
+class SourceEventSerdeTest {
     // the framing is checked before an event decoder is needed
-    private final CandidateSerde serde = new CandidateSerde(null, null);
+    private final SourceEventSerde serde = new SourceEventSerde(null, null);
 
     @Test
     void bytesCutShortAreRefusedNamingTheTopic() {
@@ -46,15 +49,47 @@ class CandidateSerdeTest {
         SourceCoordinates where = new SourceCoordinates("support-tickets", 2, 41L);
         SupportTicket t = ticket().build();
         CodeReview r = review().build();
-        Candidate fromTicket = serde.deserializer().deserialize("by-hash", earlierLayout('T', where, t, SupportTicket.class));
-        Candidate fromReview = serde.deserializer().deserialize("by-hash", earlierLayout('R', where, r, CodeReview.class));
+        SourceEvent fromTicket = serde.deserializer().deserialize("by-hash", earlierLayout('T', where, t, SupportTicket.class));
+        SourceEvent fromReview = serde.deserializer().deserialize("by-hash", earlierLayout('R', where, r, CodeReview.class));
         assertThat(fromTicket.event()).isEqualTo(t);
         assertThat(fromTicket.source()).isEqualTo(where);
         assertThat(fromReview.event()).isEqualTo(r);
-        assertThat(fromTicket.contentHash()).isEqualTo(ContentHash.of(t));
+        assertThat(fromTicket.contentHash()).isEqualTo(source(t).contentHash());
         // such a candidate has no input bytes to carry further, and says so if asked to
         assertThatThrownBy(() -> serde.serializer().serialize("by-hash", fromTicket))
                 .isInstanceOf(SerializationException.class).hasMessageContaining("has no input bytes to carry");
+    }
+
+    @Test
+    void theCurrentLayoutIsKindCoordinatesThenTheInputBytesAsTheyCame() throws Exception {
+        SourceCoordinates where = new SourceCoordinates("code-reviews", 1, 7L);
+        SupportTicket t = ticket().build();
+        CodeReview r = review().build();
+        byte[] ticketWire = {0, 0, 0, 0, 3, 10, 11}; // Confluent wire format: magic byte, schema id, then the body
+        byte[] reviewWire = {0, 0, 0, 0, 4, 20, 21, 22};
+        // decoders standing in for the registry's: each must be handed its own input's bytes, exactly
+        SourceEventSerde framing = new SourceEventSerde(
+                (topic, bytes) -> decoded(bytes, ticketWire, t), (topic, bytes) -> decoded(bytes, reviewWire, r));
+        ByteArrayOutputStream coordinates = new ByteArrayOutputStream();
+        BinaryEncoder e = EncoderFactory.get().directBinaryEncoder(coordinates, null);
+        new SpecificDatumWriter<>(SourceCoordinates.class).write(where, e);
+        e.flush();
+        for (SourceEvent written : List.of(new TicketSource(t, where, ticketWire), new ReviewSource(r, where, reviewWire))) {
+            byte[] bytes = framing.serializer().serialize("by-hash", written);
+            assertThat(bytes).isEqualTo(ByteBuffer.allocate(5 + coordinates.size() + written.wire().length)
+                    .put((byte) (written instanceof TicketSource ? 't' : 'r')).putInt(coordinates.size())
+                    .put(coordinates.toByteArray()).put(written.wire()).array());
+            SourceEvent read = framing.deserializer().deserialize("by-hash", bytes);
+            assertThat(read).hasSameClassAs(written);
+            assertThat(read.event()).isEqualTo(written.event());
+            assertThat(read.source()).isEqualTo(where);
+            assertThat(read.wire()).isEqualTo(written.wire());
+        }
+    }
+
+    private static <T> T decoded(byte[] bytes, byte[] expected, T event) {
+        assertThat(bytes).isEqualTo(expected);
+        return event;
     }
 
     /** As the build before this layout wrote it: kind byte, the coordinates, then the event, all plain Avro binary. */
