@@ -11,7 +11,9 @@ import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.model.Scorer;
 import io.qlorastream.engine.tokenizer.Tokenizer;
 import io.qlorastream.events.AdapterEvaluation;
+import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.EvaluationCheck;
+import io.qlorastream.events.LoraConfig;
 import io.qlorastream.ingest.redact.RedactionType;
 import io.qlorastream.ingest.redact.Redactor;
 
@@ -85,11 +87,27 @@ public final class SnapshotEvaluator {
         }
     }
 
-    /** The snapshot to judge, its files already in {@code dir}; {@code expectedSha256} empty: not verified. */
+    /**
+     * The snapshot to judge, its files already in {@code dir}; {@code expectedSha256} empty: not verified. The base
+     * model and LoRA config it declares go into the verdict, so that its readers need not look the snapshot up.
+     */
     public record Candidate(String adapterName, String snapshotId, String lineageId, long step, String artifactUri,
-                            Path dir, Map<String, String> expectedSha256, String baseModelHash) {
+                            Path dir, Map<String, String> expectedSha256, String baseModelHash, String baseModelName,
+                            LoraConfig loraConfig) {
         public Candidate {
             expectedSha256 = Map.copyOf(expectedSha256);
+        }
+
+        /** A snapshot that declares no base model name or LoRA config (a directory judged offline). */
+        public Candidate(String adapterName, String snapshotId, String lineageId, long step, String artifactUri,
+                         Path dir, Map<String, String> expectedSha256, String baseModelHash) {
+            this(adapterName, snapshotId, lineageId, step, artifactUri, dir, expectedSha256, baseModelHash, null, null);
+        }
+
+        /** The snapshot of a trainer's event, its files to be fetched into {@code dir}. */
+        public static Candidate of(AdapterSnapshot s, Path dir) {
+            return new Candidate(s.getAdapterName(), s.getSnapshotId(), s.getLineageId(), s.getStep(), s.getArtifactUri(), dir,
+                    s.getArtifactSha256(), s.getBaseModelHash(), s.getBaseModelName(), s.getLoraConfig());
         }
     }
 
@@ -363,6 +381,9 @@ public final class SnapshotEvaluator {
                 .setPassed(passed)
                 .setReason(reason.replaceAll("[\\r\\n]+", " "))
                 .setEvaluatedAt(Instant.now())
+                .setBaseModelName(c.baseModelName())
+                .setBaseModelHash(c.baseModelHash())
+                .setLoraConfig(c.loraConfig())
                 .build();
     }
 
