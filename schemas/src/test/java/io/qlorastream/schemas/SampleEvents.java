@@ -104,7 +104,11 @@ public final class SampleEvents {
 
     /** {@link #evaluation} as a writer of {@link #evaluationV1Schema} writes it. */
     public static GenericRecord evaluationV1(String id) {
-        AdapterEvaluation e = evaluation(id);
+        return asV1(evaluation(id));
+    }
+
+    /** An evaluation as a writer of {@link #evaluationV1Schema} writes it: without base model and LoRA config. */
+    public static GenericRecord asV1(AdapterEvaluation e) {
         Schema v1 = evaluationV1Schema();
         Schema check = v1.getField("checks").schema().getElementType();
         List<GenericRecord> checks = e.getChecks().stream().map(c -> (GenericRecord) new GenericRecordBuilder(check)
