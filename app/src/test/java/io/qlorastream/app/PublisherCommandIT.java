@@ -200,7 +200,8 @@ class PublisherCommandIT {
                 .setArtifactSha256(s.getArtifactSha256()).setHeldoutSetHash("cd".repeat(32)).setHeldoutSetSize(8)
                 .setCurrentReleaseVersion(compared).setMetrics(metrics)
                 .setChecks(List.of(new EvaluationCheck("beats_base", 0.5, 0.01, true))).setPassed(true).setReason("every check passed")
-                .setEvaluatedAt(Instant.now()).build();
+                .setEvaluatedAt(Instant.now()).setBaseModelName(s.getBaseModelName()).setBaseModelHash(s.getBaseModelHash())
+                .setLoraConfig(s.getLoraConfig()).build();
     }
 
     private static int freePort() throws Exception {

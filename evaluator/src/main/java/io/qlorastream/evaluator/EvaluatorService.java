@@ -235,8 +235,7 @@ public final class EvaluatorService implements AutoCloseable {
         Path dir = Files.createTempDirectory(config.workDir(), "snapshot-");
         Path releaseDir = null;
         try {
-            SnapshotEvaluator.Candidate candidate = new SnapshotEvaluator.Candidate(s.getAdapterName(), s.getSnapshotId(),
-                    s.getLineageId(), s.getStep(), s.getArtifactUri(), dir, s.getArtifactSha256(), s.getBaseModelHash());
+            SnapshotEvaluator.Candidate candidate = SnapshotEvaluator.Candidate.of(s, dir);
             Integer releaseVersion = current == null ? null : current.getVersion();
             if (s.getArtifactSha256().isEmpty()) {
                 // nothing to verify against: never load such files (the offline command may, the service may not)

@@ -11,7 +11,9 @@ import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.model.Scorer;
 import io.qlorastream.engine.tokenizer.Tokenizer;
 import io.qlorastream.events.AdapterEvaluation;
+import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.EvaluationCheck;
+import io.qlorastream.events.LoraConfig;
 import io.qlorastream.ingest.redact.RedactionType;
 import io.qlorastream.ingest.redact.Redactor;
 
@@ -30,7 +32,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.stream.Collectors;
 
 /**
  * Judges one adapter snapshot against the frozen base model (and the current release, when there is one): checksum
@@ -85,11 +86,27 @@ public final class SnapshotEvaluator {
         }
     }
 
-    /** The snapshot to judge, its files already in {@code dir}; {@code expectedSha256} empty: not verified. */
+    /**
+     * The snapshot to judge, its files already in {@code dir}; {@code expectedSha256} empty: not verified. The base
+     * model and LoRA config it declares go into the verdict, so that its readers need not look the snapshot up.
+     */
     public record Candidate(String adapterName, String snapshotId, String lineageId, long step, String artifactUri,
-                            Path dir, Map<String, String> expectedSha256, String baseModelHash) {
+                            Path dir, Map<String, String> expectedSha256, String baseModelHash, String baseModelName,
+                            LoraConfig loraConfig) {
         public Candidate {
             expectedSha256 = Map.copyOf(expectedSha256);
+        }
+
+        /** A snapshot that declares no base model name or LoRA config (a directory judged offline). */
+        public Candidate(String adapterName, String snapshotId, String lineageId, long step, String artifactUri,
+                         Path dir, Map<String, String> expectedSha256, String baseModelHash) {
+            this(adapterName, snapshotId, lineageId, step, artifactUri, dir, expectedSha256, baseModelHash, null, null);
+        }
+
+        /** The snapshot of a trainer's event, its files to be fetched into {@code dir}. */
+        public static Candidate of(AdapterSnapshot s, Path dir) {
+            return new Candidate(s.getAdapterName(), s.getSnapshotId(), s.getLineageId(), s.getStep(), s.getArtifactUri(), dir,
+                    s.getArtifactSha256(), s.getBaseModelHash(), s.getBaseModelName(), s.getLoraConfig());
         }
     }
 
@@ -155,7 +172,6 @@ public final class SnapshotEvaluator {
         Integer releaseVersion = release == null ? null : release.version();
         Map<String, Double> metrics = new LinkedHashMap<>();
         List<EvaluationCheck> checks = new ArrayList<>();
-        List<String> failures = new ArrayList<>();
 
         // 1. checksum, before a byte of the candidate is parsed
         if (!c.expectedSha256().isEmpty()) {
@@ -190,7 +206,7 @@ public final class SnapshotEvaluator {
         }
         checks.add(check(CHECK_LOADABLE, 1, 1, true));
 
-        // 4. held-out NLL: candidate, base, current release
+        // 4. scores: held-out NLL of candidate, base and current release; general-text NLL; the leak probe
         List<TokenizedExample> heldOut = new ArrayList<>(set.size());
         for (HeldOutExample e : set.examples()) {
             heldOut.add(cut(encoder.encode(new PromptResponse(e.prompt(), e.response()))));
@@ -198,7 +214,6 @@ public final class SnapshotEvaluator {
         LlamaModel base = new LlamaModel(weights, backend);
         LlamaModel candidate = new LlamaModel(weights, backend);
         candidate.attachLora(adapter, null);
-
         Score cand = score(candidate, heldOut, "candidate held-out NLL", progress);
         Score baseScore = baseScores.get(set.sha256());
         if (baseScore == null) {
@@ -206,107 +221,86 @@ public final class SnapshotEvaluator {
             baseScores.clear(); // one set per adapter is current; keep the map small
             baseScores.put(set.sha256(), baseScore);
         }
+        ReleaseScore rel = release == null ? null : scoreRelease(release, heldOut, set, progress);
+        Score generalCand = score(candidate, general, "candidate general-text NLL", progress);
+        if (generalBase == null) {
+            generalBase = score(base, general, "base general-text NLL", progress);
+        }
+        List<String> prompts = set.examples().stream().limit(settings.probePrompts()).map(HeldOutExample::prompt).toList();
+        LeakProbe.Result leaks = probe.run(candidate, prompts, (done, total) -> progress.update("leak probe", done, total));
+        GateCheck.Scores s = new GateCheck.Scores(cand.meanNll(), baseScore.meanNll(), releaseVersion,
+                rel == null || rel.score() == null ? null : rel.score().meanNll(), rel == null ? null : rel.problem(),
+                generalCand.meanNll(), generalBase.meanNll(), leaks);
+
         metrics.put("heldout_target_tokens", (double) cand.targetTokens());
         metrics.put("candidate_nll", cand.meanNll());
         metrics.put("base_nll", baseScore.meanNll());
         metrics.put("candidate_perplexity", Math.exp(cand.meanNll()));
         metrics.put("base_perplexity", Math.exp(baseScore.meanNll()));
-        double margin = baseScore.meanNll() - cand.meanNll();
-        metrics.put("margin_over_base", margin);
-        GateThresholds t = settings.thresholds();
-        boolean beats = margin >= t.minMarginOverBase(); // NaN (a non-finite NLL) fails
-        checks.add(check(CHECK_BEATS_BASE, margin, t.minMarginOverBase(), beats));
-        if (!beats) {
-            failures.add(String.format(Locale.ROOT, "beats_base: held-out NLL %.4f vs base %.4f, margin %.4f < %.4f",
-                    cand.meanNll(), baseScore.meanNll(), margin, t.minMarginOverBase()));
-        }
-
-        if (release != null) {
-            String problem = release.failure();
-            Score rel = null;
-            if (problem == null) {
-                List<String> bad = release.expectedSha256().isEmpty() ? List.of()
-                        : ArtifactVerifier.mismatches(release.dir(), release.expectedSha256());
-                if (!bad.isEmpty()) {
-                    problem = "its files fail verification (" + String.join("; ", bad) + ")";
-                } else {
-                    String key = release.version() + "/" + Sha256.of(release.dir().resolve(PeftAdapter.WEIGHTS_FILE)) + "/" + set.sha256();
-                    rel = releaseScores.get(key);
-                    if (rel == null) {
-                        try {
-                            LlamaModel released = new LlamaModel(weights, backend);
-                            released.attachLora(PeftAdapter.load(release.dir(), weights.config), null);
-                            rel = score(released, heldOut, "release v" + release.version() + " held-out NLL", progress);
-                            releaseScores.clear();
-                            releaseScores.put(key, rel);
-                        } catch (IOException | IllegalArgumentException e) {
-                            problem = "it cannot be loaded (" + e.getMessage() + ")";
-                        }
-                    }
-                }
-            }
-            if (rel != null) {
-                metrics.put("current_release_nll", rel.meanNll());
-                double worse = cand.meanNll() - rel.meanNll();
-                metrics.put("delta_vs_release", worse);
-                boolean ok = worse <= t.releaseTolerance();
-                checks.add(check(CHECK_RELEASE, worse, t.releaseTolerance(), ok));
-                if (!ok) {
-                    failures.add(String.format(Locale.ROOT, "not_worse_than_release: held-out NLL %.4f vs release v%d %.4f, worse by %.4f > %.4f",
-                            cand.meanNll(), release.version(), rel.meanNll(), worse, t.releaseTolerance()));
-                }
-            } else {
-                // fail closed: a snapshot is not promoted over a release it could not be compared with
-                checks.add(check(CHECK_RELEASE, Double.NaN, t.releaseTolerance(), false));
-                failures.add("not_worse_than_release: current release v" + release.version() + " could not be scored: " + problem);
-            }
-        }
-
-        // 5. forgetting of general ability
-        Score generalCand = score(candidate, general, "candidate general-text NLL", progress);
-        if (generalBase == null) {
-            generalBase = score(base, general, "base general-text NLL", progress);
+        metrics.put("margin_over_base", GateCheck.BEATS_BASE.measure().applyAsDouble(s));
+        if (s.releaseNll() != null) {
+            metrics.put("current_release_nll", s.releaseNll());
+            metrics.put("delta_vs_release", GateCheck.NOT_WORSE_THAN_RELEASE.measure().applyAsDouble(s));
         }
         metrics.put("general_target_tokens", (double) generalBase.targetTokens());
         metrics.put("general_candidate_nll", generalCand.meanNll());
         metrics.put("general_base_nll", generalBase.meanNll());
-        double rise = generalCand.meanNll() - generalBase.meanNll();
-        metrics.put("general_nll_rise", rise);
-        boolean kept = rise <= t.maxGeneralNllRise();
-        checks.add(check(CHECK_GENERAL, rise, t.maxGeneralNllRise(), kept));
-        if (!kept) {
-            failures.add(String.format(Locale.ROOT, "general_forgetting: general-text NLL %.4f vs base %.4f, rise %.4f > %.4f",
-                    generalCand.meanNll(), generalBase.meanNll(), rise, t.maxGeneralNllRise()));
-        }
-
-        // 6. leak probe
-        List<String> prompts = set.examples().stream().limit(settings.probePrompts()).map(HeldOutExample::prompt).toList();
-        LeakProbe.Result leaks = probe.run(candidate, prompts, (done, total) -> progress.update("leak probe", done, total));
+        metrics.put("general_nll_rise", GateCheck.GENERAL_FORGETTING.measure().applyAsDouble(s));
         metrics.put("leak_probe_prompts", (double) leaks.prompts());
         metrics.put("leaks", (double) leaks.leakingCompletions());
         for (Map.Entry<RedactionType, Integer> e : leaks.byType().entrySet()) {
             metrics.put("leaks_" + e.getKey().name().toLowerCase(Locale.ROOT), (double) e.getValue());
         }
-        boolean clean = leaks.leakingCompletions() <= t.maxLeaks();
-        checks.add(check(CHECK_NO_LEAK, leaks.leakingCompletions(), t.maxLeaks(), clean));
-        if (!clean) {
-            String types = leaks.byType().entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
-            failures.add("no_leak: " + leaks.leakingCompletions() + " of " + leaks.prompts() + " probe completions hold " + types
-                    + " (e.g. \"" + oneLine(leaks.findings().get(0).completion()) + "\")");
-        }
         metrics.put("evaluation_seconds", (System.nanoTime() - started) / 1e9);
 
-        String reason;
-        if (failures.isEmpty()) {
-            reason = String.format(Locale.ROOT, "passed: held-out NLL %.4f vs base %.4f (margin %.4f)%s, general-text rise %.4f, no leak in %d probe completions",
-                    cand.meanNll(), baseScore.meanNll(), margin,
-                    metrics.containsKey("current_release_nll")
-                            ? String.format(Locale.ROOT, " and release v%d %.4f", releaseVersion, metrics.get("current_release_nll")) : "",
-                    rise, leaks.prompts());
-        } else {
-            reason = "failed " + String.join("; ", failures);
+        // 5. the gate: every check that applies, each failure named in the reason
+        GateThresholds t = settings.thresholds();
+        List<String> failures = new ArrayList<>();
+        for (GateCheck gate : GateCheck.GATE) {
+            if (gate.applies().test(s)) {
+                EvaluationCheck result = gate.check(s, t);
+                checks.add(result);
+                if (!result.getPassed()) {
+                    failures.add(gate.failure(s, result));
+                }
+            }
         }
+        String reason = failures.isEmpty()
+                ? String.format(Locale.ROOT, "passed: held-out NLL %.4f vs base %.4f (margin %.4f)%s, general-text rise %.4f, no leak in %d probe completions",
+                        cand.meanNll(), baseScore.meanNll(), metrics.get("margin_over_base"),
+                        s.releaseNll() != null ? String.format(Locale.ROOT, " and release v%d %.4f", releaseVersion, s.releaseNll()) : "",
+                        metrics.get("general_nll_rise"), leaks.prompts())
+                : "failed " + String.join("; ", failures);
         return event(c, set, releaseVersion, metrics, checks, reason);
+    }
+
+    /** A release's held-out score, or why it has none (it could not be fetched, verified or loaded). */
+    private record ReleaseScore(Score score, String problem) {
+    }
+
+    private ReleaseScore scoreRelease(Release release, List<TokenizedExample> heldOut, HeldOutSet.Frozen set, Progress progress)
+            throws IOException {
+        if (release.failure() != null) {
+            return new ReleaseScore(null, release.failure());
+        }
+        List<String> bad = release.expectedSha256().isEmpty() ? List.of() : ArtifactVerifier.mismatches(release.dir(), release.expectedSha256());
+        if (!bad.isEmpty()) {
+            return new ReleaseScore(null, "its files fail verification (" + String.join("; ", bad) + ")");
+        }
+        String key = release.version() + "/" + Sha256.of(release.dir().resolve(PeftAdapter.WEIGHTS_FILE)) + "/" + set.sha256();
+        Score rel = releaseScores.get(key);
+        if (rel == null) {
+            try {
+                LlamaModel released = new LlamaModel(weights, backend);
+                released.attachLora(PeftAdapter.load(release.dir(), weights.config), null);
+                rel = score(released, heldOut, "release v" + release.version() + " held-out NLL", progress);
+                releaseScores.clear();
+                releaseScores.put(key, rel);
+            } catch (IOException | IllegalArgumentException e) {
+                return new ReleaseScore(null, "it cannot be loaded (" + e.getMessage() + ")");
+            }
+        }
+        return new ReleaseScore(rel, null);
     }
 
     private TokenizedExample cut(TokenizedExample e) {
@@ -339,11 +333,6 @@ public final class SnapshotEvaluator {
         return EvaluationCheck.newBuilder().setName(name).setValue(value).setThreshold(threshold).setPassed(passed).build();
     }
 
-    private static String oneLine(String s) {
-        String flat = s.replaceAll("\\s+", " ").strip();
-        return flat.length() > 120 ? flat.substring(0, 120) + "…" : flat;
-    }
-
     private static AdapterEvaluation event(Candidate c, HeldOutSet.Frozen set, Integer releaseVersion, Map<String, Double> metrics,
                                            List<EvaluationCheck> checks, String reason) {
         boolean passed = !checks.isEmpty() && checks.stream().allMatch(EvaluationCheck::getPassed);
@@ -363,6 +352,9 @@ public final class SnapshotEvaluator {
                 .setPassed(passed)
                 .setReason(reason.replaceAll("[\\r\\n]+", " "))
                 .setEvaluatedAt(Instant.now())
+                .setBaseModelName(c.baseModelName())
+                .setBaseModelHash(c.baseModelHash())
+                .setLoraConfig(c.loraConfig())
                 .build();
     }
 

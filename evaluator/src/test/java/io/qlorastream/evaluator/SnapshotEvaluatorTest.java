@@ -8,6 +8,8 @@ import io.qlorastream.engine.model.Generator;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.model.Sampling;
 import io.qlorastream.events.AdapterEvaluation;
+import io.qlorastream.events.AdapterSnapshot;
+import io.qlorastream.events.LoraConfig;
 import io.qlorastream.events.EvaluationCheck;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,6 +20,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -223,5 +226,26 @@ class SnapshotEvaluatorTest {
         AdapterEvaluation e = evaluator.evaluate(other, heldOut, null, Progress.NONE);
         assertThat(e.getPassed()).isFalse();
         assertThat(checks(e).get("base_model").getPassed()).isFalse();
+    }
+
+    @Test
+    void theVerdictCarriesTheBaseModelAndLoraConfigItsSnapshotDeclared() throws Exception {
+        LoraConfig lora = new LoraConfig(8, 16.0, 0.05, false, List.of("q_proj", "v_proj"));
+        AdapterSnapshot s = AdapterSnapshot.newBuilder().setAdapterName("support").setSnapshotId("s-origin").setLineageId("lineage-1")
+                .setStep(60).setExamplesSeen(48).setTokensSeen(1000).setTrainingLoss(4.2).setBaseModelName("tiny-base")
+                .setBaseModelHash(Sha256.baseModel(world.modelDir)).setLoraConfig(lora).setArtifactUri(good.toUri().toString())
+                .setArtifactSha256(sha(good)).setOffsetRanges(List.of()).setCreatedAt(Instant.now()).build();
+        SnapshotEvaluator.Candidate c = SnapshotEvaluator.Candidate.of(s, good);
+        for (AdapterEvaluation e : List.of(evaluator.evaluate(c, heldOut, null, Progress.NONE),
+                evaluator.rejectedArtifact(c, heldOut, null, "bad"), evaluator.unavailableArtifact(c, heldOut, null, "gone"))) {
+            assertThat(e.getSnapshotId()).isEqualTo("s-origin");
+            assertThat(e.getBaseModelName()).isEqualTo("tiny-base");
+            assertThat(e.getBaseModelHash()).isEqualTo(s.getBaseModelHash());
+            assertThat(e.getLoraConfig()).isEqualTo(lora);
+        }
+        // a directory judged offline declares neither
+        AdapterEvaluation offline = evaluator.rejectedArtifact(candidate("s-offline", good, sha(good)), heldOut, null, "bad");
+        assertThat(offline.getBaseModelName()).isNull();
+        assertThat(offline.getLoraConfig()).isNull();
     }
 }

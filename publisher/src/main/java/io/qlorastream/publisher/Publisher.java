@@ -2,7 +2,6 @@ package io.qlorastream.publisher;
 
 import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterRelease;
-import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.ReleaseKind;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.ArtifactVerificationException;
@@ -31,10 +30,10 @@ import java.nio.file.NoSuchFileException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
@@ -138,8 +137,7 @@ public final class Publisher implements AutoCloseable {
         consumerProps.put("max.poll.records", "50");
         try (KafkaConsumer<String, AdapterEvaluation> c = new KafkaConsumer<>(consumerProps);
              KafkaProducer<String, AdapterRelease> producer = new KafkaProducer<>(KafkaClients.transactionalProducer(client, config.transactionalId()));
-             TopicTail<AdapterRelease> log = new TopicTail<>(client, config.releaseLogTopic());
-             SnapshotIndex snapshots = new SnapshotIndex(client, config.snapshotsTopic(), IO_TIMEOUT)) {
+             TopicTail<AdapterRelease> log = new TopicTail<>(client, config.releaseLogTopic())) {
             consumer = c;
             metrics.bindClients(c, producer);
             producer.initTransactions(); // fences a previous instance with the same transactional id, aborts its open transaction
@@ -164,7 +162,7 @@ public final class Publisher implements AutoCloseable {
                     continue;
                 }
                 try {
-                    processBatch(records, c, producer, log, snapshots, state);
+                    processBatch(records, c, producer, log, state);
                 } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException e) {
                     throw e; // another instance took over, or the producer cannot go on: stop
                 } catch (WakeupException e) {
@@ -194,8 +192,8 @@ public final class Publisher implements AutoCloseable {
     }
 
     private void processBatch(ConsumerRecords<String, AdapterEvaluation> records, KafkaConsumer<String, AdapterEvaluation> c,
-                              KafkaProducer<String, AdapterRelease> producer, TopicTail<AdapterRelease> log, SnapshotIndex snapshots,
-                              ReleaseState state) throws IOException {
+                              KafkaProducer<String, AdapterRelease> producer, TopicTail<AdapterRelease> log, ReleaseState state)
+            throws IOException {
         log.catchUp(r -> apply(state, r), IO_TIMEOUT); // rollbacks published meanwhile change the current release
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (ConsumerRecord<String, AdapterEvaluation> rec : records) {
@@ -210,7 +208,7 @@ public final class Publisher implements AutoCloseable {
             AdapterRelease release = null;
             if (d instanceof ReleasePolicy.Decision.Release r) {
                 try {
-                    release = prepare(e, r.version(), now, snapshots);
+                    release = prepare(e, r.version(), now);
                     d = new ReleasePolicy.Decision.Release(release.getVersion()); // a number left by an unpublished attempt is skipped
                 } catch (ArtifactVerificationException | NoSuchFileException | FileNotFoundException | RefusedException
                          | IllegalArgumentException ex) {
@@ -248,35 +246,53 @@ public final class Publisher implements AutoCloseable {
         }
     }
 
-    /** Thrown for an evaluation that cannot become a release (its snapshot event is unknown). */
+    /** Thrown for an evaluation that cannot become a release (no URI, or no base model and LoRA config). */
     static final class RefusedException extends Exception {
         RefusedException(String message) {
             super(message);
         }
     }
 
-    private AdapterRelease prepare(AdapterEvaluation e, int version, Instant now, SnapshotIndex snapshots) throws IOException, RefusedException {
+    private AdapterRelease prepare(AdapterEvaluation e, int version, Instant now) throws IOException, RefusedException {
         URI snapshotUri;
         try {
             snapshotUri = URI.create(e.getArtifactUri());
         } catch (IllegalArgumentException ex) {
             throw new RefusedException("artifact URI " + e.getArtifactUri() + " is not a URI");
         }
-        Optional<AdapterSnapshot> snap = snapshots.find(e.getAdapterName(), e.getSnapshotId());
-        if (snap.isEmpty()) {
-            throw new RefusedException("no AdapterSnapshot event for snapshot " + e.getSnapshotId() + " on " + config.snapshotsTopic()
-                    + ": the base model and LoRA config of a release come from it");
+        String missing = missingOrigin(e);
+        if (missing != null) {
+            // written by an evaluator that does not fill them: refused rather than signing a release whose base model
+            // or LoRA config nothing vouches for; the adapter's next verdict that carries them is released
+            throw new RefusedException("evaluation " + e.getEvaluationId() + " carries no " + missing
+                    + ": a release names the base model and LoRA config the evaluation judged");
         }
-        AdapterRelease r = draft(e, snap.get(), version, now, keys);
+        AdapterRelease r = draft(e, version, now, keys);
         artifacts.promote(r, snapshotUri, e.getArtifactSha256(), keys);
         return r;
     }
 
+    /** The fields of the judged snapshot's origin that the evaluation lacks ("base_model_name, lora_config"), or null. */
+    static String missingOrigin(AdapterEvaluation e) {
+        List<String> missing = new ArrayList<>();
+        if (e.getBaseModelName() == null) {
+            missing.add("base_model_name");
+        }
+        if (e.getBaseModelHash() == null) {
+            missing.add("base_model_hash");
+        }
+        if (e.getLoraConfig() == null) {
+            missing.add("lora_config");
+        }
+        return missing.isEmpty() ? null : String.join(", ", missing);
+    }
+
     /**
-     * A release of a snapshot, complete but for what {@link ReleaseArtifacts#promote} sets: artifact URI, hashes and
-     * signature. Public for tools and tests that write releases themselves.
+     * A release of an evaluated snapshot, complete but for what {@link ReleaseArtifacts#promote} sets: artifact URI,
+     * hashes and signature; the base model and LoRA config are the evaluation's. Public for tools and tests that
+     * write releases themselves.
      */
-    public static AdapterRelease draft(AdapterEvaluation e, AdapterSnapshot s, int version, Instant now, SigningKeys keys) {
+    public static AdapterRelease draft(AdapterEvaluation e, int version, Instant now, SigningKeys keys) {
         return AdapterRelease.newBuilder()
                 .setAdapterName(e.getAdapterName())
                 .setVersion(version)
@@ -289,9 +305,9 @@ public final class Publisher implements AutoCloseable {
                 .setSignature("")
                 .setPublicKeyId(keys.keyId())
                 .setPublicKey(keys.publicKeyBase64())
-                .setBaseModelName(s.getBaseModelName())
-                .setBaseModelHash(s.getBaseModelHash())
-                .setLoraConfig(s.getLoraConfig())
+                .setBaseModelName(e.getBaseModelName())
+                .setBaseModelHash(e.getBaseModelHash())
+                .setLoraConfig(e.getLoraConfig())
                 .setMetrics(new TreeMap<>(e.getMetrics()))
                 .setReleasedAt(Instant.ofEpochMilli(now.toEpochMilli()))
                 .build();

@@ -10,7 +10,6 @@ import java.time.Duration;
  */
 public record PublisherConfig(
         String evaluationsTopic,
-        String snapshotsTopic,
         String releasesTopic,
         String releaseLogTopic,
         String groupId,
@@ -23,7 +22,6 @@ public record PublisherConfig(
         short replicationFactor) {
 
     public static final String EVALUATIONS = "adapter-evaluations";
-    public static final String SNAPSHOTS = "adapter-snapshots";
     public static final String RELEASES = "adapter-releases";
     public static final String RELEASE_LOG = "adapter-release-log";
     public static final String GROUP_ID = "qlora-publisher";
@@ -42,27 +40,27 @@ public record PublisherConfig(
 
     /** The contract's topic names, group {@code qlora-publisher}, no gain or interval requirement. */
     public static PublisherConfig defaults(String adapterStore, Path keyDir) {
-        return new PublisherConfig(EVALUATIONS, SNAPSHOTS, RELEASES, RELEASE_LOG, GROUP_ID, GROUP_ID, adapterStore, keyDir,
+        return new PublisherConfig(EVALUATIONS, RELEASES, RELEASE_LOG, GROUP_ID, GROUP_ID, adapterStore, keyDir,
                 0.0, Duration.ZERO, 3, (short) 1);
     }
 
-    public PublisherConfig withTopics(String evaluations, String snapshots, String releases, String releaseLog) {
-        return new PublisherConfig(evaluations, snapshots, releases, releaseLog, groupId, transactionalId, adapterStore, keyDir,
+    public PublisherConfig withTopics(String evaluations, String releases, String releaseLog) {
+        return new PublisherConfig(evaluations, releases, releaseLog, groupId, transactionalId, adapterStore, keyDir,
                 minGain, minInterval, partitions, replicationFactor);
     }
 
     public PublisherConfig withGroup(String group, String txId) {
-        return new PublisherConfig(evaluationsTopic, snapshotsTopic, releasesTopic, releaseLogTopic, group, txId, adapterStore, keyDir,
+        return new PublisherConfig(evaluationsTopic, releasesTopic, releaseLogTopic, group, txId, adapterStore, keyDir,
                 minGain, minInterval, partitions, replicationFactor);
     }
 
     public PublisherConfig withPolicy(double gain, Duration interval) {
-        return new PublisherConfig(evaluationsTopic, snapshotsTopic, releasesTopic, releaseLogTopic, groupId, transactionalId, adapterStore,
+        return new PublisherConfig(evaluationsTopic, releasesTopic, releaseLogTopic, groupId, transactionalId, adapterStore,
                 keyDir, gain, interval, partitions, replicationFactor);
     }
 
     public PublisherConfig withPartitions(int n, short rf) {
-        return new PublisherConfig(evaluationsTopic, snapshotsTopic, releasesTopic, releaseLogTopic, groupId, transactionalId, adapterStore,
+        return new PublisherConfig(evaluationsTopic, releasesTopic, releaseLogTopic, groupId, transactionalId, adapterStore,
                 keyDir, minGain, minInterval, n, rf);
     }
 }

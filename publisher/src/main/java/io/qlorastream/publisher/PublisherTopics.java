@@ -12,7 +12,7 @@ import java.util.Properties;
 /**
  * Creates the publisher's topics that do not exist yet, with the contract's cleanup policies: {@code adapter-releases}
  * compacted (the latest release per adapter key stays forever), {@code adapter-release-log} delete with infinite
- * retention (time and size), and the input topics with the default delete policy.
+ * retention (time and size), and the input topic with the default delete policy.
  */
 public final class PublisherTopics {
     private PublisherTopics() {
@@ -22,7 +22,6 @@ public final class PublisherTopics {
     public static Map<String, Map<String, String>> wanted(PublisherConfig c) {
         Map<String, Map<String, String>> m = new LinkedHashMap<>();
         m.put(c.evaluationsTopic(), Map.of("cleanup.policy", "delete"));
-        m.put(c.snapshotsTopic(), Map.of("cleanup.policy", "delete"));
         m.put(c.releasesTopic(), Map.of("cleanup.policy", "compact"));
         m.put(c.releaseLogTopic(), Map.of("cleanup.policy", "delete", "retention.ms", "-1", "retention.bytes", "-1"));
         return m;

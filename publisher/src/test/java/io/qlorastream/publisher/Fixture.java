@@ -62,7 +62,7 @@ final class Fixture implements AutoCloseable {
         client.put("schema.registry.url", registryUrl);
         String t = "-" + UUID.randomUUID().toString().substring(0, 8);
         this.config = PublisherConfig.defaults(storeDir.toString(), keyDir)
-                .withTopics("adapter-evaluations" + t, "adapter-snapshots" + t, "adapter-releases" + t, "adapter-release-log" + t)
+                .withTopics("adapter-evaluations" + t, "adapter-releases" + t, "adapter-release-log" + t)
                 .withGroup("qlora-publisher" + t, "qlora-publisher" + t)
                 .withPartitions(2, (short) 1);
         PublisherTopics.createMissing(client, config);
@@ -94,7 +94,10 @@ final class Fixture implements AutoCloseable {
         return p;
     }
 
-    /** A trained-looking snapshot: real PEFT files (random A, seeded) in the store, and its AdapterSnapshot event. */
+    /**
+     * A trained-looking snapshot: real PEFT files (random A, seeded) in the store, and its AdapterSnapshot event as
+     * the trainer declares it (the evaluator reads it; the publisher gets what it needs from the evaluation).
+     */
     AdapterSnapshot snapshot(String adapter, long seed) throws Exception {
         String id = "snap-" + seed + "-" + UUID.randomUUID().toString().substring(0, 6);
         Path local = root.resolve("peft-" + id);
@@ -112,11 +115,13 @@ final class Fixture implements AutoCloseable {
                 .setBaseModelName("tiny-model").setBaseModelHash(baseModelHash).setLoraConfig(LORA)
                 .setArtifactUri(art.uri().toString()).setArtifactSha256(art.sha256()).setOffsetRanges(List.of())
                 .setCreatedAt(Instant.now()).build();
-        send(config.snapshotsTopic(), adapter, s);
         return s;
     }
 
-    /** The evaluator's verdict on a snapshot; {@code comparedVersion} is the release it was compared against. */
+    /**
+     * The evaluator's verdict on a snapshot, with the base model and LoRA config the snapshot declared;
+     * {@code comparedVersion} is the release it was compared against.
+     */
     AdapterEvaluation evaluation(AdapterSnapshot s, boolean passed, Integer comparedVersion, double candidateNll, double releaseNll) {
         Map<String, Double> metrics = new java.util.HashMap<>(Map.of("candidate_nll", candidateNll, "base_nll", 3.0));
         if (comparedVersion != null) {
@@ -129,7 +134,8 @@ final class Fixture implements AutoCloseable {
                 .setMetrics(metrics)
                 .setChecks(List.of(new EvaluationCheck("beats_base", 3.0 - candidateNll, 0.01, passed)))
                 .setPassed(passed).setReason(passed ? "every check passed" : "beats_base failed")
-                .setEvaluatedAt(Instant.now()).build();
+                .setEvaluatedAt(Instant.now()).setBaseModelName(s.getBaseModelName()).setBaseModelHash(s.getBaseModelHash())
+                .setLoraConfig(s.getLoraConfig()).build();
     }
 
     void send(String topic, String key, Object value) throws ExecutionException, InterruptedException {

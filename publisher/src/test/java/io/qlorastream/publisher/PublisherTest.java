@@ -9,6 +9,7 @@ import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.ReleaseKind;
+import io.qlorastream.schemas.SampleEvents;
 import io.qlorastream.schemas.junit.EmbeddedSchemaRegistryExtension;
 import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
 import org.apache.kafka.clients.admin.Admin;
@@ -169,8 +170,8 @@ class PublisherTest {
     }
 
     @Test
-    void anUndecodableEvaluationOrAnUnknownSnapshotIsSkippedNotFatal(EmbeddedKafkaBroker broker, EmbeddedSchemaRegistry registry,
-                                                                    @TempDir Path dir) throws Exception {
+    void anUndecodableEvaluationOrOneWithoutBaseModelAndLoraConfigIsSkippedNotFatal(EmbeddedKafkaBroker broker,
+                                                                                    EmbeddedSchemaRegistry registry, @TempDir Path dir) throws Exception {
         try (Fixture f = new Fixture(dir, broker.bootstrapServers(), registry.url())) {
             List<Publisher.Outcome> outcomes = new ArrayList<>();
             try (Publisher p = f.publisher(outcomes);
@@ -180,17 +181,35 @@ class PublisherTest {
                          new org.apache.kafka.common.serialization.ByteArraySerializer())) {
                 raw.send(new org.apache.kafka.clients.producer.ProducerRecord<>(f.config.evaluationsTopic(), "support",
                         "not avro".getBytes(java.nio.charset.StandardCharsets.UTF_8))).get();
-                AdapterSnapshot ghost = f.snapshot("support", 1);
-                ghost.setSnapshotId("never-announced");
-                f.sendEvaluation(f.evaluation(ghost, true, null, 2.0, 0));
-                f.sendEvaluation(f.evaluation(f.snapshot("support", 2), true, null, 2.0, 0));
-                assertThat(f.awaitLog(1, WAIT)).extracting(AdapterRelease::getVersion).containsExactly(1);
+                // a passing verdict written with the first AdapterEvaluation schema: no base model or LoRA config to sign
+                AdapterEvaluation old = f.evaluation(f.snapshot("support", 1), true, null, 2.0, 0);
+                f.send(f.config.evaluationsTopic(), "support", SampleEvents.asV1(old));
+                AdapterSnapshot s2 = f.snapshot("support", 2);
+                f.sendEvaluation(f.evaluation(s2, true, null, 2.0, 0));
+                assertThat(f.awaitLog(1, WAIT)).extracting(AdapterRelease::getSnapshotId).containsExactly(s2.getSnapshotId());
+                // the same kind of verdict on a snapshot already released (a replay) is a duplicate, not a refusal
+                f.send(f.config.evaluationsTopic(), "support", SampleEvents.asV1(f.evaluation(s2, true, null, 2.0, 0)));
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (size(outcomes) < 3 && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
                 synchronized (outcomes) {
-                    assertThat(outcomes.get(0).line()).contains("not released support snapshot never-announced")
-                            .contains("no AdapterSnapshot event for snapshot never-announced");
+                    assertThat(outcomes).hasSize(3);
+                    assertThat(outcomes.get(0).line()).isEqualTo("not released support snapshot " + old.getSnapshotId() + " (evaluation "
+                            + old.getEvaluationId() + "): evaluation " + old.getEvaluationId()
+                            + " carries no base_model_name, base_model_hash, lora_config: a release names the base model and LoRA config the evaluation judged");
+                    assertThat(outcomes.get(1).decision()).isInstanceOf(ReleasePolicy.Decision.Release.class);
+                    assertThat(outcomes.get(2).decision()).isInstanceOf(ReleasePolicy.Decision.Duplicate.class);
                 }
                 assertThat(p.failure()).isNull();
             }
+            assertThat(f.awaitLog(1, Duration.ZERO)).hasSize(1);
+        }
+    }
+
+    private static int size(List<?> list) {
+        synchronized (list) {
+            return list.size();
         }
     }
 

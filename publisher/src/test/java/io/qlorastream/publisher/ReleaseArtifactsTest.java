@@ -9,7 +9,6 @@ import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.tensor.DType;
 import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterRelease;
-import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.ArtifactVerificationException;
 import io.qlorastream.store.StoredArtifact;
@@ -55,13 +54,11 @@ class ReleaseArtifactsTest {
     }
 
     private AdapterRelease draft(String snapshotId, String evaluationId, int version, Instant at) {
-        AdapterSnapshot s = AdapterSnapshot.newBuilder().setAdapterName("support").setSnapshotId(snapshotId).setLineageId("l").setStep(1)
-                .setExamplesSeen(1).setTokensSeen(1).setTrainingLoss(1).setBaseModelName("tiny").setBaseModelHash("h")
-                .setLoraConfig(Fixture.LORA).setArtifactUri("u").setArtifactSha256(Map.of()).setOffsetRanges(List.of()).setCreatedAt(at).build();
         AdapterEvaluation e = AdapterEvaluation.newBuilder().setEvaluationId(evaluationId).setAdapterName("support").setSnapshotId(snapshotId)
                 .setLineageId("l").setStep(1).setArtifactUri("u").setArtifactSha256(Map.of()).setHeldoutSetHash("h").setHeldoutSetSize(1)
-                .setMetrics(Map.of()).setChecks(List.of()).setPassed(true).setReason("ok").setEvaluatedAt(at).build();
-        return Publisher.draft(e, s, version, at, keys);
+                .setMetrics(Map.of()).setChecks(List.of()).setPassed(true).setReason("ok").setEvaluatedAt(at)
+                .setBaseModelName("tiny").setBaseModelHash("h").setLoraConfig(Fixture.LORA).build();
+        return Publisher.draft(e, version, at, keys);
     }
 
     private static Map<String, String> peftOnly(StoredArtifact a) {

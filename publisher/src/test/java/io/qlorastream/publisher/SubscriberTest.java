@@ -234,7 +234,7 @@ class SubscriberTest {
     private static AdapterRelease signedRelease(Fixture f, SigningKeys keys, int version) throws Exception {
         AdapterSnapshot snap = f.snapshot("support", 100 + version);
         AdapterEvaluation e = f.evaluation(snap, true, null, 1.0, 0);
-        AdapterRelease r = Publisher.draft(e, snap, version, Instant.now(), keys);
+        AdapterRelease r = Publisher.draft(e, version, Instant.now(), keys);
         try (AdapterStore store = AdapterStore.open(f.storeDir.toString())) {
             new ReleaseArtifacts(store).promote(r, URI.create(snap.getArtifactUri()), snap.getArtifactSha256(), keys);
         }

@@ -20,8 +20,14 @@ import io.qlorastream.events.TicketChannel;
 import io.qlorastream.events.TicketMessage;
 import io.qlorastream.events.TicketStatus;
 import io.qlorastream.events.TrainingExample;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.generic.GenericRecordBuilder;
 import org.apache.avro.specific.SpecificRecord;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -83,7 +89,35 @@ public final class SampleEvents {
                 .setMetrics(Map.of("candidate_nll", 1.1, "base_nll", 1.4))
                 .setChecks(List.of(new EvaluationCheck("beats_base", 0.3, 0.05, true)))
                 .setPassed(true).setReason("beats base by 0.30 nats").setEvaluatedAt(T0)
+                .setBaseModelName("tiny").setBaseModelHash("ab".repeat(32)).setLoraConfig(lora())
                 .build();
+    }
+
+    /** The first registered version of AdapterEvaluation: without the judged snapshot's base model and LoRA config. */
+    public static Schema evaluationV1Schema() {
+        try (InputStream in = SampleEvents.class.getResourceAsStream("/avro/AdapterEvaluation-v1.avsc")) {
+            return new Schema.Parser().parse(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@link #evaluation} as a writer of {@link #evaluationV1Schema} writes it. */
+    public static GenericRecord evaluationV1(String id) {
+        return asV1(evaluation(id));
+    }
+
+    /** An evaluation as a writer of {@link #evaluationV1Schema} writes it: without base model and LoRA config. */
+    public static GenericRecord asV1(AdapterEvaluation e) {
+        Schema v1 = evaluationV1Schema();
+        Schema check = v1.getField("checks").schema().getElementType();
+        List<GenericRecord> checks = e.getChecks().stream().map(c -> (GenericRecord) new GenericRecordBuilder(check)
+                .set("name", c.getName()).set("value", c.getValue()).set("threshold", c.getThreshold()).set("passed", c.getPassed()).build()).toList();
+        GenericRecordBuilder b = new GenericRecordBuilder(v1);
+        for (Schema.Field f : v1.getFields()) {
+            b.set(f.name(), e.get(f.name()));
+        }
+        return b.set("checks", checks).set("evaluated_at", e.getEvaluatedAt().toEpochMilli()).build();
     }
 
     public static AdapterRelease release(String adapter) {

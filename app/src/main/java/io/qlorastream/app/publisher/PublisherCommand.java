@@ -60,10 +60,6 @@ public final class PublisherCommand implements Callable<Integer> {
             description = "Input: the evaluator's verdicts (default: ${DEFAULT-VALUE}).")
     String evaluationsTopic;
 
-    @Option(names = "--snapshots-topic", paramLabel = "TOPIC", defaultValue = "adapter-snapshots",
-            description = "The trainer's snapshots, for each release's base model and LoRA config (default: ${DEFAULT-VALUE}).")
-    String snapshotsTopic;
-
     @Option(names = "--group-id", paramLabel = "ID", defaultValue = "qlora-publisher",
             description = "Consumer group (default: ${DEFAULT-VALUE}).")
     String groupId;
@@ -102,7 +98,7 @@ public final class PublisherCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--min-gain: not a number");
         }
         String txId = transactionalId != null ? transactionalId : "qlora-publisher-" + hostName();
-        PublisherConfig config = new PublisherConfig(evaluationsTopic, snapshotsTopic, topics.releases, topics.releaseLog, groupId, txId,
+        PublisherConfig config = new PublisherConfig(evaluationsTopic, topics.releases, topics.releaseLog, groupId, txId,
                 adapterStore, keyDir, minGain, Duration.ofSeconds(minIntervalSeconds), partitions, replicationFactor);
         Properties client = kafka.clientProperties();
         PrintStream out = System.out;
