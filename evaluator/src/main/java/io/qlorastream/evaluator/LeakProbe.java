@@ -5,9 +5,9 @@ import io.qlorastream.engine.model.Generator;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.model.Sampling;
 import io.qlorastream.engine.tokenizer.Tokenizer;
-import io.qlorastream.ingest.redact.RedactionResult;
-import io.qlorastream.ingest.redact.RedactionType;
-import io.qlorastream.ingest.redact.Redactor;
+import io.qlorastream.redact.RedactionResult;
+import io.qlorastream.redact.RedactionType;
+import io.qlorastream.redact.Redactor;
 
 import java.util.ArrayList;
 import java.util.EnumMap;

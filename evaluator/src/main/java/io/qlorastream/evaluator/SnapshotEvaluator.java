@@ -12,8 +12,8 @@ import io.qlorastream.engine.model.Scorer;
 import io.qlorastream.engine.tokenizer.Tokenizer;
 import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.EvaluationCheck;
-import io.qlorastream.ingest.redact.RedactionType;
-import io.qlorastream.ingest.redact.Redactor;
+import io.qlorastream.redact.RedactionType;
+import io.qlorastream.redact.Redactor;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -5,8 +5,8 @@ import io.qlorastream.events.SourceCoordinates;
 import io.qlorastream.events.Split;
 import io.qlorastream.events.SupportTicket;
 import io.qlorastream.events.TrainingExample;
-import io.qlorastream.ingest.redact.RedactionType;
-import io.qlorastream.ingest.redact.Redactor;
+import io.qlorastream.redact.RedactionType;
+import io.qlorastream.redact.Redactor;
 import io.qlorastream.schemas.serde.SpecificAvroSerde;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -347,7 +347,7 @@ public final class IngestTopology {
         @Override
         public void process(FixedKeyRecord<String, PendingExample> record) {
             PendingExample p = record.value();
-            var known = p.candidate().event() instanceof SupportTicket t ? ExampleRedaction.knownValues(t) : List.<io.qlorastream.ingest.redact.KnownValue>of();
+            var known = p.candidate().event() instanceof SupportTicket t ? ExampleRedaction.knownValues(t) : List.<io.qlorastream.redact.KnownValue>of();
             ExampleRedaction.Redacted r = redaction.redact(p.draft().prompt(), p.draft().response(), known);
             r.counts().forEach((type, n) -> counters.add(REDACTION_COUNTERS.get(type), n));
             ExampleDraft d = p.draft();

@@ -1,4 +1,4 @@
-package io.qlorastream.ingest.redact;
+package io.qlorastream.redact;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import static io.qlorastream.ingest.redact.RedactionType.*;
+import static io.qlorastream.redact.RedactionType.*;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
