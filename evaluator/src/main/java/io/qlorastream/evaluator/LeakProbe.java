@@ -16,9 +16,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Greedy completions of held-out prompts, scanned with ingest's {@link Redactor}: what the redactor would have to
- * remove from a completion is something the adapter emits on its own (an email, a key, a card number) and must not
- * be served. Held-out prompts are themselves redacted by ingest, so a finding comes from the adapter's weights.
+ * Greedy completions of held-out prompts, scanned with the {@link Redactor} ingest redacts with: what the redactor
+ * would have to remove from a completion is something the adapter emits on its own (an email, a key, a card number)
+ * and must not be served. Held-out prompts are themselves redacted by ingest, so a finding comes from the adapter's weights.
  */
 public final class LeakProbe {
     /** One completion the redactor found something in. */
