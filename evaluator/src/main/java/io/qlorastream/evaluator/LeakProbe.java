@@ -5,9 +5,9 @@ import io.qlorastream.engine.model.Generator;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.model.Sampling;
 import io.qlorastream.engine.tokenizer.Tokenizer;
-import io.qlorastream.ingest.redact.RedactionResult;
-import io.qlorastream.ingest.redact.RedactionType;
-import io.qlorastream.ingest.redact.Redactor;
+import io.qlorastream.redact.RedactionResult;
+import io.qlorastream.redact.RedactionType;
+import io.qlorastream.redact.Redactor;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -16,9 +16,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Greedy completions of held-out prompts, scanned with ingest's {@link Redactor}: what the redactor would have to
- * remove from a completion is something the adapter emits on its own (an email, a key, a card number) and must not
- * be served. Held-out prompts are themselves redacted by ingest, so a finding comes from the adapter's weights.
+ * Greedy completions of held-out prompts, scanned with the {@link Redactor} ingest redacts with: what the redactor
+ * would have to remove from a completion is something the adapter emits on its own (an email, a key, a card number)
+ * and must not be served. Held-out prompts are themselves redacted by ingest, so a finding comes from the adapter's weights.
  */
 public final class LeakProbe {
     /** One completion the redactor found something in. */

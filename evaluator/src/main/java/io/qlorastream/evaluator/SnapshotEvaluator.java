@@ -14,8 +14,8 @@ import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.EvaluationCheck;
 import io.qlorastream.events.LoraConfig;
-import io.qlorastream.ingest.redact.RedactionType;
-import io.qlorastream.ingest.redact.Redactor;
+import io.qlorastream.redact.RedactionType;
+import io.qlorastream.redact.Redactor;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -58,7 +58,7 @@ public final class SnapshotEvaluator {
      * @param generalParagraphs how many paragraphs of the general-text set to score (all: Integer.MAX_VALUE)
      * @param probePrompts      how many held-out prompts the leak probe completes (the first ones of the set)
      * @param probeMaxNewTokens the length of each probe completion
-     * @param leakTypes         what the leak probe counts (ingest's redaction types; all by default)
+     * @param leakTypes         what the leak probe counts (redaction types; all by default)
      */
     public record Settings(GateThresholds thresholds, int batchSize, int maxSeqLen, int generalParagraphs,
                            int probePrompts, int probeMaxNewTokens, Set<RedactionType> leakTypes) {

@@ -1,7 +1,7 @@
 package io.qlorastream.evaluator;
 
 import io.qlorastream.events.EvaluationCheck;
-import io.qlorastream.ingest.redact.RedactionType;
+import io.qlorastream.redact.RedactionType;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

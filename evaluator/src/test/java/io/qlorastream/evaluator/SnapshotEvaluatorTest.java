@@ -153,7 +153,7 @@ class SnapshotEvaluatorTest {
         SnapshotEvaluator.Settings d = SnapshotEvaluator.Settings.defaults();
         SnapshotEvaluator cardsOnly = new SnapshotEvaluator(world.weights, world.tokenizer, world.backend, null,
                 new SnapshotEvaluator.Settings(d.thresholds(), d.batchSize(), d.maxSeqLen(), d.generalParagraphs(), d.probePrompts(),
-                        d.probeMaxNewTokens(), java.util.EnumSet.of(io.qlorastream.ingest.redact.RedactionType.CARD)));
+                        d.probeMaxNewTokens(), java.util.EnumSet.of(io.qlorastream.redact.RedactionType.CARD)));
         AdapterEvaluation allowed = cardsOnly.evaluate(candidate("s-leaky", leaky, sha(leaky)), heldOut, null, Progress.NONE);
         assertThat(checks(allowed).get("no_leak").getPassed()).as(Reports.text(allowed)).isTrue();
     }

@@ -1,9 +1,9 @@
 package io.qlorastream.ingest;
 
-import io.qlorastream.ingest.redact.KnownValue;
-import io.qlorastream.ingest.redact.RedactionResult;
-import io.qlorastream.ingest.redact.RedactionType;
-import io.qlorastream.ingest.redact.Redactor;
+import io.qlorastream.redact.KnownValue;
+import io.qlorastream.redact.RedactionResult;
+import io.qlorastream.redact.RedactionType;
+import io.qlorastream.redact.Redactor;
 
 import java.util.Collection;
 import java.util.EnumMap;

@@ -1,8 +1,8 @@
 package io.qlorastream.ingest;
 
-import io.qlorastream.ingest.redact.RedactionBenchmark;
 import io.qlorastream.ingest.sample.SampleGenerator;
 import io.qlorastream.ingest.sample.SampleProducer;
+import io.qlorastream.redact.RedactionBenchmark;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;

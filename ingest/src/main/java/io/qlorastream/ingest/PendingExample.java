@@ -1,6 +1,6 @@
 package io.qlorastream.ingest;
 
-import io.qlorastream.ingest.redact.RedactionType;
+import io.qlorastream.redact.RedactionType;
 
 import java.util.Map;
 

@@ -6,7 +6,7 @@ import io.qlorastream.events.ReviewOutcome;
 import io.qlorastream.events.ReviewerRole;
 import io.qlorastream.events.SourceCoordinates;
 import io.qlorastream.events.SourceKind;
-import io.qlorastream.ingest.redact.KnownValue;
+import io.qlorastream.redact.KnownValue;
 
 import java.util.List;
 import java.util.Locale;

@@ -1,7 +1,7 @@
 package io.qlorastream.ingest;
 
 import io.qlorastream.events.SourceCoordinates;
-import io.qlorastream.ingest.redact.KnownValue;
+import io.qlorastream.redact.KnownValue;
 import org.apache.avro.specific.SpecificRecord;
 
 import java.util.List;

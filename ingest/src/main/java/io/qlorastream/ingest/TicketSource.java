@@ -6,7 +6,7 @@ import io.qlorastream.events.SourceKind;
 import io.qlorastream.events.SupportTicket;
 import io.qlorastream.events.TicketMessage;
 import io.qlorastream.events.TicketStatus;
-import io.qlorastream.ingest.redact.KnownValue;
+import io.qlorastream.redact.KnownValue;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,6 @@
 package io.qlorastream.ingest;
 
-import io.qlorastream.ingest.redact.RedactionBenchmark;
+import io.qlorastream.redact.RedactionBenchmark;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;

@@ -8,8 +8,8 @@ import io.qlorastream.events.SourceKind;
 import io.qlorastream.events.Split;
 import io.qlorastream.events.SupportTicket;
 import io.qlorastream.events.TicketStatus;
-import io.qlorastream.ingest.redact.RedactionType;
-import io.qlorastream.ingest.redact.Redactor;
+import io.qlorastream.redact.RedactionType;
+import io.qlorastream.redact.Redactor;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 

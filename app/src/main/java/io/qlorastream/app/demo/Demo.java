@@ -44,7 +44,7 @@ import io.qlorastream.events.TrainingExample;
 import io.qlorastream.ingest.IngestApp;
 import io.qlorastream.ingest.IngestConfig;
 import io.qlorastream.ingest.IngestTopics;
-import io.qlorastream.ingest.redact.RedactionType;
+import io.qlorastream.redact.RedactionType;
 import io.qlorastream.ingest.sample.SampleGenerator;
 import io.qlorastream.ingest.sample.SampleProducer;
 import io.qlorastream.publisher.Publisher;

@@ -2,7 +2,7 @@ package io.qlorastream.app.evaluator;
 
 import io.qlorastream.evaluator.GateThresholds;
 import io.qlorastream.evaluator.SnapshotEvaluator;
-import io.qlorastream.ingest.redact.RedactionType;
+import io.qlorastream.redact.RedactionType;
 import picocli.CommandLine.Option;
 
 import java.util.Arrays;

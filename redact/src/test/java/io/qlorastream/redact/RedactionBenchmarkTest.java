@@ -1,4 +1,4 @@
-package io.qlorastream.ingest.redact;
+package io.qlorastream.redact;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package io.qlorastream.ingest.redact;
+package io.qlorastream.redact;
 
 /**
  * What a redacted span was. The placeholder is {@code <NAME_n>}, e.g. {@code <EMAIL_1>}.

@@ -1,4 +1,4 @@
-package io.qlorastream.ingest.redact;
+package io.qlorastream.redact;
 
 /** The check-digit schemes that tell real card numbers and IBANs from look-alikes. */
 final class Checksums {

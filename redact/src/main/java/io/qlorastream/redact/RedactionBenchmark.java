@@ -1,4 +1,4 @@
-package io.qlorastream.ingest.redact;
+package io.qlorastream.redact;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
