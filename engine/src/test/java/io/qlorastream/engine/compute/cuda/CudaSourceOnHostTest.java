@@ -1,6 +1,6 @@
 package io.qlorastream.engine.compute.cuda;
 
-import io.qlorastream.engine.model.LlamaConfig;
+import io.qlorastream.engine.config.LlamaConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,12 +1,12 @@
 package io.qlorastream.engine.compute.cuda;
 
 import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.LoraModule;
 import io.qlorastream.engine.lora.PeftAdapter;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.model.LoadOptions;

@@ -1,5 +1,6 @@
 package io.qlorastream.engine.compute.cuda;
 
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.kernels.CrossEntropy;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
@@ -7,7 +8,6 @@ import io.qlorastream.engine.lora.LoraDropout;
 import io.qlorastream.engine.lora.Rng;
 import io.qlorastream.engine.model.LayerWeights;
 import io.qlorastream.engine.model.Linear;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.optim.AdamW;
 import io.qlorastream.engine.quant.Nf4Tensor;
