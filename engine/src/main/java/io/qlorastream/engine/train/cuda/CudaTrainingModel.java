@@ -1,5 +1,11 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
+import io.qlorastream.engine.compute.cuda.CudaBackend;
+import io.qlorastream.engine.compute.cuda.CudaException;
+import io.qlorastream.engine.compute.cuda.CudaKernels;
+import io.qlorastream.engine.compute.cuda.CudaStatus;
+import io.qlorastream.engine.compute.cuda.DeviceBuffer;
+import io.qlorastream.engine.compute.cuda.TrainingDevice;
 import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.kernels.CrossEntropy;
@@ -15,8 +21,7 @@ import io.qlorastream.engine.optim.AdamW;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.tensor.Floats;
 import io.qlorastream.engine.tensor.WeightMatrix;
-import io.qlorastream.engine.train.TrainingEngine;
-import org.bytedeco.javacpp.Pointer;
+import io.qlorastream.engine.train.engine.TrainingEngine;
 import org.bytedeco.javacpp.SizeTPointer;
 
 import java.util.ArrayList;
@@ -32,7 +37,7 @@ import static io.qlorastream.engine.config.Projection.V;
 import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
 
 /**
- * QLoRA training of one adapter with everything on the GPU: the {@link TrainingEngine} a {@link CudaBackend} makes.
+ * QLoRA training of one adapter with everything on the GPU: the {@link TrainingEngine} of a {@link CudaBackend}.
  * It mirrors {@link LlamaModel}'s forward and {@code lossSumAndBackward} layer for layer (llm.c style: one kernel or
  * cuBLAS call per layer kind and direction), so the CPU model is its reference:
  * <ul>
@@ -55,7 +60,7 @@ import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
  * partial sums come back; the adapter and the moments cross only in {@link #load} and {@link #store}.
  * <p>
  * Kernels are launched on the default stream, like cuBLAS on the backend's handle, so they run in issue order. All
- * GPU work goes through a {@link TrainingDevice} ({@link CudaTrainingDevice} on a GPU), which a CPU test emulates to
+ * GPU work goes through a {@link TrainingDevice} ({@link CudaBackend#trainingDevice} on a GPU), which a CPU test emulates to
  * check this class's orchestration against the CPU model (CudaTrainingModelEmulatedTest).
  * Not thread-safe; one engine per backend at a time.
  */
@@ -93,6 +98,24 @@ public final class CudaTrainingModel implements TrainingEngine {
 
     private Buffers buf;
     private boolean closed;
+
+    /**
+     * The GPU-resident training engine over {@code model}'s frozen weights (which must compute on {@code backend}),
+     * closed with the backend at the latest.
+     */
+    public static CudaTrainingModel open(CudaBackend backend, LlamaModel model, boolean checkpointing, Precision precision) {
+        if (model.backend() != backend) {
+            throw new IllegalArgumentException("the model computes on " + model.backend().name() + ", not on this CUDA backend");
+        }
+        if (precision == Precision.BF16 && backend.gpu().ccMajor() < 8) {
+            // cublasGemmEx with bf16 inputs needs Ampere's tensor cores or later
+            throw new CudaException("GPU-resident training computes in bf16 and needs compute capability 8.0 or newer; "
+                    + backend.gpu().reason(), null);
+        }
+        CudaTrainingModel engine = new CudaTrainingModel(backend.trainingDevice(), model, checkpointing, precision);
+        backend.onClose(engine::close);
+        return engine;
+    }
 
     CudaTrainingModel(TrainingDevice dev, LlamaModel model, boolean checkpointing, Precision precision) {
         this(dev, model, checkpointing, precision, TrainingPlan.WEIGHT_SCRATCH_SHORTS, TrainingPlan.LOSS_CHUNK_FLOATS);
@@ -335,8 +358,9 @@ public final class CudaTrainingModel implements TrainingEngine {
             }
         }
         stepCount++;
-        try (CudaKernels.Args a = CudaBackend.adamwArgs(params.address(), grads.address(), expAvg.address(),
-                expAvgSq.address(), n, optimizer.config, lr, stepCount)) {
+        try (CudaKernels.Args a = CudaKernels.adamwArgs(params.address(), grads.address(), expAvg.address(),
+                expAvgSq.address(), n, optimizer.config.weightDecay(), optimizer.config.beta1(), optimizer.config.beta2(),
+                optimizer.config.eps(), lr, stepCount)) {
             dev.launchElementwise("adamw_step", n, a);
         }
         return norm;
@@ -680,11 +704,6 @@ public final class CudaTrainingModel implements TrainingEngine {
 
     private void copy(DeviceBuffer to, DeviceBuffer from, long floats) {
         dev.copy(to.address(), from.address(), 4 * floats);
-    }
-
-    /** A JavaCPP pointer at an exact device address (position 0). */
-    static Pointer at(long address) {
-        return CudaTrainingDevice.at(address);
     }
 
     /** Row-major fp32 C = alpha·op(A)·op(B) + beta·C on column-major cuBLAS (operands swapped, see ColumnMajorGemm). */

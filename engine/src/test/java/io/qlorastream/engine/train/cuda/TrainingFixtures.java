@@ -1,4 +1,4 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
 import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.kernels.CrossEntropy;
@@ -13,7 +13,7 @@ import io.qlorastream.engine.optim.AdamW;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.tensor.DenseMatrix;
 import io.qlorastream.engine.tensor.Floats;
-import io.qlorastream.engine.train.TrainingEngine;
+import io.qlorastream.engine.train.engine.TrainingEngine;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -157,7 +157,7 @@ final class TrainingFixtures {
         LlamaWeights w = weights(c);
         Run cpu;
         try (io.qlorastream.engine.compute.CpuBackend be = new io.qlorastream.engine.compute.CpuBackend(1);
-             TrainingEngine e = new io.qlorastream.engine.train.CpuTrainingEngine(new io.qlorastream.engine.model.LlamaModel(w, be), true)) {
+             TrainingEngine e = new io.qlorastream.engine.train.engine.CpuTrainingEngine(new io.qlorastream.engine.model.LlamaModel(w, be), true)) {
             cpu = train(e, adapter(c, dropout), dropout, steps, m1, m2);
         }
         Run onGpu;

@@ -1,4 +1,4 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
 import io.qlorastream.engine.compute.CpuBackend;
 import io.qlorastream.engine.config.LlamaConfig;

@@ -1,6 +1,7 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
 import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.compute.cuda.EmulatedDevice;
 import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.lora.LoraModule;
 import io.qlorastream.engine.lora.Rng;
@@ -13,7 +14,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.util.List;
 import java.util.SplittableRandom;
 
-import static io.qlorastream.engine.compute.cuda.TrainingFixtures.*;
+import static io.qlorastream.engine.train.cuda.TrainingFixtures.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
