@@ -50,7 +50,7 @@ class ModelCommandsIT {
         Path custom = dir.resolve("custom");
         ok("make-model", "--out", custom.toString(), "--preset", "small", "--hidden", "64", "--layers", "2", "--heads", "4",
                 "--kv-heads", "1", "--intermediate", "100", "--vocab-size", "300", "--dtype", "f32").close();
-        io.qlorastream.engine.model.LlamaConfig cc = io.qlorastream.engine.model.LlamaConfig.read(custom);
+        io.qlorastream.engine.config.LlamaConfig cc = io.qlorastream.engine.config.LlamaConfig.read(custom);
         assertThat(List.of(cc.hiddenSize(), cc.numLayers(), cc.numHeads(), cc.numKvHeads(), cc.intermediateSize(), cc.vocabSize()))
                 .containsExactly(64, 2, 4, 1, 100, 300);
         assertThat(cc.torchDtype()).isEqualTo("float32");

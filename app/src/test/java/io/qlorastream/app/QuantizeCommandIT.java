@@ -1,6 +1,6 @@
 package io.qlorastream.app;
 
-import io.qlorastream.engine.model.LayerWeights;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.model.LoadOptions;
 import io.qlorastream.engine.model.ModelLoader;
@@ -36,7 +36,7 @@ class QuantizeCommandIT {
         try (LlamaWeights a = ModelLoader.load(model, LoadOptions.defaults());
              LlamaWeights b = ModelLoader.load(out, LoadOptions.defaults())) {
             for (int i = 0; i < a.layers.length; i++) {
-                for (String proj : LayerWeights.PROJECTIONS) {
+                for (Projection proj : Projection.values()) {
                     assertThat(((Nf4Tensor) b.layers[i].projection(proj).weight).packed())
                             .isEqualTo(((Nf4Tensor) a.layers[i].projection(proj).weight).packed());
                 }

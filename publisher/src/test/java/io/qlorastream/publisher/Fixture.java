@@ -1,8 +1,8 @@
 package io.qlorastream.publisher;
 
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.PeftAdapter;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.ModelMaker;
 import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.tensor.DType;
@@ -11,12 +11,12 @@ import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.EvaluationCheck;
 import io.qlorastream.events.LoraConfig;
+import io.qlorastream.schemas.serde.AvroSerializer;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.StoredArtifact;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
-import io.qlorastream.schemas.serde.AvroSerializer;
 
 import java.io.IOException;
 import java.io.InputStream;

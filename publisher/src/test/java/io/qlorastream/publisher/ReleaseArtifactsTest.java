@@ -1,9 +1,9 @@
 package io.qlorastream.publisher;
 
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.PeftAdapter;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.ModelMaker;
 import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.tensor.DType;

@@ -1,9 +1,9 @@
 package io.qlorastream.app.cli;
 
 import io.qlorastream.engine.compute.Backend;
-import io.qlorastream.engine.compute.Device;
-import picocli.CommandLine;
+import io.qlorastream.engine.compute.device.Device;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.io.PrintStream;
 

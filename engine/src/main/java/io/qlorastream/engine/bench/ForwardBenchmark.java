@@ -1,9 +1,10 @@
 package io.qlorastream.engine.bench;
 
 import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.model.LayerWeights;
 import io.qlorastream.engine.model.Linear;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.quant.Nf4Tensor;
 
@@ -59,7 +60,7 @@ public final class ForwardBenchmark {
         long quantizedParams = 0;
         long quantizedBytes = 0;
         for (LayerWeights lw : model.weights().layers) {
-            for (String p : LayerWeights.PROJECTIONS) {
+            for (Projection p : Projection.values()) {
                 Linear l = lw.projection(p);
                 long n = (long) l.inFeatures() * l.outFeatures();
                 linearParams += n;

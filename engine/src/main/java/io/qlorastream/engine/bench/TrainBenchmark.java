@@ -1,12 +1,13 @@
 package io.qlorastream.engine.bench;
 
 import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.LoraModule;
 import io.qlorastream.engine.model.LayerWeights;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.optim.AdamW;
 import io.qlorastream.engine.optim.GradClip;
@@ -83,7 +84,7 @@ public final class TrainBenchmark {
 
         long linearParams = 0;
         for (LayerWeights lw : model.weights().layers) {
-            for (String p : LayerWeights.PROJECTIONS) {
+            for (Projection p : Projection.values()) {
                 linearParams += (long) lw.projection(p).inFeatures() * lw.projection(p).outFeatures();
             }
         }

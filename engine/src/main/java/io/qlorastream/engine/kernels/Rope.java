@@ -1,7 +1,7 @@
 package io.qlorastream.engine.kernels;
 
 import io.qlorastream.engine.compute.Backend;
-import io.qlorastream.engine.model.LlamaConfig;
+import io.qlorastream.engine.config.LlamaConfig;
 
 /**
  * Rotary position embedding in Hugging Face's {@code rotate_half} layout: element i of a head pairs with element

@@ -1,8 +1,7 @@
 package io.qlorastream.engine.lora;
 
-import io.qlorastream.engine.model.LayerWeights;
-import io.qlorastream.engine.model.LlamaConfig;
-import io.qlorastream.engine.model.ModelLoader;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -11,7 +10,7 @@ import java.util.List;
 /**
  * The trainable LoRA parameters of a whole model, laid out once in one flat fp32 array (and one gradient array of
  * the same layout), so the optimizer, gradient clipping and state files work on two arrays. Order: layer by
- * layer, projections in {@link LayerWeights#PROJECTIONS} order, for each A [r, in] then B [out, r].
+ * layer, projections in {@link Projection} order, for each A [r, in] then B [out, r].
  */
 public final class LoraAdapter {
     public final LoraConfig config;
@@ -27,7 +26,7 @@ public final class LoraAdapter {
         long total = 0;
         for (int l = 0; l < numLayers; l++) {
             for (String p : config.targetModules()) {
-                int[] shape = ModelLoader.expectedShape(model, p);
+                int[] shape = Projection.of(p).shape(model);
                 total += (long) config.r() * (shape[0] + shape[1]);
             }
         }
@@ -37,18 +36,17 @@ public final class LoraAdapter {
         params = new float[(int) total];
         grads = new float[(int) total];
         float scaling = (float) config.scaling();
-        modules = new LoraModule[numLayers][LayerWeights.PROJECTIONS.size()];
+        modules = new LoraModule[numLayers][Projection.values().length];
         List<LoraModule> list = new ArrayList<>();
         int offset = 0;
         for (int l = 0; l < numLayers; l++) {
-            for (int j = 0; j < LayerWeights.PROJECTIONS.size(); j++) {
-                String p = LayerWeights.PROJECTIONS.get(j);
+            for (Projection p : Projection.values()) {
                 if (!config.targets(p)) {
                     continue;
                 }
-                int[] shape = ModelLoader.expectedShape(model, p);
+                int[] shape = p.shape(model);
                 LoraModule m = new LoraModule(l, p, shape[1], shape[0], config.r(), scaling, params, grads, offset);
-                modules[l][j] = m;
+                modules[l][p.ordinal()] = m;
                 list.add(m);
                 offset += m.size();
             }
@@ -78,13 +76,12 @@ public final class LoraAdapter {
     }
 
     /** The module of {@code projection} in {@code layer}, or null when the config does not target it. */
-    public LoraModule module(int layer, String projection) {
-        int j = LayerWeights.PROJECTIONS.indexOf(projection);
-        if (j < 0 || layer < 0 || layer >= numLayers) {
+    public LoraModule module(int layer, Projection projection) {
+        if (layer < 0 || layer >= numLayers) {
             throw new IllegalArgumentException("no LoRA module slot for layer " + layer + " " + projection
-                    + " (layers 0.." + (numLayers - 1) + ", projections " + LayerWeights.PROJECTIONS + ")");
+                    + " (layers 0.." + (numLayers - 1) + ")");
         }
-        return modules[layer][j];
+        return modules[layer][projection.ordinal()];
     }
 
     /** Every module in layout order. */

@@ -1,6 +1,6 @@
 package io.qlorastream.engine.lora;
 
-import io.qlorastream.engine.model.LayerWeights;
+import io.qlorastream.engine.config.Projection;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -13,13 +13,13 @@ import java.util.Set;
  * @param r             rank of every adapter pair
  * @param alpha         {@code lora_alpha}
  * @param dropout       {@code lora_dropout}: probability of zeroing an input element of the LoRA path while training
- * @param targetModules projections that carry an adapter, in {@link LayerWeights#PROJECTIONS} order ("q_proj" ...)
+ * @param targetModules projections that carry an adapter, in {@link Projection} order ("q_proj" ...)
  * @param useRslora     scaling {@code alpha / sqrt(r)} (rsLoRA) instead of {@code alpha / r}
  */
 public record LoraConfig(int r, double alpha, double dropout, List<String> targetModules, boolean useRslora) {
 
     /** All seven linear projections of a decoder block, as the QLoRA paper adapts them. */
-    public static final List<String> ALL_TARGETS = LayerWeights.PROJECTIONS;
+    public static final List<String> ALL_TARGETS = Projection.PEFT_NAMES;
 
     public LoraConfig {
         if (r <= 0) {
@@ -64,8 +64,8 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         return useRslora ? alpha / Math.sqrt(r) : alpha / r;
     }
 
-    public boolean targets(String projection) {
-        return targetModules.contains(projection);
+    public boolean targets(Projection projection) {
+        return targetModules.contains(projection.peftName());
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.qlorastream.engine.lora;
 
+import io.qlorastream.engine.config.Projection;
+
 /**
  * PEFT's {@code lora_dropout} (inverted dropout on the LoRA input: kept elements are scaled by 1/(1−p)), with
  * counter-based masks: the keep decision of element {@code i} is a hash of (seed, micro-batch counter, layer,
@@ -59,8 +61,8 @@ public final class LoraDropout {
     }
 
     /** The mask stream of one module in the current micro-batch. */
-    public long key(int layer, String projection) {
-        int j = io.qlorastream.engine.model.LayerWeights.PROJECTIONS.indexOf(projection);
+    public long key(int layer, Projection projection) {
+        int j = projection.ordinal();
         long k = Rng.mix64(seed ^ 0x5DEECE66DL);
         k = Rng.mix64(k + counter);
         k = Rng.mix64(k + ((long) layer << 8 | j));

@@ -1,5 +1,7 @@
 package io.qlorastream.engine.lora;
 
+import io.qlorastream.engine.config.Projection;
+
 /**
  * The adapter pair of one projection of one layer, a view into the adapter's flat parameter and gradient arrays:
  * {@code A} is [r, in] row-major at {@link #aOffset}, {@code B} is [out, r] row-major at {@link #bOffset}, and the
@@ -7,8 +9,7 @@ package io.qlorastream.engine.lora;
  */
 public final class LoraModule {
     public final int layer;
-    /** "q_proj" ... "down_proj" */
-    public final String projection;
+    public final Projection projection;
     public final int in, out, r;
     /** PEFT's scaling as the float torch multiplies by ({@code alpha / r} or {@code alpha / sqrt(r)}). */
     public final float scaling;
@@ -17,7 +18,7 @@ public final class LoraModule {
     public final int aOffset;
     public final int bOffset;
 
-    LoraModule(int layer, String projection, int in, int out, int r, float scaling, float[] params, float[] grads, int aOffset) {
+    LoraModule(int layer, Projection projection, int in, int out, int r, float scaling, float[] params, float[] grads, int aOffset) {
         this.layer = layer;
         this.projection = projection;
         this.in = in;

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.core.util.Separators;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
-import io.qlorastream.engine.model.LayerWeights;
-import io.qlorastream.engine.model.LlamaConfig;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.safetensors.SafetensorsFile;
 import io.qlorastream.engine.safetensors.SafetensorsWriter;
 import io.qlorastream.engine.safetensors.TensorInfo;
@@ -60,8 +60,8 @@ public final class PeftAdapter {
     }
 
     /** {@code base_model.model.model.layers.{i}.self_attn.q_proj.lora_A.weight} and so on. */
-    public static String key(int layer, String projection, char aOrB) {
-        return "base_model.model.model.layers." + layer + "." + LayerWeights.module(projection) + "." + projection
+    public static String key(int layer, Projection projection, char aOrB) {
+        return "base_model.model.model.layers." + layer + "." + projection.module() + "." + projection.peftName()
                 + ".lora_" + aOrB + ".weight";
     }
 
@@ -225,10 +225,10 @@ public final class PeftAdapter {
                     throw new IOException(file + ": unexpected tensor " + t.name() + " (only lora_A/lora_B of decoder projections are supported)");
                 }
                 int layer = Integer.parseInt(mt.group(1));
-                String proj = mt.group(3);
+                Projection proj = Projection.byName(mt.group(3));
                 char which = mt.group(4).charAt(0);
-                if (!LayerWeights.PROJECTIONS.contains(proj) || !LayerWeights.module(proj).equals(mt.group(2))) {
-                    throw new IOException(file + ": tensor " + t.name() + " names unknown projection " + mt.group(2) + "." + proj);
+                if (proj == null || !proj.module().equals(mt.group(2))) {
+                    throw new IOException(file + ": tensor " + t.name() + " names unknown projection " + mt.group(2) + "." + mt.group(3));
                 }
                 if (layer >= model.numLayers()) {
                     throw new IOException(file + ": tensor " + t.name() + " is for layer " + layer + " but the model has "

@@ -1,18 +1,27 @@
 package io.qlorastream.engine.model;
 
 import io.qlorastream.engine.compute.Backend;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.kernels.Attention;
 import io.qlorastream.engine.kernels.CrossEntropy;
 import io.qlorastream.engine.kernels.Embedding;
-import io.qlorastream.engine.kernels.LinearLayer;
 import io.qlorastream.engine.kernels.Residual;
 import io.qlorastream.engine.kernels.RmsNorm;
 import io.qlorastream.engine.kernels.Rope;
 import io.qlorastream.engine.kernels.SwiGlu;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraDropout;
-import io.qlorastream.engine.lora.LoraModule;
 import io.qlorastream.engine.lora.LoraKernels;
+import io.qlorastream.engine.lora.LoraModule;
+
+import static io.qlorastream.engine.config.Projection.DOWN;
+import static io.qlorastream.engine.config.Projection.GATE;
+import static io.qlorastream.engine.config.Projection.K;
+import static io.qlorastream.engine.config.Projection.O;
+import static io.qlorastream.engine.config.Projection.Q;
+import static io.qlorastream.engine.config.Projection.UP;
+import static io.qlorastream.engine.config.Projection.V;
 
 /**
  * The Llama-family decoder forward in fp32 over frozen weights: embedding → blocks (RMSNorm, q/k/v, RoPE, causal GQA
@@ -24,7 +33,7 @@ public final class LlamaModel {
     private final LlamaConfig config;
     private final Backend backend;
     private final Rope rope;
-    /** The attached adapter's modules by [layer][projection index in LayerWeights.PROJECTIONS] (null: none). */
+    /** The attached adapter's modules by [layer][projection ordinal] (null: none). */
     private LoraModule[][] lora;
     private LoraAdapter adapter;
     private LoraDropout loraDropout;
@@ -67,9 +76,9 @@ public final class LlamaModel {
         if (adapter.numLayers != config.numLayers()) {
             throw new IllegalArgumentException("adapter has " + adapter.numLayers + " layers, the model " + config.numLayers());
         }
-        lora = new LoraModule[config.numLayers()][LayerWeights.PROJECTIONS.size()];
+        lora = new LoraModule[config.numLayers()][Projection.values().length];
         for (LoraModule m : adapter.modules()) {
-            lora[m.layer][LayerWeights.PROJECTIONS.indexOf(m.projection)] = m;
+            lora[m.layer][m.projection.ordinal()] = m;
         }
     }
 
@@ -77,7 +86,6 @@ public final class LlamaModel {
         return adapter;
     }
 
-    private static final int Q = 0, K = 1, V = 2, O = 3, GATE = 4, UP = 5, DOWN = 6;
 
     /** Scratch of the LoRA path, grown on demand: dropped-out input (then its gradient), dAx. */
     private float[] loraXd = new float[0], loraScratch = new float[0];
@@ -88,7 +96,8 @@ public final class LlamaModel {
      * A projection's forward: the frozen linear plus the LoRA term of the attached adapter if it targets it, A·x first
      * and the B product inside the linear's call (the CPU backend adds it to each output block in native memory).
      */
-    private void project(int l, int p, float[] y, float[] x, int rows, Linear w, LayerActivations la) {
+    private void project(int l, Projection proj, float[] y, float[] x, int rows, Linear w, LayerActivations la) {
+        int p = proj.ordinal();
         LoraModule m = lora == null ? null : lora[l][p];
         if (m == null) {
             LinearLayer.forward(backend, y, x, rows, w);
@@ -102,7 +111,8 @@ public final class LlamaModel {
      * Of {@link #project}, only what a backward reads: the LoRA path's {@code A·dropout(x)} (and its dropout mask),
      * without the frozen product or the {@code B} product, whose output the backward does not need.
      */
-    private void loraInputOnly(int l, int p, float[] x, int rows, LayerActivations la) {
+    private void loraInputOnly(int l, Projection proj, float[] x, int rows, LayerActivations la) {
+        int p = proj.ordinal();
         LoraModule m = lora == null ? null : lora[l][p];
         if (m == null) {
             return;
@@ -143,7 +153,8 @@ public final class LlamaModel {
     }
 
     /** A projection's backward: frozen dx += dy W, then the LoRA gradients and its dx contribution. */
-    private void projectBackward(int l, int p, float[] dx, float[] dy, float[] x, int rows, Linear w, LayerActivations la) {
+    private void projectBackward(int l, Projection proj, float[] dx, float[] dy, float[] x, int rows, Linear w, LayerActivations la) {
+        int p = proj.ordinal();
         LinearLayer.backward(backend, dx, dy, rows, w);
         LoraModule m = lora == null ? null : lora[l][p];
         if (m == null) {
@@ -174,11 +185,11 @@ public final class LlamaModel {
     public static final class LayerActivations {
         public final float[] ln1, rstd1, q, k, v, probs, att, attProj, resid2, ln2, rstd2, gate, up, mlpHidden, mlpOut;
         /** LoRA's A·x per projection (kept for the backward), allocated when an adapter targets it. */
-        final float[][] loraAx = new float[LayerWeights.PROJECTIONS.size()][];
+        final float[][] loraAx = new float[Projection.values().length][];
         /** LoRA dropout masks of the last forward through these buffers, per projection, with their key and length. */
-        final long[][] dropMask = new long[LayerWeights.PROJECTIONS.size()][];
-        final long[] dropKey = new long[LayerWeights.PROJECTIONS.size()];
-        final int[] dropN = new int[LayerWeights.PROJECTIONS.size()];
+        final long[][] dropMask = new long[Projection.values().length][];
+        final long[] dropKey = new long[Projection.values().length];
+        final int[] dropN = new int[Projection.values().length];
         /**
          * 0: probs holds every head's attention probabilities; else probs holds this many heads at a time and the
          * backward recomputes them (training buffers whose probabilities would exceed {@link #ATTENTION_CHUNK_FLOATS}).

@@ -1,5 +1,6 @@
 package io.qlorastream.engine.model;
 
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.tensor.WeightMatrix;
 
 import java.io.IOException;

@@ -2,6 +2,8 @@ package io.qlorastream.engine.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.safetensors.SafetensorsCheckpoint;
 import io.qlorastream.engine.safetensors.SafetensorsFile;
@@ -38,8 +40,8 @@ public final class ModelLoader {
     }
 
     /** "model.layers.{i}.self_attn.q_proj" and so on, without ".weight". */
-    public static String projectionKey(int layer, String projection) {
-        return layerPrefix(layer) + LayerWeights.module(projection) + "." + projection;
+    public static String projectionKey(int layer, Projection projection) {
+        return layerPrefix(layer) + projection.module() + "." + projection.peftName();
     }
 
     public static LlamaWeights load(Path modelDir, LoadOptions options) throws IOException {
@@ -58,10 +60,9 @@ public final class ModelLoader {
             LayerWeights[] layers = new LayerWeights[config.numLayers()];
             for (int i = 0; i < layers.length; i++) {
                 String p = layerPrefix(i);
-                Linear[] lin = new Linear[LayerWeights.PROJECTIONS.size()];
-                for (int j = 0; j < lin.length; j++) {
-                    String proj = LayerWeights.PROJECTIONS.get(j);
-                    int[] shape = expectedShape(config, proj);
+                Linear[] lin = new Linear[Projection.values().length];
+                for (Projection proj : Projection.values()) {
+                    int[] shape = proj.shape(config);
                     String key = projectionKey(i, proj);
                     WeightMatrix w;
                     if (ckpt.contains(key + ".weight" + QUANT_STATE_NF4)) {
@@ -72,12 +73,7 @@ public final class ModelLoader {
                         }
                         w = quantize(ckpt, key + ".weight", shape[0], shape[1], options, scratch);
                     }
-                    boolean hasBias = switch (proj) {
-                        case "q_proj", "k_proj", "v_proj" -> config.qkvBias();
-                        case "o_proj" -> config.oBias();
-                        default -> config.mlpBias();
-                    };
-                    lin[j] = new Linear(w, hasBias ? vector(ckpt, key + ".bias", shape[0]) : null);
+                    lin[proj.ordinal()] = new Linear(w, proj.hasBias(config) ? vector(ckpt, key + ".bias", shape[0]) : null);
                 }
                 layers[i] = new LayerWeights(vector(ckpt, p + "input_layernorm.weight", hidden), lin[0], lin[1], lin[2], lin[3],
                         vector(ckpt, p + "post_attention_layernorm.weight", hidden), lin[4], lin[5], lin[6]);
@@ -91,22 +87,10 @@ public final class ModelLoader {
         }
     }
 
-    /** [rows, cols] of a projection's weight for this config. */
-    public static int[] expectedShape(LlamaConfig c, String projection) {
-        return switch (projection) {
-            case "q_proj" -> new int[]{c.qDim(), c.hiddenSize()};
-            case "k_proj", "v_proj" -> new int[]{c.kvDim(), c.hiddenSize()};
-            case "o_proj" -> new int[]{c.hiddenSize(), c.qDim()};
-            case "gate_proj", "up_proj" -> new int[]{c.intermediateSize(), c.hiddenSize()};
-            case "down_proj" -> new int[]{c.hiddenSize(), c.intermediateSize()};
-            default -> throw new IllegalArgumentException("unknown projection " + projection);
-        };
-    }
-
     private static int maxLinearSize(LlamaConfig c) {
         long max = 0;
-        for (String p : LayerWeights.PROJECTIONS) {
-            int[] s = expectedShape(c, p);
+        for (Projection p : Projection.values()) {
+            int[] s = p.shape(c);
             max = Math.max(max, (long) s[0] * s[1]);
         }
         if (max > Integer.MAX_VALUE - 8) {

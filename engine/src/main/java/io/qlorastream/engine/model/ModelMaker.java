@@ -2,6 +2,7 @@ package io.qlorastream.engine.model;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.safetensors.SafetensorsCheckpoint;
 import io.qlorastream.engine.safetensors.SafetensorsWriter;
 import io.qlorastream.engine.tensor.DType;
@@ -93,13 +94,16 @@ public final class ModelMaker {
             t.add(new SafetensorsWriter.Entry(p + "input_layernorm.weight", dtype, new long[]{h}));
             t.add(new SafetensorsWriter.Entry(p + "post_attention_layernorm.weight", dtype, new long[]{h}));
             long[][] shapes = {{q, h}, {kv, h}, {kv, h}, {h, q}, {s.intermediate(), h}, {s.intermediate(), h}, {h, s.intermediate()}};
-            for (int j = 0; j < LayerWeights.PROJECTIONS.size(); j++) {
-                String proj = LayerWeights.PROJECTIONS.get(j);
+            for (Projection proj : Projection.values()) {
                 String key = ModelLoader.projectionKey(i, proj);
-                t.add(new SafetensorsWriter.Entry(key + ".weight", dtype, shapes[j]));
-                boolean bias = j < 3 ? qkvBias : j == 3 ? oBias : s.mlpBias();
+                t.add(new SafetensorsWriter.Entry(key + ".weight", dtype, shapes[proj.ordinal()]));
+                boolean bias = switch (proj) {
+                    case Q, K, V -> qkvBias;
+                    case O -> oBias;
+                    case GATE, UP, DOWN -> s.mlpBias();
+                };
                 if (bias) {
-                    t.add(new SafetensorsWriter.Entry(key + ".bias", dtype, new long[]{shapes[j][0]}));
+                    t.add(new SafetensorsWriter.Entry(key + ".bias", dtype, new long[]{shapes[proj.ordinal()][0]}));
                 }
             }
         }

@@ -1,5 +1,7 @@
 package io.qlorastream.engine.model;
 
+import io.qlorastream.engine.config.LlamaConfig;
+
 import java.util.List;
 
 /**

@@ -5,10 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.safetensors.SafetensorsCheckpoint;
-import io.qlorastream.engine.safetensors.SafetensorsWriter;
 import io.qlorastream.engine.safetensors.SafetensorsWriter.Entry;
+import io.qlorastream.engine.safetensors.SafetensorsWriter;
 import io.qlorastream.engine.tensor.DType;
 import io.qlorastream.engine.tensor.DenseMatrix;
 import io.qlorastream.engine.tensor.WeightMatrix;
@@ -68,7 +70,7 @@ public final class QuantizedCheckpoint {
         try (LlamaWeights weights = ModelLoader.load(modelDir, options)) {
             write(weights, config, outDir);
             for (LayerWeights l : weights.layers) {
-                for (String p : LayerWeights.PROJECTIONS) {
+                for (Projection p : Projection.values()) {
                     WeightMatrix w = l.projection(p).weight;
                     tensors++;
                     params += (long) w.rows() * w.cols();
@@ -108,7 +110,7 @@ public final class QuantizedCheckpoint {
             String p = ModelLoader.layerPrefix(i);
             entries.add(new Entry(p + "input_layernorm.weight", vectorDtype, new long[]{l.inputNorm.length}));
             entries.add(new Entry(p + "post_attention_layernorm.weight", vectorDtype, new long[]{l.postAttentionNorm.length}));
-            for (String proj : LayerWeights.PROJECTIONS) {
+            for (Projection proj : Projection.values()) {
                 String w = ModelLoader.projectionKey(i, proj) + ".weight";
                 Linear lin = l.projection(proj);
                 Nf4Tensor t = nf4(w, lin.weight);
@@ -143,7 +145,7 @@ public final class QuantizedCheckpoint {
                 String p = ModelLoader.layerPrefix(i);
                 out.writeFloats(p + "input_layernorm.weight", l.inputNorm);
                 out.writeFloats(p + "post_attention_layernorm.weight", l.postAttentionNorm);
-                for (String proj : LayerWeights.PROJECTIONS) {
+                for (Projection proj : Projection.values()) {
                     String w = ModelLoader.projectionKey(i, proj) + ".weight";
                     Linear lin = l.projection(proj);
                     Nf4Tensor t = (Nf4Tensor) lin.weight;

@@ -2,9 +2,9 @@ package io.qlorastream.engine.optim;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.PeftAdapter;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.safetensors.SafetensorsFile;
 import io.qlorastream.engine.safetensors.SafetensorsWriter;
 import io.qlorastream.engine.tensor.DType;

@@ -8,6 +8,7 @@ import io.qlorastream.engine.optim.AdamW;
 import io.qlorastream.engine.optim.GradAccumulation;
 import io.qlorastream.engine.optim.LrSchedule;
 import io.qlorastream.engine.optim.TrainingState;
+import io.qlorastream.engine.train.engine.TrainingEngine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -87,11 +88,11 @@ public final class StepTrainer {
     private TrainingEngine engine;
 
     public StepTrainer(LlamaModel model, Settings settings) {
-        this(model, settings, TrainingEngine::forModel);
+        this(model, settings, TrainingEngines::forModel);
     }
 
     /**
-     * A step trainer whose steps run on the engine {@code engines} makes (default {@link TrainingEngine#forModel}).
+     * A step trainer whose steps run on the engine {@code engines} makes (default {@link TrainingEngines#forModel}).
      * Lanes share one engine: each step loads its lane's adapter and moments into it and stores them back after
      * (a copy each way per step for a GPU-resident engine), so a lane's host objects are always current between steps.
      */

@@ -13,6 +13,7 @@ import io.qlorastream.engine.optim.GradAccumulation;
 import io.qlorastream.engine.optim.GradClip;
 import io.qlorastream.engine.optim.LrSchedule;
 import io.qlorastream.engine.optim.TrainingState;
+import io.qlorastream.engine.train.engine.TrainingEngine;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -108,12 +109,12 @@ public final class Trainer {
      * @param adapter the adapter trained in place (fresh PEFT init, an --init-adapter, or a resumed state's)
      */
     public Trainer(LlamaModel model, LoraAdapter adapter, List<TokenizedExample> examples, Settings settings) {
-        this(model, adapter, examples, settings, TrainingEngine::forModel);
+        this(model, adapter, examples, settings, TrainingEngines::forModel);
     }
 
     /**
      * A trainer whose steps run on the engine {@code engines} makes for the model (default: {@link
-     * TrainingEngine#forModel}, GPU-resident on a CUDA backend).
+     * TrainingEngines#forModel}, GPU-resident on a CUDA backend).
      */
     public Trainer(LlamaModel model, LoraAdapter adapter, List<TokenizedExample> examples, Settings settings,
                    TrainingEngine.Factory engines) {

@@ -1,8 +1,9 @@
 package io.qlorastream.engine.kernels;
 
 import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.model.Linear;
-import io.qlorastream.engine.model.LlamaConfig;
+import io.qlorastream.engine.model.LinearLayer;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.tensor.DenseMatrix;
 import org.junit.jupiter.api.AfterAll;

@@ -1,6 +1,7 @@
 package io.qlorastream.engine.lora;
 
-import io.qlorastream.engine.model.LlamaConfig;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -21,11 +22,11 @@ class LoraAdapterTest {
             offset += m.size();
         }
         assertThat(a.parameterCount()).isEqualTo(offset).isEqualTo(a.grads.length);
-        LoraModule k = a.module(1, "k_proj");
+        LoraModule k = a.module(1, Projection.K);
         assertThat(new int[]{k.r, k.in, k.out}).containsExactly(4, 24, 12);
-        LoraModule o = a.module(2, "o_proj");
+        LoraModule o = a.module(2, Projection.O);
         assertThat(new int[]{o.in, o.out}).containsExactly(24, 24);
-        LoraModule down = a.module(0, "down_proj");
+        LoraModule down = a.module(0, Projection.DOWN);
         assertThat(new int[]{down.in, down.out}).containsExactly(40, 24);
         // per layer: q 4·(24+24), k 4·(24+12), v 4·(24+12), o 4·(24+24), gate/up 4·(24+40), down 4·(40+24)
         assertThat(a.parameterCount()).isEqualTo(3 * 4 * (48 + 36 + 36 + 48 + 64 * 3));
@@ -34,9 +35,9 @@ class LoraAdapterTest {
     @Test
     void onlyTargetedProjectionsHaveModules() {
         LoraAdapter a = LoraAdapter.zeros(LoraConfig.qloraDefaults().withR(2).withTargets(List.of("q", "v")), model);
-        assertThat(a.modules()).extracting(m -> m.projection).containsExactly("q_proj", "v_proj", "q_proj", "v_proj", "q_proj", "v_proj");
-        assertThat(a.module(0, "k_proj")).isNull();
-        assertThat(a.module(0, "v_proj")).isNotNull();
+        assertThat(a.modules()).extracting(m -> m.projection).containsExactly(Projection.Q, Projection.V, Projection.Q, Projection.V, Projection.Q, Projection.V);
+        assertThat(a.module(0, Projection.K)).isNull();
+        assertThat(a.module(0, Projection.V)).isNotNull();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.qlorastream.engine.lora;
 
+import io.qlorastream.engine.config.Projection;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -18,7 +19,7 @@ class LoraDropoutTest {
         LoraDropout d = new LoraDropout(0.05, 1);
         int n = 200_000;
         int dropped = 0;
-        for (boolean keep : mask(d, d.key(0, "q_proj"), n)) {
+        for (boolean keep : mask(d, d.key(0, Projection.Q), n)) {
             dropped += keep ? 0 : 1;
         }
         double sd = Math.sqrt(n * 0.05 * 0.95);
@@ -30,7 +31,7 @@ class LoraDropoutTest {
     void theFourElementsOfOneHashAreDroppedIndependently() {
         // p = 0.5: if the four 16-bit lanes of a hash were correlated, pairs within a group would agree far from half
         LoraDropout d = new LoraDropout(0.5, 11);
-        long key = d.key(3, "up_proj");
+        long key = d.key(3, Projection.UP);
         int groups = 50_000;
         int[] agree = new int[3];
         for (int g = 0; g < groups; g++) {
@@ -48,18 +49,18 @@ class LoraDropoutTest {
     @Test
     void masksDependOnSeedCounterLayerAndProjectionAndReplayAfterRestore() {
         LoraDropout d = new LoraDropout(0.5, 7);
-        boolean[] q0 = mask(d, d.key(0, "q_proj"), 256);
-        assertThat(mask(d, d.key(0, "q_proj"), 256)).isEqualTo(q0); // recomputation sees the same mask
-        assertThat(mask(d, d.key(0, "k_proj"), 256)).isNotEqualTo(q0);
-        assertThat(mask(d, d.key(1, "q_proj"), 256)).isNotEqualTo(q0);
-        assertThat(mask(new LoraDropout(0.5, 8), new LoraDropout(0.5, 8).key(0, "q_proj"), 256)).isNotEqualTo(q0);
+        boolean[] q0 = mask(d, d.key(0, Projection.Q), 256);
+        assertThat(mask(d, d.key(0, Projection.Q), 256)).isEqualTo(q0); // recomputation sees the same mask
+        assertThat(mask(d, d.key(0, Projection.K), 256)).isNotEqualTo(q0);
+        assertThat(mask(d, d.key(1, Projection.Q), 256)).isNotEqualTo(q0);
+        assertThat(mask(new LoraDropout(0.5, 8), new LoraDropout(0.5, 8).key(0, Projection.Q), 256)).isNotEqualTo(q0);
         long saved = d.counter();
         d.nextMicroBatch();
-        boolean[] next = mask(d, d.key(0, "q_proj"), 256);
+        boolean[] next = mask(d, d.key(0, Projection.Q), 256);
         assertThat(next).isNotEqualTo(q0);
         LoraDropout resumed = new LoraDropout(0.5, 7);
         resumed.restore(saved + 1);
-        assertThat(mask(resumed, resumed.key(0, "q_proj"), 256)).isEqualTo(next);
+        assertThat(mask(resumed, resumed.key(0, Projection.Q), 256)).isEqualTo(next);
     }
 
     @Test
@@ -67,7 +68,7 @@ class LoraDropoutTest {
         LoraDropout d = new LoraDropout(0, 3);
         float[] x = {1.5f, -2f, 0.25f};
         float[] out = new float[3];
-        d.forward(d.key(0, "o_proj"), x, 0, 3, out, 0);
+        d.forward(d.key(0, Projection.O), x, 0, 3, out, 0);
         assertThat(out).isEqualTo(x);
         assertThat(d.isIdentity()).isTrue();
     }
@@ -76,7 +77,7 @@ class LoraDropoutTest {
     void aPrecomputedBitMaskAppliesTheSameDecisionsInParallel() {
         LoraDropout d = new LoraDropout(0.3, 17);
         d.nextMicroBatch();
-        long key = d.key(2, "down_proj");
+        long key = d.key(2, Projection.DOWN);
         int n = 40_003; // several parallel chunks, a last word of 64 only partly used, a last group of 4 cut short
         Rng r = new Rng(1);
         float[] x = new float[n + 5];

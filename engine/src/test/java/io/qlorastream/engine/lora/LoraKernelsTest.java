@@ -1,6 +1,7 @@
 package io.qlorastream.engine.lora;
 
 import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.config.Projection;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -22,7 +23,7 @@ class LoraKernelsTest {
         Rng r = new Rng(5);
         int rank = 5;
         float[] params = random(r, rank * in + out * rank);
-        LoraModule m = new LoraModule(0, "q_proj", in, out, rank, 0.7f, params, new float[params.length], 0);
+        LoraModule m = new LoraModule(0, Projection.Q, in, out, rank, 0.7f, params, new float[params.length], 0);
         float[] x = random(r, tokens * in);
         float[] dy = random(r, tokens * out);
         float[] y = random(r, tokens * out);

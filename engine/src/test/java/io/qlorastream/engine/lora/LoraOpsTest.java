@@ -1,5 +1,6 @@
 package io.qlorastream.engine.lora;
 
+import io.qlorastream.engine.config.Projection;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -15,7 +16,7 @@ import static org.assertj.core.api.Assertions.within;
 class LoraOpsTest {
     static final int TOKENS = 5;
 
-    static LoraModule randomModule(String projection, boolean rslora, long seed) {
+    static LoraModule randomModule(Projection projection, boolean rslora, long seed) {
         LoraConfig c = LoraConfig.qloraDefaults().withR(3).withAlpha(5).withRslora(rslora);
         LoraAdapter a = LoraAdapter.initialize(c, TestModels.small(), seed);
         Random rnd = new Random(seed);
@@ -48,7 +49,7 @@ class LoraOpsTest {
     @Test
     void forwardAddsScaledBAxToTheOutput() {
         for (boolean rslora : new boolean[]{false, true}) {
-            LoraModule m = randomModule("down_proj", rslora, 1);
+            LoraModule m = randomModule(Projection.DOWN, rslora, 1);
             float[] x = random(TOKENS * m.in, 2);
             float[] y0 = random(TOKENS * m.out, 3);
             float[] y = y0.clone();
@@ -72,7 +73,7 @@ class LoraOpsTest {
 
     @Test
     void backwardMatchesFiniteDifferencesForABAndX() {
-        for (String proj : new String[]{"k_proj", "down_proj"}) {
+        for (Projection proj : new Projection[]{Projection.K, Projection.DOWN}) {
             LoraModule m = randomModule(proj, false, 11);
             float[] x = random(TOKENS * m.in, 12);
             float[] y0 = random(TOKENS * m.out, 13);
@@ -105,7 +106,7 @@ class LoraOpsTest {
 
     @Test
     void backwardAccumulatesIntoGradientsAndInputGradient() {
-        LoraModule m = randomModule("q_proj", false, 21);
+        LoraModule m = randomModule(Projection.Q, false, 21);
         float[] x = random(TOKENS * m.in, 22);
         float[] dy = random(TOKENS * m.out, 23);
         float[] ax = new float[TOKENS * m.r];
@@ -126,7 +127,7 @@ class LoraOpsTest {
 
     @Test
     void offsetsSelectRowsInsideLargerBuffers() {
-        LoraModule m = randomModule("v_proj", false, 31);
+        LoraModule m = randomModule(Projection.V, false, 31);
         float[] x = random(TOKENS * m.in, 32);
         float[] y = new float[TOKENS * m.out];
         LoraOps.forward(m, x, 0, TOKENS, new float[TOKENS * m.r], y, 0);
@@ -140,7 +141,7 @@ class LoraOpsTest {
     /** The chain x → dropout → LoRA: its input gradient matches finite differences (still linear in x). */
     @Test
     void dropoutChainMatchesFiniteDifferences() {
-        LoraModule m = randomModule("gate_proj", false, 41);
+        LoraModule m = randomModule(Projection.GATE, false, 41);
         LoraDropout drop = new LoraDropout(0.3, 99);
         long key = drop.key(m.layer, m.projection);
         float[] x = random(TOKENS * m.in, 42);
@@ -180,7 +181,7 @@ class LoraOpsTest {
     /** The dropout-aware pair equals the explicit chain, and with p = 0 or no dropout equals the plain functions. */
     @Test
     void dropoutAwareForwardAndBackwardEqualTheExplicitChain() {
-        LoraModule m = randomModule("up_proj", false, 51);
+        LoraModule m = randomModule(Projection.UP, false, 51);
         float[] x = random(TOKENS * m.in, 52);
         float[] dy = random(TOKENS * m.out, 53);
         LoraDropout drop = new LoraDropout(0.25, 3);

@@ -2,7 +2,8 @@ package io.qlorastream.engine.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.qlorastream.engine.model.LlamaConfig;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.safetensors.SafetensorsFile;
 import io.qlorastream.engine.safetensors.SafetensorsWriter;
 import io.qlorastream.engine.tensor.DType;
@@ -78,7 +79,7 @@ class PeftAdapterTest {
             assertThat(f.info("base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight").shape()).containsExactly(12, 4);
             assertThat(f.info("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight").shape()).containsExactly(4, 40);
             assertThat(f.info("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight").shape()).containsExactly(24, 4);
-            LoraModule m = a.module(2, "q_proj");
+            LoraModule m = a.module(2, Projection.Q);
             assertThat(f.readFloats(qa)).isEqualTo(java.util.Arrays.copyOfRange(a.params, m.aOffset, m.aOffset + m.r * m.in));
         }
     }
@@ -126,7 +127,7 @@ class PeftAdapterTest {
                 Files.createDirectories(d);
                 Files.writeString(d.resolve("adapter_config.json"), pythonConfig("[\n    \"v_proj\",\n    \"up_proj\",\n    \"q_proj\",\n    \"o_proj\"\n  ]", 8, 16));
                 writeByHand(a, d.resolve("adapter_model.safetensors"), dtype, (m, ab) -> named
-                        ? "base_model.model.model.layers." + m.layer + "." + (m.projection.equals("up_proj") ? "mlp." : "self_attn.") + m.projection + ".lora_" + ab + ".default.weight"
+                        ? "base_model.model.model.layers." + m.layer + "." + (m.projection == Projection.UP ? "mlp." : "self_attn.") + m.projection + ".lora_" + ab + ".default.weight"
                         : PeftAdapter.key(m.layer, m.projection, ab));
                 LoraAdapter b = PeftAdapter.load(d, model);
                 assertThat(b.config).isEqualTo(c);
@@ -165,7 +166,7 @@ class PeftAdapterTest {
         Files.copy(dir.resolve("adapter_config.json"), missing.resolve("adapter_config.json"));
         LoraAdapter a = trained(c, model, 1);
         writeByHand(a, missing.resolve("adapter_model.safetensors"), DType.F32, (m, ab) ->
-                m.layer == 1 && m.projection.equals("k_proj") && ab == 'B' ? "base_model.model.lm_head.lora_B.weight" : PeftAdapter.key(m.layer, m.projection, ab));
+                m.layer == 1 && m.projection == Projection.K && ab == 'B' ? "base_model.model.lm_head.lora_B.weight" : PeftAdapter.key(m.layer, m.projection, ab));
         assertThatThrownBy(() -> PeftAdapter.load(missing, model)).hasMessageContaining("unexpected tensor base_model.model.lm_head.lora_B.weight");
 
         Path untargeted = dir.resolve("untargeted");

@@ -1,6 +1,6 @@
 package io.qlorastream.engine.lora;
 
-import io.qlorastream.engine.model.LlamaConfig;
+import io.qlorastream.engine.config.LlamaConfig;
 
 import java.util.List;
 

@@ -4,6 +4,7 @@ import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.compute.CpuBackend;
 import io.qlorastream.engine.compute.cuda.CudaBackend;
 import io.qlorastream.engine.compute.cuda.RequiresCuda;
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.kernels.CrossEntropy;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;

@@ -1,6 +1,7 @@
 package io.qlorastream.engine.model;
 
 import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.config.LlamaConfig;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,7 @@
 package io.qlorastream.engine.model;
 
 import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.kernels.CrossEntropy;
 import io.qlorastream.engine.kernels.Embedding;
 import io.qlorastream.engine.lora.LoraAdapter;

@@ -1,5 +1,7 @@
 package io.qlorastream.engine.model;
 
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.safetensors.SafetensorsCheckpoint;
 import io.qlorastream.engine.safetensors.SafetensorsFile;
@@ -44,7 +46,7 @@ class ModelLoaderTest {
                 String p = ModelLoader.layerPrefix(i);
                 assertThat(l.inputNorm).isEqualTo(c.fileOf(p + "input_layernorm.weight").readFloats(p + "input_layernorm.weight"));
                 assertThat(l.postAttentionNorm).isEqualTo(c.fileOf(p + "post_attention_layernorm.weight").readFloats(p + "post_attention_layernorm.weight"));
-                for (String proj : LayerWeights.PROJECTIONS) {
+                for (Projection proj : Projection.values()) {
                     String key = ModelLoader.projectionKey(i, proj);
                     Linear lin = l.projection(proj);
                     float[] original = c.fileOf(key + ".weight").readFloats(key + ".weight");
@@ -77,7 +79,7 @@ class ModelLoaderTest {
             assertMatchesFile(w, dir, LoadOptions.defaults());
             long nf4 = 0;
             for (LayerWeights l : w.layers) {
-                for (String p : LayerWeights.PROJECTIONS) {
+                for (Projection p : Projection.values()) {
                     nf4 += l.projection(p).weight.residentBytes();
                 }
             }
@@ -125,8 +127,8 @@ class ModelLoaderTest {
         Path llama = dir.resolve("llama");
         ModelMaker.write(llama, ODD.withBiases(true, true), 3, DType.F16);
         try (LlamaWeights w = ModelLoader.load(llama, LoadOptions.defaults())) {
-            for (String p : LayerWeights.PROJECTIONS) {
-                assertThat(w.layers[1].projection(p).bias).as(p).hasSize(w.layers[1].projection(p).outFeatures());
+            for (Projection p : Projection.values()) {
+                assertThat(w.layers[1].projection(p).bias).as(p.peftName()).hasSize(w.layers[1].projection(p).outFeatures());
             }
             assertMatchesFile(w, llama, LoadOptions.defaults());
         }
@@ -158,7 +160,7 @@ class ModelLoaderTest {
             assertThat(all(b.lmHead)).isEqualTo(all(a.lmHead));
             assertThat(all(b.tokenEmbedding)).isEqualTo(all(a.tokenEmbedding));
             for (int i = 0; i < 2; i++) {
-                for (String p : LayerWeights.PROJECTIONS) {
+                for (Projection p : Projection.values()) {
                     assertThat(((Nf4Tensor) b.layers[i].projection(p).weight).packed())
                             .isEqualTo(((Nf4Tensor) a.layers[i].projection(p).weight).packed());
                 }

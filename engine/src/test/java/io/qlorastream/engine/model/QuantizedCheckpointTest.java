@@ -3,6 +3,8 @@ package io.qlorastream.engine.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.quant.DynamicMap;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.safetensors.SafetensorsFile;
@@ -35,7 +37,7 @@ class QuantizedCheckpointTest {
         for (int i = 0; i < a.layers.length; i++) {
             assertThat(b.layers[i].inputNorm).isEqualTo(a.layers[i].inputNorm);
             assertThat(b.layers[i].postAttentionNorm).isEqualTo(a.layers[i].postAttentionNorm);
-            for (String p : LayerWeights.PROJECTIONS) {
+            for (Projection p : Projection.values()) {
                 Nf4Tensor x = (Nf4Tensor) a.layers[i].projection(p).weight;
                 Nf4Tensor y = (Nf4Tensor) b.layers[i].projection(p).weight;
                 assertThat(y.packed()).isEqualTo(x.packed());

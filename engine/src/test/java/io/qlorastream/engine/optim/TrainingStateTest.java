@@ -1,11 +1,12 @@
 package io.qlorastream.engine.optim;
 
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.LoraDropout;
 import io.qlorastream.engine.lora.PeftAdapter;
 import io.qlorastream.engine.lora.Rng;
-import io.qlorastream.engine.model.LlamaConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,7 +64,7 @@ class TrainingStateTest {
                 for (int i = 0; i < p.length; i++) {
                     float target = (float) Math.sin(i * 0.37);
                     float noise = (float) (data.nextDouble() - 0.5) * 0.2f;
-                    boolean kept = dropout.keeps(dropout.key(0, "q_proj"), i); // dropout state must resume too
+                    boolean kept = dropout.keeps(dropout.key(0, Projection.Q), i); // dropout state must resume too
                     adapter.grads[i] = (p[i] - target) * (kept ? 1f : 0.5f) + noise;
                 }
                 dropout.nextMicroBatch();

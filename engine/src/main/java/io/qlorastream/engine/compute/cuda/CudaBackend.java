@@ -2,7 +2,6 @@ package io.qlorastream.engine.compute.cuda;
 
 import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.compute.CpuBackend;
-import io.qlorastream.engine.optim.AdamW;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.tensor.WeightMatrix;
 import org.bytedeco.cuda.cublas.cublasContext;
@@ -30,9 +29,9 @@ import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
  * therefore every kernel the model still writes in Java (RMSNorm, RoPE, softmax, SwiGLU, LoRA, AdamW, cross-entropy)
  * runs on the CPU threads of an inner {@link CpuBackend}.
  * <p>
- * <b>Training does not go through this interface:</b> {@link #trainingEngine} makes a {@link CudaTrainingModel}, which
- * keeps weights, activations, the adapter and AdamW's moments on the GPU and computes every layer there (bf16
- * products); {@code Trainer} and {@code StepTrainer} use it whenever their model computes on this backend. What still
+ * <b>Training does not go through this interface:</b> the training layer's {@code CudaTrainingModel} works on this
+ * backend's {@link #trainingDevice} and keeps weights, activations, the adapter and AdamW's moments on the GPU,
+ * computing every layer there (bf16 products). What still
  * goes through the {@link io.qlorastream.engine.compute.Backend} methods below (scoring, generation, evaluation) has
  * Java-array activations: every product copies its input to the GPU and its output back, in fp32, and the rest of the
  * model runs on the CPU threads. Non-NF4 weights (BF16/F32) are kept on the GPU as fp32 for that path.
@@ -52,8 +51,8 @@ public final class CudaBackend implements Backend {
     private final FloatPointer one = new FloatPointer(1).put(1f);
     private final FloatPointer zero = new FloatPointer(1).put(0f);
     private DeviceBuffer scratch;
-    /** Training engines made by {@link #trainingEngine}: their device memory is freed before the context's handle. */
-    private final java.util.List<CudaTrainingModel> engines = new java.util.ArrayList<>();
+    /** Releases of what holds device memory on this backend (training engines): run before the context's handle goes. */
+    private final java.util.List<Runnable> releases = new java.util.ArrayList<>();
     private DeviceBuffer bufA;
     private DeviceBuffer bufB;
     private DeviceBuffer bufC;
@@ -206,120 +205,22 @@ public final class CudaBackend implements Backend {
         return out;
     }
 
-    // ---- GPU kernels on host arrays: tested against the CPU kernels, not yet used by the model (see class doc) ----
-
-    /** {@link io.qlorastream.engine.kernels.RmsNorm#forward} on the GPU. */
-    public synchronized void rmsNormForward(float[] out, float[] rstd, float[] x, float[] w, int n, int c, double eps) {
-        enter();
-        try (DeviceBuffer dOut = DeviceBuffer.floats((long) n * c); DeviceBuffer dRstd = DeviceBuffer.floats(n);
-             DeviceBuffer dX = DeviceBuffer.of(x, 0, n * c); DeviceBuffer dW = DeviceBuffer.of(w, 0, c);
-             CudaKernels.Args args = new CudaKernels.Args().ptr(dOut).ptr(dRstd).ptr(dX).ptr(dW).i32(c).f64(eps)) {
-            kernels.launch("rmsnorm_forward", n, CudaKernels.THREADS, args);
-            dOut.download(0, out, 0, n * c);
-            dRstd.download(0, rstd, 0, n);
-        }
-    }
-
-    /** {@link io.qlorastream.engine.kernels.RmsNorm#backward} on the GPU, without dw (frozen norm weights). */
-    public synchronized void rmsNormBackward(float[] dx, float[] dout, float[] x, float[] w, float[] rstd, int n, int c) {
-        enter();
-        try (DeviceBuffer dDx = DeviceBuffer.of(dx, 0, n * c); DeviceBuffer dDout = DeviceBuffer.of(dout, 0, n * c);
-             DeviceBuffer dX = DeviceBuffer.of(x, 0, n * c); DeviceBuffer dW = DeviceBuffer.of(w, 0, c);
-             DeviceBuffer dRstd = DeviceBuffer.of(rstd, 0, n);
-             CudaKernels.Args args = new CudaKernels.Args().ptr(dDx).ptr(dDout).ptr(dX).ptr(dW).ptr(dRstd).i32(c)) {
-            kernels.launch("rmsnorm_backward", n, CudaKernels.THREADS, args);
-            dDx.download(0, dx, 0, n * c);
-        }
-    }
-
-    /** {@link io.qlorastream.engine.kernels.SwiGlu#forward} on the GPU. */
-    public synchronized void swiGluForward(float[] out, float[] gate, float[] up, int n) {
-        enter();
-        try (DeviceBuffer dOut = DeviceBuffer.floats(n); DeviceBuffer dGate = DeviceBuffer.of(gate, 0, n);
-             DeviceBuffer dUp = DeviceBuffer.of(up, 0, n);
-             CudaKernels.Args args = new CudaKernels.Args().ptr(dOut).ptr(dGate).ptr(dUp).i64(n)) {
-            kernels.launchElementwise("swiglu_forward", n, args);
-            dOut.download(0, out, 0, n);
-        }
-    }
-
-    /** {@link io.qlorastream.engine.kernels.SwiGlu#backward} on the GPU. */
-    public synchronized void swiGluBackward(float[] dgate, float[] dup, float[] dout, float[] gate, float[] up, int n) {
-        enter();
-        try (DeviceBuffer dDgate = DeviceBuffer.of(dgate, 0, n); DeviceBuffer dDup = DeviceBuffer.of(dup, 0, n);
-             DeviceBuffer dDout = DeviceBuffer.of(dout, 0, n); DeviceBuffer dGate = DeviceBuffer.of(gate, 0, n);
-             DeviceBuffer dUp = DeviceBuffer.of(up, 0, n);
-             CudaKernels.Args args = new CudaKernels.Args().ptr(dDgate).ptr(dDup).ptr(dDout).ptr(dGate).ptr(dUp).i64(n)) {
-            kernels.launchElementwise("swiglu_backward", n, args);
-            dDgate.download(0, dgate, 0, n);
-            dDup.download(0, dup, 0, n);
-        }
-    }
-
     /**
-     * One {@link AdamW} step on the GPU, as {@link AdamW#step} computes it: {@code step} is the step count after this
-     * step (1 for the first); the moments are updated in place.
+     * This backend's GPU as GPU-resident training uses it: its context, kernels and cuBLAS handle. The device's user
+     * frees what it allocates there itself, or through {@link #onClose}.
      */
-    public synchronized void adamwStep(float[] params, float[] grads, float[] expAvg, float[] expAvgSq,
-                                       AdamW.Config config, double lr, long step) {
-        int n = params.length;
+    public TrainingDevice trainingDevice() {
         enter();
-        try (DeviceBuffer dP = DeviceBuffer.of(params); DeviceBuffer dG = DeviceBuffer.of(grads, 0, n);
-             DeviceBuffer dM = DeviceBuffer.of(expAvg, 0, n); DeviceBuffer dV = DeviceBuffer.of(expAvgSq, 0, n);
-             CudaKernels.Args args = adamwArgs(dP.address(), dG.address(), dM.address(), dV.address(), n, config, lr, step)) {
-            kernels.launchElementwise("adamw_step", n, args);
-            dP.download(0, params, 0, n);
-            dM.download(0, expAvg, 0, n);
-            dV.download(0, expAvgSq, 0, n);
-        }
+        return new CudaTrainingDevice(this);
     }
 
-    /**
-     * The GPU-resident training engine over {@code model}'s frozen weights (which must be this backend's model):
-     * see {@link CudaTrainingModel}.
-     */
-    public io.qlorastream.engine.train.TrainingEngine trainingEngine(io.qlorastream.engine.model.LlamaModel model,
-                                                                     boolean checkpointing) {
-        return trainingEngine(model, checkpointing, CudaTrainingModel.Precision.BF16);
-    }
-
-    /** {@link #trainingEngine(io.qlorastream.engine.model.LlamaModel, boolean)} with the frozen products' precision. */
-    public synchronized CudaTrainingModel trainingEngine(io.qlorastream.engine.model.LlamaModel model, boolean checkpointing,
-                                                         CudaTrainingModel.Precision precision) {
-        if (model.backend() != this) {
-            throw new IllegalArgumentException("the model computes on " + model.backend().name() + ", not on this CUDA backend");
-        }
+    /** Runs {@code release} (freeing device memory something holds here) when this backend closes, before its handle. */
+    public synchronized void onClose(Runnable release) {
         enter();
-        if (precision == CudaTrainingModel.Precision.BF16 && gpu.ccMajor() < 8) {
-            // cublasGemmEx with bf16 inputs needs Ampere's tensor cores or later
-            throw new CudaException("GPU-resident training computes in bf16 and needs compute capability 8.0 or newer; "
-                    + gpu.reason(), null);
-        }
-        CudaTrainingModel engine = new CudaTrainingModel(new CudaTrainingDevice(this), model, checkpointing, precision);
-        engines.add(engine);
-        return engine;
+        releases.add(release);
     }
 
-    /**
-     * The arguments of {@code adamw_step} over n elements at the given device addresses, with the scalars derived
-     * exactly as {@link AdamW#step} derives them ({@code step}: the step count after this step, 1 for the first).
-     */
-    static CudaKernels.Args adamwArgs(long params, long grads, long expAvg, long expAvgSq, long n, AdamW.Config config,
-                                      double lr, long step) {
-        float decay = (float) (1 - lr * config.weightDecay());
-        float oneMinusBeta1 = (float) (1 - config.beta1());
-        float beta2 = (float) config.beta2();
-        float oneMinusBeta2 = (float) (1 - config.beta2());
-        double biasCorrection1 = 1 - Math.pow(config.beta1(), step);
-        double biasCorrection2 = 1 - Math.pow(config.beta2(), step);
-        float negStepSize = (float) -(lr / biasCorrection1);
-        float biasCorrection2Sqrt = (float) Math.sqrt(biasCorrection2);
-        return new CudaKernels.Args().ptr(params).ptr(grads).ptr(expAvg).ptr(expAvgSq).i64(n)
-                .i32(config.weightDecay() != 0 ? 1 : 0).f32(decay).f32(oneMinusBeta1).f32(beta2).f32(oneMinusBeta2)
-                .f32(negStepSize).f32(biasCorrection2Sqrt).f32((float) config.eps());
-    }
-
-    /** The compiled kernels (for {@link CudaTrainingModel}, which shares this backend's context and handle). */
+    /** The compiled kernels (for {@link CudaTrainingDevice} and tests, which share this backend's context and handle). */
     CudaKernels kernels() {
         return kernels;
     }
@@ -366,8 +267,8 @@ public final class CudaBackend implements Backend {
      * op(B)ᵀ·op(A)ᵀ}, first operand B (transposed iff transB), second A (iff transA), leading dimensions unchanged.
      * Separate so that a test checks the mapping on the CPU against a Java model of cuBLAS' semantics.
      */
-    record ColumnMajorGemm(boolean transFirst, boolean transSecond, int m, int n, int k) {
-        static ColumnMajorGemm of(boolean transA, boolean transB, int m, int n, int k) {
+    public record ColumnMajorGemm(boolean transFirst, boolean transSecond, int m, int n, int k) {
+        public static ColumnMajorGemm of(boolean transA, boolean transB, int m, int n, int k) {
             return new ColumnMajorGemm(transB, transA, n, m, k);
         }
     }
@@ -510,8 +411,8 @@ public final class CudaBackend implements Backend {
         }
         try {
             cudaSetDevice(DEVICE);
-            engines.forEach(CudaTrainingModel::close);
-            engines.clear();
+            releases.forEach(Runnable::run);
+            releases.clear();
             weights.values().forEach(DeviceWeight::close);
             weights.clear();
             for (DeviceBuffer b : new DeviceBuffer[]{scratch, bufA, bufB, bufC}) {

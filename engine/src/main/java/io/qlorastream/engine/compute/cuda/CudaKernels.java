@@ -54,7 +54,7 @@ public final class CudaKernels implements AutoCloseable {
             Map.entry("lora_dropout.cu", List.of("lora_dropout_forward", "lora_dropout_backward")),
             Map.entry("gradnorm.cu", List.of("sumsq_partials")));
 
-    static final int THREADS = 256;
+    public static final int THREADS = 256;
     /** Grid-stride loops cover any size; more blocks than this buys nothing on one GPU. */
     private static final int MAX_BLOCKS = 65535;
 
@@ -288,5 +288,24 @@ public final class CudaKernels implements AutoCloseable {
             CudaStatus.driver("cuModuleUnload", cuModuleUnload(m));
         }
         modules.clear();
+    }
+
+    /**
+     * The arguments of {@code adamw_step} over n elements at the given device addresses, with the scalars derived
+     * exactly as the CPU optimizer ({@code AdamW.step}) derives them ({@code step}: the step count after this step,
+     * 1 for the first).
+     */
+    public static Args adamwArgs(long params, long grads, long expAvg, long expAvgSq, long n, double weightDecay,
+                                 double beta1, double beta2, double eps, double lr, long step) {
+        float decay = (float) (1 - lr * weightDecay);
+        float oneMinusBeta1 = (float) (1 - beta1);
+        float oneMinusBeta2 = (float) (1 - beta2);
+        double biasCorrection1 = 1 - Math.pow(beta1, step);
+        double biasCorrection2 = 1 - Math.pow(beta2, step);
+        float negStepSize = (float) -(lr / biasCorrection1);
+        float biasCorrection2Sqrt = (float) Math.sqrt(biasCorrection2);
+        return new Args().ptr(params).ptr(grads).ptr(expAvg).ptr(expAvgSq).i64(n)
+                .i32(weightDecay != 0 ? 1 : 0).f32(decay).f32(oneMinusBeta1).f32((float) beta2).f32(oneMinusBeta2)
+                .f32(negStepSize).f32(biasCorrection2Sqrt).f32((float) eps);
     }
 }

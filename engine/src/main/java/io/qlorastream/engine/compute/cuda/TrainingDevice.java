@@ -1,13 +1,14 @@
 package io.qlorastream.engine.compute.cuda;
 
 /**
- * What {@link CudaTrainingModel} asks of a GPU: memory, device-to-device copies, kernel launches by name and the three
- * cuBLAS products it uses, with cuBLAS's own column-major semantics and host scalars. {@link CudaTrainingDevice}
+ * What GPU-resident training (the training layer's {@code CudaTrainingModel}) asks of a GPU: memory, device-to-device
+ * copies, kernel launches by name and the three cuBLAS products it uses, with cuBLAS's own column-major semantics and
+ * host scalars. {@link CudaTrainingDevice}
  * is the real one; a CPU test emulates it (memory in a host buffer, kernels and products in Java) to check the
  * model's orchestration (which buffer, which offsets, which order, the row-major → column-major operand swap, the loss
  * chunks) against the CPU model without a GPU.
  */
-interface TrainingDevice {
+public interface TrainingDevice {
     /** Makes the device current on the calling thread; throws when it is closed. */
     void enter();
 

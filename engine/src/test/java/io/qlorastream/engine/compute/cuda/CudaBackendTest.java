@@ -23,11 +23,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 @RequiresCuda
 class CudaBackendTest {
     static CudaBackend gpu;
+    static HostKernels onGpu;
     static CpuBackend cpu;
 
     @BeforeAll
     static void open() {
         gpu = CudaBackend.open(2);
+        onGpu = new HostKernels(gpu);
         cpu = new CpuBackend(2);
     }
 
@@ -126,14 +128,14 @@ class CudaBackendTest {
         float[] w = random(c, 12, 1);
         float[] outC = new float[n * c], rstdC = new float[n], outG = new float[n * c], rstdG = new float[n];
         RmsNorm.forward(cpu, outC, rstdC, x, w, n, c, 1e-5);
-        gpu.rmsNormForward(outG, rstdG, x, w, n, c, 1e-5);
+        onGpu.rmsNormForward(outG, rstdG, x, w, n, c, 1e-5);
         assertThat(maxError(outG, outC)).isLessThan(1e-6);
         assertThat(maxError(rstdG, rstdC)).isLessThan(1e-6);
         float[] dout = random(n * c, 13, 1);
         float[] dxC = random(n * c, 14, 1);
         float[] dxG = dxC.clone();
         RmsNorm.backward(cpu, dxC, null, dout, x, w, rstdC, n, c);
-        gpu.rmsNormBackward(dxG, dout, x, w, rstdC, n, c);
+        onGpu.rmsNormBackward(dxG, dout, x, w, rstdC, n, c);
         assertThat(maxError(dxG, dxC)).isLessThan(1e-6);
     }
 
@@ -143,12 +145,12 @@ class CudaBackendTest {
         float[] gate = random(n, 15, 6), up = random(n, 16, 2), dout = random(n, 17, 1);
         float[] outC = new float[n], outG = new float[n];
         SwiGlu.forward(cpu, outC, gate, up, n);
-        gpu.swiGluForward(outG, gate, up, n);
+        onGpu.swiGluForward(outG, gate, up, n);
         assertThat(maxError(outG, outC)).isLessThan(1e-6);
         float[] dgC = random(n, 18, 1), duC = random(n, 19, 1);
         float[] dgG = dgC.clone(), duG = duC.clone();
         SwiGlu.backward(cpu, dgC, duC, dout, gate, up, n);
-        gpu.swiGluBackward(dgG, duG, dout, gate, up, n);
+        onGpu.swiGluBackward(dgG, duG, dout, gate, up, n);
         assertThat(maxError(dgG, dgC)).isLessThan(1e-6);
         assertThat(maxError(duG, duC)).isLessThan(1e-6);
     }
@@ -164,7 +166,7 @@ class CudaBackendTest {
         for (int step = 1; step <= 5; step++) {
             float[] g = random(n, 100 + step, 1);
             cpuOpt.step(pC, g, 1e-3);
-            gpu.adamwStep(pG, g, m, v, config, 1e-3, step);
+            onGpu.adamwStep(pG, g, m, v, config, 1e-3, step);
         }
         assertThat(maxError(pG, pC)).isLessThan(1e-6);
         assertThat(maxError(m, cpuOpt.expAvg())).isLessThan(1e-6);

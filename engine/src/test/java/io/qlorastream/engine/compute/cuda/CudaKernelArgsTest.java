@@ -58,7 +58,7 @@ class CudaKernelArgsTest {
     @Test
     void cublasOperandsPointAtTheExactAddress() {
         long a = 0x7f12_3456_7000L;
-        org.bytedeco.javacpp.FloatPointer f = new org.bytedeco.javacpp.FloatPointer(CudaTrainingModel.at(a));
+        org.bytedeco.javacpp.FloatPointer f = new org.bytedeco.javacpp.FloatPointer(DeviceBuffer.at(a));
         assertThat(f.address()).isEqualTo(a);
         assertThat(f.position()).isZero();
     }

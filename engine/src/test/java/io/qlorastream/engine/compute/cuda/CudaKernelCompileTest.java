@@ -2,7 +2,7 @@ package io.qlorastream.engine.compute.cuda;
 
 import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.compute.CpuBackend;
-import io.qlorastream.engine.compute.Device;
+import io.qlorastream.engine.compute.device.Device;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DynamicTest;

@@ -2,6 +2,7 @@ package io.qlorastream.engine.compute.cuda;
 
 import io.qlorastream.engine.lora.Rng;
 import io.qlorastream.engine.tensor.Floats;
+import io.qlorastream.engine.train.cuda.CudaTrainingModel;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -16,19 +17,19 @@ import java.util.Arrays;
  * What it cannot check: the CUDA C itself (compiled by NVRTC only on a GPU; the transliterations here are mirrors),
  * cuBLAS's and the driver's real behaviour, and anything about speed.
  */
-final class EmulatedDevice implements TrainingDevice {
+public final class EmulatedDevice implements TrainingDevice {
     private static final long BASE = 1L << 32;
     private final ByteBuffer mem;
     private int top;
     /** Kernel launches by name, for tests that check which kernels ran. */
-    final java.util.Map<String, Integer> launches = new java.util.TreeMap<>();
+    public final java.util.Map<String, Integer> launches = new java.util.TreeMap<>();
 
-    EmulatedDevice(int bytes) {
+    public EmulatedDevice(int bytes) {
         this(bytes, RECORD_FROM_ENV);
     }
 
     /** A device that records the first (widest) launch of every kernel into {@code recordInto} (null: none). */
-    EmulatedDevice(int bytes, java.nio.file.Path recordInto) {
+    public EmulatedDevice(int bytes, java.nio.file.Path recordInto) {
         mem = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
         this.recordDir = recordInto;
     }

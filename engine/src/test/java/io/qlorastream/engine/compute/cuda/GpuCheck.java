@@ -9,6 +9,8 @@ import io.qlorastream.engine.model.ModelLoader;
 import io.qlorastream.engine.model.ModelMaker;
 import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.tensor.DType;
+import io.qlorastream.engine.train.cuda.CudaTrainingModel;
+import io.qlorastream.engine.train.cuda.TrainingPlan;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
@@ -54,9 +56,10 @@ public final class GpuCheck {
         System.out.println("probe: " + CudaProbe.probe().reason());
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
                 .selectors(selectClass(CudaStatusTest.class), selectClass(CudaKernelSourcesTest.class),
-                        selectClass("io.qlorastream.engine.compute.DeviceTest"), selectClass(CudaBackendTest.class),
-                        selectClass("io.qlorastream.engine.model.LlamaModelCudaTest"), selectClass(TrainingPlanTest.class),
-                        selectClass(CudaTrainingModelEmulatedTest.class), selectClass(CudaTrainingModelTest.class))
+                        selectClass("io.qlorastream.engine.compute.device.DeviceTest"), selectClass(CudaBackendTest.class),
+                        selectClass("io.qlorastream.engine.model.LlamaModelCudaTest"), selectClass("io.qlorastream.engine.train.cuda.TrainingPlanTest"),
+                        selectClass("io.qlorastream.engine.train.cuda.CudaTrainingModelEmulatedTest"),
+                        selectClass("io.qlorastream.engine.train.cuda.CudaTrainingModelTest"))
                 .build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();

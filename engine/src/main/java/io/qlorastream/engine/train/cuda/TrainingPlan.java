@@ -1,9 +1,10 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
-import io.qlorastream.engine.model.LlamaConfig;
-import io.qlorastream.engine.model.LlamaWeights;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.model.LayerWeights;
 import io.qlorastream.engine.model.Linear;
+import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.tensor.WeightMatrix;
 
@@ -127,7 +128,7 @@ public record TrainingPlan(int batch, int seqLen, int hidden, int qDim, int kvDi
         }
         for (LayerWeights l : w.layers) {
             bytes += 4L * (l.inputNorm.length + l.postAttentionNorm.length);
-            for (String p : LayerWeights.PROJECTIONS) {
+            for (Projection p : Projection.values()) {
                 Linear lin = l.projection(p);
                 bytes += matrixBytes(lin.weight) + (lin.bias == null ? 0 : 4L * lin.bias.length);
             }

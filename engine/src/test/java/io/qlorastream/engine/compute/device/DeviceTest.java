@@ -1,5 +1,7 @@
-package io.qlorastream.engine.compute;
+package io.qlorastream.engine.compute.device;
 
+import io.qlorastream.engine.compute.Backend;
+import io.qlorastream.engine.compute.CpuBackend;
 import io.qlorastream.engine.compute.cuda.CudaProbe;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,13 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
+import io.qlorastream.engine.compute.cuda.CudaBackend;
+import io.qlorastream.engine.compute.cuda.CudaException;
+import io.qlorastream.engine.compute.cuda.CudaKernels;
+import io.qlorastream.engine.compute.cuda.CudaStatus;
+import io.qlorastream.engine.compute.cuda.DeviceBuffer;
+import io.qlorastream.engine.compute.cuda.TrainingDevice;
+import io.qlorastream.engine.config.LlamaConfig;
+import io.qlorastream.engine.config.Projection;
 import io.qlorastream.engine.kernels.CrossEntropy;
 import io.qlorastream.engine.kernels.Rope;
 import io.qlorastream.engine.lora.LoraAdapter;
@@ -7,24 +15,29 @@ import io.qlorastream.engine.lora.LoraDropout;
 import io.qlorastream.engine.lora.LoraModule;
 import io.qlorastream.engine.model.LayerWeights;
 import io.qlorastream.engine.model.Linear;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.optim.AdamW;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.tensor.Floats;
 import io.qlorastream.engine.tensor.WeightMatrix;
-import io.qlorastream.engine.train.TrainingEngine;
-import org.bytedeco.javacpp.Pointer;
+import io.qlorastream.engine.train.engine.TrainingEngine;
 import org.bytedeco.javacpp.SizeTPointer;
 
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.qlorastream.engine.config.Projection.DOWN;
+import static io.qlorastream.engine.config.Projection.GATE;
+import static io.qlorastream.engine.config.Projection.K;
+import static io.qlorastream.engine.config.Projection.O;
+import static io.qlorastream.engine.config.Projection.Q;
+import static io.qlorastream.engine.config.Projection.UP;
+import static io.qlorastream.engine.config.Projection.V;
 import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
 
 /**
- * QLoRA training of one adapter with everything on the GPU: the {@link TrainingEngine} a {@link CudaBackend} makes.
+ * QLoRA training of one adapter with everything on the GPU: the {@link TrainingEngine} of a {@link CudaBackend}.
  * It mirrors {@link LlamaModel}'s forward and {@code lossSumAndBackward} layer for layer (llm.c style: one kernel or
  * cuBLAS call per layer kind and direction), so the CPU model is its reference:
  * <ul>
@@ -47,7 +60,7 @@ import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
  * partial sums come back; the adapter and the moments cross only in {@link #load} and {@link #store}.
  * <p>
  * Kernels are launched on the default stream, like cuBLAS on the backend's handle, so they run in issue order. All
- * GPU work goes through a {@link TrainingDevice} ({@link CudaTrainingDevice} on a GPU), which a CPU test emulates to
+ * GPU work goes through a {@link TrainingDevice} ({@link CudaBackend#trainingDevice} on a GPU), which a CPU test emulates to
  * check this class's orchestration against the CPU model (CudaTrainingModelEmulatedTest).
  * Not thread-safe; one engine per backend at a time.
  */
@@ -60,7 +73,6 @@ public final class CudaTrainingModel implements TrainingEngine {
         BF16, FP32
     }
 
-    private static final int Q = 0, K = 1, V = 2, O = 3, GATE = 4, UP = 5, DOWN = 6;
     private static final int ROW_THREADS = 256;
 
     private final TrainingDevice dev;
@@ -87,6 +99,24 @@ public final class CudaTrainingModel implements TrainingEngine {
     private Buffers buf;
     private boolean closed;
 
+    /**
+     * The GPU-resident training engine over {@code model}'s frozen weights (which must compute on {@code backend}),
+     * closed with the backend at the latest.
+     */
+    public static CudaTrainingModel open(CudaBackend backend, LlamaModel model, boolean checkpointing, Precision precision) {
+        if (model.backend() != backend) {
+            throw new IllegalArgumentException("the model computes on " + model.backend().name() + ", not on this CUDA backend");
+        }
+        if (precision == Precision.BF16 && backend.gpu().ccMajor() < 8) {
+            // cublasGemmEx with bf16 inputs needs Ampere's tensor cores or later
+            throw new CudaException("GPU-resident training computes in bf16 and needs compute capability 8.0 or newer; "
+                    + backend.gpu().reason(), null);
+        }
+        CudaTrainingModel engine = new CudaTrainingModel(backend.trainingDevice(), model, checkpointing, precision);
+        backend.onClose(engine::close);
+        return engine;
+    }
+
     CudaTrainingModel(TrainingDevice dev, LlamaModel model, boolean checkpointing, Precision precision) {
         this(dev, model, checkpointing, precision, TrainingPlan.WEIGHT_SCRATCH_SHORTS, TrainingPlan.LOSS_CHUNK_FLOATS);
     }
@@ -106,15 +136,15 @@ public final class CudaTrainingModel implements TrainingEngine {
         LlamaWeights w = model.weights();
         int layers = config.numLayers();
         try {
-            linears = new GpuLinear[layers][LayerWeights.PROJECTIONS.size()];
+            linears = new GpuLinear[layers][Projection.values().length];
             inputNorm = new DeviceBuffer[layers];
             postNorm = new DeviceBuffer[layers];
             for (int l = 0; l < layers; l++) {
                 LayerWeights lw = w.layers[l];
                 inputNorm[l] = keep(ofFloats(lw.inputNorm));
                 postNorm[l] = keep(ofFloats(lw.postAttentionNorm));
-                for (int p = 0; p < LayerWeights.PROJECTIONS.size(); p++) {
-                    linears[l][p] = new GpuLinear(lw.projection(LayerWeights.PROJECTIONS.get(p)));
+                for (Projection p : Projection.values()) {
+                    linears[l][p.ordinal()] = new GpuLinear(lw.projection(p));
                 }
             }
             finalNorm = keep(ofFloats(w.finalNorm));
@@ -276,9 +306,9 @@ public final class CudaTrainingModel implements TrainingEngine {
         this.adapter = adapter;
         this.optimizer = optimizer;
         this.dropout = dropout;
-        lora = new LoraModule[config.numLayers()][LayerWeights.PROJECTIONS.size()];
+        lora = new LoraModule[config.numLayers()][Projection.values().length];
         for (LoraModule m : adapter.modules()) {
-            lora[m.layer][LayerWeights.PROJECTIONS.indexOf(m.projection)] = m;
+            lora[m.layer][m.projection.ordinal()] = m;
         }
         // the CPU model's view stays consistent for anyone who inspects it (it does not compute here)
         model.attachLora(adapter, dropout);
@@ -328,8 +358,9 @@ public final class CudaTrainingModel implements TrainingEngine {
             }
         }
         stepCount++;
-        try (CudaKernels.Args a = CudaBackend.adamwArgs(params.address(), grads.address(), expAvg.address(),
-                expAvgSq.address(), n, optimizer.config, lr, stepCount)) {
+        try (CudaKernels.Args a = CudaKernels.adamwArgs(params.address(), grads.address(), expAvg.address(),
+                expAvgSq.address(), n, optimizer.config.weightDecay(), optimizer.config.beta1(), optimizer.config.beta2(),
+                optimizer.config.eps(), lr, stepCount)) {
             dev.launchElementwise("adamw_step", n, a);
         }
         return norm;
@@ -396,30 +427,30 @@ public final class CudaTrainingModel implements TrainingEngine {
         GpuLinear[] w = linears[l];
         rmsNormForward(k.ln1, k.rstd1, x, inputNorm[l], rows);
         long op = operand(b.xb, k.ln1, 0, (long) rows * hidden);
-        project(l, Q, k.q, k.ln1, op, rows, w[Q], k, b);
-        project(l, K, k.k, k.ln1, op, rows, w[K], k, b);
-        project(l, V, k.v, k.ln1, op, rows, w[V], k, b);
+        project(l, Q, k.q, k.ln1, op, rows, w[Q.ordinal()], k, b);
+        project(l, K, k.k, k.ln1, op, rows, w[K.ordinal()], k, b);
+        project(l, V, k.v, k.ln1, op, rows, w[V.ordinal()], k, b);
         rope(k.q, rows, config.numHeads(), b.plan.seqLen(), 1f);
         rope(k.k, rows, config.numKvHeads(), b.plan.seqLen(), 1f);
         attentionForward(b, k, mask);
         op = operand(b.xb, k.att, 0, (long) rows * config.qDim());
-        project(l, O, b.projOut, k.att, op, rows, w[O], k, b);
+        project(l, O, b.projOut, k.att, op, rows, w[O.ordinal()], k, b);
         add(k.resid2, x, b.projOut, (long) rows * hidden);
         rmsNormForward(k.ln2, k.rstd2, k.resid2, postNorm[l], rows);
         op = operand(b.xb, k.ln2, 0, (long) rows * hidden);
-        project(l, GATE, k.gate, k.ln2, op, rows, w[GATE], k, b);
-        project(l, UP, k.up, k.ln2, op, rows, w[UP], k, b);
+        project(l, GATE, k.gate, k.ln2, op, rows, w[GATE.ordinal()], k, b);
+        project(l, UP, k.up, k.ln2, op, rows, w[UP.ordinal()], k, b);
         long n = (long) rows * config.intermediateSize();
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(k.mlpHidden).ptr(k.gate).ptr(k.up).i64(n)) {
             dev.launchElementwise("swiglu_forward", n, a);
         }
         if (out == null) {
             // a recompute for the backward: of down_proj only the LoRA path's A·dropout(x), which dB reads
-            loraInput(l, DOWN, k.mlpHidden, rows, w[DOWN].cols, k, b);
+            loraInput(l, DOWN, k.mlpHidden, rows, w[DOWN.ordinal()].cols, k, b);
             return;
         }
         op = operand(b.xb, k.mlpHidden, 0, n);
-        project(l, DOWN, b.projOut, k.mlpHidden, op, rows, w[DOWN], k, b);
+        project(l, DOWN, b.projOut, k.mlpHidden, op, rows, w[DOWN.ordinal()], k, b);
         add(out, k.resid2, b.projOut, (long) rows * hidden);
     }
 
@@ -427,7 +458,8 @@ public final class CudaTrainingModel implements TrainingEngine {
      * y = x Wᵀ (+ bias) + scaling · B(A(dropout(x))): the frozen product from {@code xOp} (x as a product operand,
      * see {@link #operand}), then the LoRA term in fp32 from x.
      */
-    private void project(int l, int p, DeviceBuffer y, DeviceBuffer x, long xOp, int rows, GpuLinear w, Block k, Buffers b) {
+    private void project(int l, Projection proj, DeviceBuffer y, DeviceBuffer x, long xOp, int rows, GpuLinear w, Block k, Buffers b) {
+        int p = proj.ordinal();
         int in = w.cols, out = w.rows;
         int block = w.blockRows();
         for (int r0 = 0; r0 < out; r0 += block) {
@@ -442,7 +474,7 @@ public final class CudaTrainingModel implements TrainingEngine {
                 dev.launchElementwise("add_bias_f32", n, a);
             }
         }
-        LoraModule m = loraInput(l, p, x, rows, in, k, b);
+        LoraModule m = loraInput(l, proj, x, rows, in, k, b);
         if (m == null) {
             return;
         }
@@ -451,7 +483,8 @@ public final class CudaTrainingModel implements TrainingEngine {
     }
 
     /** The LoRA path's {@code ax = A·dropout(x)} of projection p into its block buffer; the module, or null when none. */
-    private LoraModule loraInput(int l, int p, DeviceBuffer x, int rows, int in, Block k, Buffers b) {
+    private LoraModule loraInput(int l, Projection proj, DeviceBuffer x, int rows, int in, Block k, Buffers b) {
+        int p = proj.ordinal();
         LoraModule m = lora[l][p];
         if (m == null) {
             return null;
@@ -529,19 +562,19 @@ public final class CudaTrainingModel implements TrainingEngine {
         GpuLinear[] w = linears[l];
         copy(b.dResid2, b.dResid, n);
         b.dMlpHidden.zero();
-        projectBackward(l, DOWN, b.dMlpHidden, b.dResid, k.mlpHidden, rows, w[DOWN], k, b);
+        projectBackward(l, DOWN, b.dMlpHidden, b.dResid, k.mlpHidden, rows, w[DOWN.ordinal()], k, b);
         b.dGate.zero();
         b.dUp.zero();
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.dGate).ptr(b.dUp).ptr(b.dMlpHidden).ptr(k.gate).ptr(k.up).i64(ni)) {
             dev.launchElementwise("swiglu_backward", ni, a);
         }
         b.dLn.zero();
-        projectBackward(l, GATE, b.dLn, b.dGate, k.ln2, rows, w[GATE], k, b);
-        projectBackward(l, UP, b.dLn, b.dUp, k.ln2, rows, w[UP], k, b);
+        projectBackward(l, GATE, b.dLn, b.dGate, k.ln2, rows, w[GATE.ordinal()], k, b);
+        projectBackward(l, UP, b.dLn, b.dUp, k.ln2, rows, w[UP.ordinal()], k, b);
         rmsNormBackward(b.dResid2, b.dLn, k.resid2, postNorm[l], k.rstd2, rows);
         copy(b.dX, b.dResid2, n);
         b.dAtt.zero();
-        projectBackward(l, O, b.dAtt, b.dResid2, k.att, rows, w[O], k, b);
+        projectBackward(l, O, b.dAtt, b.dResid2, k.att, rows, w[O.ordinal()], k, b);
         b.dQ.zero();
         b.dK.zero();
         b.dV.zero();
@@ -549,16 +582,17 @@ public final class CudaTrainingModel implements TrainingEngine {
         rope(b.dQ, rows, config.numHeads(), b.plan.seqLen(), -1f);
         rope(b.dK, rows, config.numKvHeads(), b.plan.seqLen(), -1f);
         b.dLn.zero();
-        projectBackward(l, Q, b.dLn, b.dQ, k.ln1, rows, w[Q], k, b);
-        projectBackward(l, K, b.dLn, b.dK, k.ln1, rows, w[K], k, b);
-        projectBackward(l, V, b.dLn, b.dV, k.ln1, rows, w[V], k, b);
+        projectBackward(l, Q, b.dLn, b.dQ, k.ln1, rows, w[Q.ordinal()], k, b);
+        projectBackward(l, K, b.dLn, b.dK, k.ln1, rows, w[K.ordinal()], k, b);
+        projectBackward(l, V, b.dLn, b.dV, k.ln1, rows, w[V.ordinal()], k, b);
         rmsNormBackward(b.dX, b.dLn, x, inputNorm[l], k.rstd1, rows);
         copy(b.dResid, b.dX, n);
     }
 
     /** dx += dy W (bf16 product), then the LoRA gradients (accumulated into the device gradients) and their dx. */
-    private void projectBackward(int l, int p, DeviceBuffer dx, DeviceBuffer dy, DeviceBuffer x, int rows, GpuLinear w,
-                                 Block k, Buffers b) {
+    private void projectBackward(int l, Projection proj, DeviceBuffer dx, DeviceBuffer dy, DeviceBuffer x, int rows,
+                                 GpuLinear w, Block k, Buffers b) {
+        int p = proj.ordinal();
         int in = w.cols, out = w.rows;
         long dyOp = operand(b.xb, dy, 0, (long) rows * out);
         int block = w.blockRows();
@@ -672,11 +706,6 @@ public final class CudaTrainingModel implements TrainingEngine {
         dev.copy(to.address(), from.address(), 4 * floats);
     }
 
-    /** A JavaCPP pointer at an exact device address (position 0). */
-    static Pointer at(long address) {
-        return CudaTrainingDevice.at(address);
-    }
-
     /** Row-major fp32 C = alpha·op(A)·op(B) + beta·C on column-major cuBLAS (operands swapped, see ColumnMajorGemm). */
     private void sgemm(boolean transA, boolean transB, int m, int n, int k, float al, long a, int lda, long b, int ldb,
                        float be, long c, int ldc) {
@@ -712,7 +741,7 @@ public final class CudaTrainingModel implements TrainingEngine {
     /** One decoder block's buffers (shared by all blocks with checkpointing). */
     private final class Block {
         final DeviceBuffer ln1, rstd1, q, k, v, probs, att, resid2, ln2, rstd2, gate, up, mlpHidden;
-        final DeviceBuffer[] loraAx = new DeviceBuffer[LayerWeights.PROJECTIONS.size()];
+        final DeviceBuffer[] loraAx = new DeviceBuffer[Projection.values().length];
 
         Block(TrainingPlan p, List<DeviceBuffer> all) {
             long r = p.rows();

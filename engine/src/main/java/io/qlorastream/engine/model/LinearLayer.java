@@ -1,8 +1,7 @@
-package io.qlorastream.engine.kernels;
+package io.qlorastream.engine.model;
 
 import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.compute.LowRank;
-import io.qlorastream.engine.model.Linear;
 
 /** A frozen projection {@code y = x·Wᵀ + b}; the product runs on the backend, W dequantized block by block. */
 public final class LinearLayer {

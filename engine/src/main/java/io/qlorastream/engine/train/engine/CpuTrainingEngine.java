@@ -1,4 +1,4 @@
-package io.qlorastream.engine.train;
+package io.qlorastream.engine.train.engine;
 
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraDropout;

@@ -1,5 +1,6 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.kernels.CrossEntropy;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
@@ -7,13 +8,12 @@ import io.qlorastream.engine.lora.LoraDropout;
 import io.qlorastream.engine.lora.Rng;
 import io.qlorastream.engine.model.LayerWeights;
 import io.qlorastream.engine.model.Linear;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.optim.AdamW;
 import io.qlorastream.engine.quant.Nf4Tensor;
 import io.qlorastream.engine.tensor.DenseMatrix;
 import io.qlorastream.engine.tensor.Floats;
-import io.qlorastream.engine.train.TrainingEngine;
+import io.qlorastream.engine.train.engine.TrainingEngine;
 
 import java.util.List;
 import java.util.SplittableRandom;
@@ -157,7 +157,7 @@ final class TrainingFixtures {
         LlamaWeights w = weights(c);
         Run cpu;
         try (io.qlorastream.engine.compute.CpuBackend be = new io.qlorastream.engine.compute.CpuBackend(1);
-             TrainingEngine e = new io.qlorastream.engine.train.CpuTrainingEngine(new io.qlorastream.engine.model.LlamaModel(w, be), true)) {
+             TrainingEngine e = new io.qlorastream.engine.train.engine.CpuTrainingEngine(new io.qlorastream.engine.model.LlamaModel(w, be), true)) {
             cpu = train(e, adapter(c, dropout), dropout, steps, m1, m2);
         }
         Run onGpu;

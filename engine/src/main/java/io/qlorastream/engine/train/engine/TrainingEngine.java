@@ -1,18 +1,16 @@
-package io.qlorastream.engine.train;
+package io.qlorastream.engine.train.engine;
 
-import io.qlorastream.engine.compute.cuda.CudaBackend;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraDropout;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.optim.AdamW;
 
-
 /**
  * Where one optimizer step's work runs: the micro-batches' forward and backward accumulating the adapter's
- * gradients, then clipping and AdamW. {@link Trainer} and {@link StepTrainer} keep the bookkeeping (which examples,
+ * gradients, then clipping and AdamW. {@code Trainer} and {@code StepTrainer} keep the bookkeeping (which examples,
  * the loss denominator, the learning rate, the dropout counter) and hand the arithmetic to an engine, so the same loop
  * trains on the CPU ({@link CpuTrainingEngine}, the reference) or with everything resident on a GPU
- * ({@code io.qlorastream.engine.compute.cuda.CudaTrainingModel}).
+ * ({@code train.cuda.CudaTrainingModel}); {@code train.TrainingEngines} picks one by the model's backend.
  * <p>
  * An engine trains one adapter at a time, bound by {@link #load}. While bound, the engine may hold the adapter's
  * parameters, gradients and the optimizer's moments elsewhere (GPU memory): the host arrays of the adapter and the
@@ -53,21 +51,5 @@ public interface TrainingEngine extends AutoCloseable {
     /** Makes the engine for a model's backend. */
     interface Factory {
         TrainingEngine create(LlamaModel model, boolean checkpointing);
-    }
-
-    /**
-     * The engine for {@code model}'s backend: GPU-resident training when the model computes on a
-     * {@link CudaBackend} whose GPU has bf16 tensor cores (compute capability 8.0+), else the CPU engine over the
-     * model's backend (on an older GPU: the CUDA backend's products with the rest on the CPU, said once on stderr).
-     */
-    static TrainingEngine forModel(LlamaModel model, boolean checkpointing) {
-        if (model.backend() instanceof CudaBackend cuda) {
-            if (cuda.gpu().ccMajor() >= 8) {
-                return cuda.trainingEngine(model, checkpointing);
-            }
-            System.err.println("compute: GPU-resident training needs compute capability 8.0+ (bf16); " + cuda.gpu().reason()
-                    + ": training through the CUDA backend's products, the rest on the CPU");
-        }
-        return new CpuTrainingEngine(model, checkpointing);
     }
 }

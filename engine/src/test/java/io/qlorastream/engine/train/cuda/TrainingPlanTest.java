@@ -1,11 +1,11 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
 import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.kernels.Attention;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.Rng;
-import io.qlorastream.engine.model.LlamaConfig;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.qlorastream.engine.model;
+package io.qlorastream.engine.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,6 +1,7 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
-import io.qlorastream.engine.model.LlamaConfig;
+import io.qlorastream.engine.compute.cuda.EmulatedDevice;
+import io.qlorastream.engine.config.LlamaConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,7 +14,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
-import static io.qlorastream.engine.compute.cuda.TrainingFixtures.config;
+import static io.qlorastream.engine.train.cuda.TrainingFixtures.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 

@@ -1,30 +1,20 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
 import io.qlorastream.engine.compute.CpuBackend;
-import io.qlorastream.engine.kernels.CrossEntropy;
-import io.qlorastream.engine.lora.LoraAdapter;
-import io.qlorastream.engine.lora.LoraConfig;
-import io.qlorastream.engine.lora.LoraDropout;
+import io.qlorastream.engine.compute.cuda.EmulatedDevice;
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.lora.LoraModule;
 import io.qlorastream.engine.lora.Rng;
-import io.qlorastream.engine.model.LayerWeights;
-import io.qlorastream.engine.model.Linear;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.optim.AdamW;
-import io.qlorastream.engine.quant.Nf4Tensor;
-import io.qlorastream.engine.tensor.DenseMatrix;
-import io.qlorastream.engine.tensor.WeightMatrix;
-import io.qlorastream.engine.train.CpuTrainingEngine;
-import io.qlorastream.engine.train.TrainingEngine;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.List;
 import java.util.SplittableRandom;
 
-import static io.qlorastream.engine.compute.cuda.TrainingFixtures.*;
+import static io.qlorastream.engine.train.cuda.TrainingFixtures.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**

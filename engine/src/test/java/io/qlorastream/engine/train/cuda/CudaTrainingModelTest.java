@@ -1,12 +1,14 @@
-package io.qlorastream.engine.compute.cuda;
+package io.qlorastream.engine.train.cuda;
 
 import io.qlorastream.engine.compute.CpuBackend;
+import io.qlorastream.engine.compute.cuda.CudaBackend;
+import io.qlorastream.engine.compute.cuda.RequiresCuda;
+import io.qlorastream.engine.config.LlamaConfig;
 import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.LoraModule;
 import io.qlorastream.engine.lora.PeftAdapter;
-import io.qlorastream.engine.model.LlamaConfig;
 import io.qlorastream.engine.model.LlamaModel;
 import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.model.LoadOptions;
@@ -18,7 +20,8 @@ import io.qlorastream.engine.optim.LrSchedule;
 import io.qlorastream.engine.tensor.DType;
 import io.qlorastream.engine.train.RandomExamples;
 import io.qlorastream.engine.train.Trainer;
-import io.qlorastream.engine.train.TrainingEngine;
+import io.qlorastream.engine.train.TrainingEngines;
+import io.qlorastream.engine.train.engine.TrainingEngine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,7 +30,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.nio.file.Path;
 import java.util.List;
 
-import static io.qlorastream.engine.compute.cuda.TrainingFixtures.*;
+import static io.qlorastream.engine.train.cuda.TrainingFixtures.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -44,7 +47,7 @@ class CudaTrainingModelTest {
 
     static Run[] onGpu(LlamaConfig c, double dropout, int steps, CudaTrainingModel.Precision precision) {
         try (CudaBackend gpu = CudaBackend.open(2)) {
-            return cpuVsGpu(c, dropout, steps, w -> gpu.trainingEngine(new LlamaModel(w, gpu), true, precision));
+            return cpuVsGpu(c, dropout, steps, w -> CudaTrainingModel.open(gpu, new LlamaModel(w, gpu), true, precision));
         }
     }
 
@@ -90,7 +93,7 @@ class CudaTrainingModelTest {
             LoraAdapter gpuAdapter = LoraAdapter.initialize(lc, w.config, 1);
             try (CudaBackend gpu = CudaBackend.open(2)) {
                 LlamaModel model = new LlamaModel(w, gpu);
-                try (TrainingEngine e = TrainingEngine.forModel(model, true)) {
+                try (TrainingEngine e = TrainingEngines.forModel(model, true)) {
                     assertThat(e).isInstanceOf(CudaTrainingModel.class);
                     assertThat(((CudaTrainingModel) e).precision()).isEqualTo(CudaTrainingModel.Precision.BF16);
                 }
