@@ -20,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -193,7 +192,7 @@ public final class SnapshotEvaluator {
         // 4. held-out NLL: candidate, base, current release
         List<TokenizedExample> heldOut = new ArrayList<>(set.size());
         for (HeldOutExample e : set.examples()) {
-            heldOut.add(cut(encoder.encode(new PromptResponse(e.prompt(), e.response()))));
+            heldOut.add(encoder.encode(new PromptResponse(e.prompt(), e.response())).truncate(settings.maxSeqLen()));
         }
         LlamaModel base = new LlamaModel(weights, backend);
         LlamaModel candidate = new LlamaModel(weights, backend);
@@ -307,13 +306,6 @@ public final class SnapshotEvaluator {
             reason = "failed " + String.join("; ", failures);
         }
         return event(c, set, releaseVersion, metrics, checks, reason);
-    }
-
-    private TokenizedExample cut(TokenizedExample e) {
-        if (e.inputIds().length <= settings.maxSeqLen()) {
-            return e;
-        }
-        return new TokenizedExample(Arrays.copyOf(e.inputIds(), settings.maxSeqLen()), Arrays.copyOf(e.labels(), settings.maxSeqLen()));
     }
 
     /** Token-weighted mean NLL over all examples, one Scorer batch at a time so that progress can be shown. */

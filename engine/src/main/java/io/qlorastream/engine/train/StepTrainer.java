@@ -10,7 +10,6 @@ import io.qlorastream.engine.optim.LrSchedule;
 import io.qlorastream.engine.optim.TrainingState;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -105,13 +104,6 @@ public final class StepTrainer {
         return settings;
     }
 
-    /** The example as this trainer feeds it: cut to {@code maxSeqLen} tokens. */
-    public TokenizedExample fit(TokenizedExample e) {
-        int n = settings.maxSeqLen();
-        return e.inputIds().length <= n ? e
-                : new TokenizedExample(Arrays.copyOf(e.inputIds(), n), Arrays.copyOf(e.labels(), n));
-    }
-
     /**
      * One optimizer step of {@code lane} on {@code microBatches} (each a list of examples, right-padded together):
      * the loss is the mean over every target token of the step, gradients are accumulated over the micro-batches,
@@ -126,7 +118,7 @@ public final class StepTrainer {
         long targets = 0, tokens = 0;
         for (List<TokenizedExample> rows : microBatches) {
             List<TokenizedExample> cut = new ArrayList<>(rows.size());
-            for (TokenizedExample e : rows) cut.add(fit(e));
+            for (TokenizedExample e : rows) cut.add(e.truncate(settings.maxSeqLen()));
             Trainer.MicroBatch mb = Trainer.MicroBatch.of(cut);
             micro.add(mb);
             targets += mb.targetCount();

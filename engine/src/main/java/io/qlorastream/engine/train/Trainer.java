@@ -127,13 +127,9 @@ public final class Trainer {
         List<TokenizedExample> cut = new ArrayList<>(examples.size());
         int t = 0;
         for (TokenizedExample e : examples) {
-            if (e.inputIds().length > settings.maxSeqLen()) {
-                t++;
-                cut.add(new TokenizedExample(java.util.Arrays.copyOf(e.inputIds(), settings.maxSeqLen()),
-                        java.util.Arrays.copyOf(e.labels(), settings.maxSeqLen())));
-            } else {
-                cut.add(e);
-            }
+            TokenizedExample c = e.truncate(settings.maxSeqLen());
+            if (c != e) t++;
+            cut.add(c);
         }
         this.examples = cut;
         this.truncated = t;
