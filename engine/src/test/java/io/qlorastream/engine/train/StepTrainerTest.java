@@ -4,11 +4,8 @@ import io.qlorastream.engine.compute.CpuBackend;
 import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
-import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.ModelFingerprint;
-import io.qlorastream.engine.model.ModelLoader;
 import io.qlorastream.engine.model.ModelMaker;
 import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.optim.AdamW;
@@ -34,8 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class StepTrainerTest {
     @TempDir
     static Path dir;
-    static LlamaWeights weights;
-    static CpuBackend backend;
+    static BaseModel small;
     static List<TokenizedExample> examples;
     static final long SEED = 7;
 
@@ -43,15 +39,13 @@ class StepTrainerTest {
     static void model() throws Exception {
         Path m = dir.resolve("small");
         ModelMaker.write(m, ModelShape.llama(32, 2, 4, 2, 48, 64), 5, DType.F32);
-        weights = ModelLoader.load(m, LoadOptions.defaults());
-        backend = new CpuBackend(2);
+        small = BaseModel.open(m, () -> new CpuBackend(2));
         examples = RandomExamples.of(8, 64, 9);
     }
 
     @AfterAll
     static void close() {
-        weights.close();
-        backend.close();
+        small.close();
     }
 
     static LoraConfig lora() {
@@ -70,14 +64,14 @@ class StepTrainerTest {
     @Test
     void stepsEqualTheFixedListTrainerBitForBit() throws Exception {
         long steps = 5;
-        LoraAdapter viaTrainer = LoraAdapter.initialize(lora(), weights.config, SEED);
-        Trainer trainer = new Trainer(new LlamaModel(weights, backend), viaTrainer, examples, trainerSettings(steps));
+        LoraAdapter viaTrainer = LoraAdapter.initialize(lora(), small.config(), SEED);
+        Trainer trainer = new Trainer(small.model(), viaTrainer, examples, trainerSettings(steps));
         trainer.run(null, null);
 
-        Trainer order = new Trainer(new LlamaModel(weights, backend), LoraAdapter.initialize(lora(), weights.config, SEED), examples,
+        Trainer order = new Trainer(small.model(), LoraAdapter.initialize(lora(), small.config(), SEED), examples,
                 trainerSettings(steps));
-        StepTrainer st = new StepTrainer(new LlamaModel(weights, backend), stepSettings(steps));
-        StepTrainer.Lane lane = StepTrainer.Lane.fresh(LoraAdapter.initialize(lora(), weights.config, SEED), AdamW.Config.torchDefaults(), SEED);
+        StepTrainer st = new StepTrainer(small.model(), stepSettings(steps));
+        StepTrainer.Lane lane = StepTrainer.Lane.fresh(LoraAdapter.initialize(lora(), small.config(), SEED), AdamW.Config.torchDefaults(), SEED);
         long drawn = 0;
         for (int s = 0; s < steps; s++) {
             List<List<TokenizedExample>> micro = new ArrayList<>();
@@ -96,19 +90,19 @@ class StepTrainerTest {
 
     @Test
     void interleavedLanesEqualSeparateRunsAndASavedLaneResumesExactly() throws Exception {
-        StepTrainer st = new StepTrainer(new LlamaModel(weights, backend), stepSettings(10));
-        StepTrainer.Lane a = StepTrainer.Lane.fresh(LoraAdapter.initialize(lora(), weights.config, SEED), AdamW.Config.qlora(), SEED);
-        StepTrainer.Lane b = StepTrainer.Lane.fresh(LoraAdapter.initialize(lora(), weights.config, SEED + 1), AdamW.Config.qlora(), SEED + 1);
+        StepTrainer st = new StepTrainer(small.model(), stepSettings(10));
+        StepTrainer.Lane a = StepTrainer.Lane.fresh(LoraAdapter.initialize(lora(), small.config(), SEED), AdamW.Config.qlora(), SEED);
+        StepTrainer.Lane b = StepTrainer.Lane.fresh(LoraAdapter.initialize(lora(), small.config(), SEED + 1), AdamW.Config.qlora(), SEED + 1);
         for (int s = 0; s < 4; s++) {
             st.step(a, List.of(examples.subList(s, s + 2)));
             st.step(b, List.of(examples.subList(7 - s - 1, 7 - s + 1)));
         }
-        StepTrainer.Lane alone = StepTrainer.Lane.fresh(LoraAdapter.initialize(lora(), weights.config, SEED), AdamW.Config.qlora(), SEED);
+        StepTrainer.Lane alone = StepTrainer.Lane.fresh(LoraAdapter.initialize(lora(), small.config(), SEED), AdamW.Config.qlora(), SEED);
         StepTrainer.Lane resumed = null;
         for (int s = 0; s < 4; s++) {
             if (s == 2) {
                 alone.state(Map.of(), Map.of("k", "v")).save(dir.resolve("lane"), "m");
-                resumed = StepTrainer.Lane.restore(TrainingState.load(dir.resolve("lane"), weights.config), SEED);
+                resumed = StepTrainer.Lane.restore(TrainingState.load(dir.resolve("lane"), small.config()), SEED);
             }
             st.step(alone, List.of(examples.subList(s, s + 2)));
             if (resumed != null) st.step(resumed, List.of(examples.subList(s, s + 2)));
