@@ -4,6 +4,7 @@ import io.qlorastream.engine.compute.CpuBackend;
 import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
+import io.qlorastream.engine.lora.LoraDropout;
 import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.ModelFingerprint;
 import io.qlorastream.engine.model.ModelMaker;
@@ -111,6 +112,71 @@ class StepTrainerTest {
         assertThat(resumed.adapter.params).isEqualTo(a.adapter.params);
         assertThat(resumed.step()).isEqualTo(4);
         assertThat(b.adapter.params).isNotEqualTo(a.adapter.params);
+    }
+
+    /** Wraps the CPU engine and records the copies a GPU-resident engine would make: "load" and "store". */
+    static TrainingEngine.Factory recording(List<String> copies) {
+        return (model, checkpointing) -> new TrainingEngine() {
+            final CpuTrainingEngine cpu = new CpuTrainingEngine(model, checkpointing);
+
+            @Override
+            public void load(LoraAdapter adapter, AdamW optimizer, LoraDropout dropout) {
+                copies.add("load");
+                cpu.load(adapter, optimizer, dropout);
+            }
+
+            @Override
+            public void zeroGrads() {
+                cpu.zeroGrads();
+            }
+
+            @Override
+            public double accumulate(int[] tokens, int[] mask, int[] targets, int batch, int seqLen, float tokenWeight) {
+                return cpu.accumulate(tokens, mask, targets, batch, seqLen, tokenWeight);
+            }
+
+            @Override
+            public double clipAndStep(double maxGradNorm, double lr) {
+                copies.add("step");
+                return cpu.clipAndStep(maxGradNorm, lr);
+            }
+
+            @Override
+            public void store() {
+                copies.add("store");
+                cpu.store();
+            }
+
+            @Override
+            public void close() {
+                copies.add("close");
+                cpu.close();
+            }
+        };
+    }
+
+    @Test
+    void theFixedListTrainerKeepsItsLaneInTheEngineWhileEachLaneStepCopiesBothWays() throws Exception {
+        List<String> copies = new ArrayList<>();
+        Trainer trainer = new Trainer(small.model(), LoraAdapter.initialize(lora(), small.config(), SEED), examples,
+                trainerSettings(3), recording(copies));
+        trainer.run(null, null);
+        assertThat(copies).containsExactly("load", "step", "step", "step", "store");
+        trainer.saveState(dir.resolve("resident"), "m");
+        TrainingState saved = TrainingState.load(dir.resolve("resident"), small.config());
+        trainer.restore(saved);
+        copies.clear();
+        trainer.sync();
+        trainer.close();
+        // a restored state is loaded by the next step, never overwritten by what the engine held before
+        assertThat(copies).containsExactly("close");
+
+        copies.clear();
+        StepTrainer st = new StepTrainer(small.model(), stepSettings(10), recording(copies));
+        StepTrainer.Lane a = StepTrainer.Lane.fresh(LoraAdapter.initialize(lora(), small.config(), SEED), AdamW.Config.qlora(), SEED);
+        st.step(a, List.of(examples.subList(0, 2)));
+        st.step(a, List.of(examples.subList(2, 4)));
+        assertThat(copies).containsExactly("load", "step", "store", "load", "step", "store");
     }
 
     @Test
