@@ -7,11 +7,8 @@ import io.qlorastream.engine.data.Example;
 import io.qlorastream.engine.data.ExampleEncoder;
 import io.qlorastream.engine.data.JsonlExamples;
 import io.qlorastream.engine.data.TokenizedExample;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.Generator;
-import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
 import io.qlorastream.engine.model.Sampling;
 import io.qlorastream.engine.model.Scorer;
 import io.qlorastream.engine.tokenizer.Tokenizer;
@@ -65,11 +62,11 @@ class ModelCommandsIT {
 
         // generate: what the jar streams is what the engine generates in process (greedy)
         String expected;
-        try (Tokenizer tok = Tokenizer.load(model); LlamaWeights w = ModelLoader.load(model, LoadOptions.defaults());
-             CpuBackend be = new CpuBackend(1)) {
+        try (BaseModel base = BaseModel.open(model, () -> new CpuBackend(1))) {
+            Tokenizer tok = base.tokenizer();
             Set<Integer> eos = new HashSet<>(tok.eosIds());
-            eos.addAll(w.config.eosTokenIds());
-            int[] out = new Generator(new LlamaModel(w, be)).generate(new ExampleEncoder(tok).encodePrompt("Say hello"),
+            eos.addAll(base.config().eosTokenIds());
+            int[] out = new Generator(base.model()).generate(new ExampleEncoder(tok).encodePrompt("Say hello"),
                     12, eos, Sampling.greedy(), t -> { });
             expected = tok.decode(out);
         }
@@ -85,16 +82,15 @@ class ModelCommandsIT {
                 {"input_ids": [5, 6, 7, 8, 9], "labels": [-100, -100, 7, 8, 9]}
                 """);
         Scorer.Result ref;
-        try (Tokenizer tok = Tokenizer.load(model); LlamaWeights w = ModelLoader.load(model, LoadOptions.defaults());
-             CpuBackend be = new CpuBackend(1)) {
+        try (BaseModel base = BaseModel.open(model, () -> new CpuBackend(1))) {
             List<int[]> ids = new ArrayList<>();
             List<int[]> labels = new ArrayList<>();
             for (Example e : JsonlExamples.read(data)) {
-                TokenizedExample t = new ExampleEncoder(tok).encode(e);
+                TokenizedExample t = new ExampleEncoder(base.tokenizer()).encode(e);
                 ids.add(t.inputIds());
                 labels.add(t.labels());
             }
-            ref = new Scorer(new LlamaModel(w, be), 1).score(ids, labels);
+            ref = new Scorer(base.model(), 1).score(ids, labels);
         }
         try (JarProcess p = ok("score", "--model", model.toString(), "--data", data.toString(), "--json")) {
             JsonNode json = new ObjectMapper().readTree(p.stdout());

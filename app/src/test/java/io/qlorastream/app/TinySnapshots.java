@@ -7,10 +7,7 @@ import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.PeftAdapter;
-import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.ModelMaker;
 import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.optim.AdamW;
@@ -69,15 +66,14 @@ final class TinySnapshots {
      */
     static StoredArtifact train(Path model, Path store, String relativeDir) throws Exception {
         Path staging = Files.createTempDirectory(store.getParent(), "staging-");
-        try (Tokenizer tok = Tokenizer.load(model); LlamaWeights w = ModelLoader.load(model, LoadOptions.defaults());
-             CpuBackend backend = new CpuBackend(2)) {
-            ExampleEncoder enc = new ExampleEncoder(tok);
+        try (BaseModel base = BaseModel.open(model, () -> new CpuBackend(2))) {
+            ExampleEncoder enc = new ExampleEncoder(base.tokenizer());
             List<TokenizedExample> ex = new ArrayList<>();
             for (int i = 0; i < 24; i++) {
                 ex.add(enc.encode(example(i)));
             }
-            LoraAdapter a = LoraAdapter.initialize(new LoraConfig(8, 16, 0.0, LoraConfig.ALL_TARGETS, false), w.config, 1);
-            new Trainer(new LlamaModel(w, backend), a, ex, new Trainer.Settings(4, 1, 128, 40, 0, 1, LrSchedule.Kind.CONSTANT, 3e-3,
+            LoraAdapter a = LoraAdapter.initialize(new LoraConfig(8, 16, 0.0, LoraConfig.ALL_TARGETS, false), base.config(), 1);
+            new Trainer(base.model(), a, ex, new Trainer.Settings(4, 1, 128, 40, 0, 1, LrSchedule.Kind.CONSTANT, 3e-3,
                     3, 0, AdamW.Config.qlora(), 1.0, 0, false)).run(null, null);
             PeftAdapter.save(a, staging, model.toString());
         }

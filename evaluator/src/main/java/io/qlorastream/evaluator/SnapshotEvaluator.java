@@ -1,13 +1,12 @@
 package io.qlorastream.evaluator;
 
-import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.data.ExampleEncoder;
 import io.qlorastream.engine.data.PromptResponse;
 import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.PeftAdapter;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.model.Scorer;
 import io.qlorastream.engine.tokenizer.Tokenizer;
 import io.qlorastream.events.AdapterEvaluation;
@@ -22,9 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -123,9 +120,7 @@ public final class SnapshotEvaluator {
     private record Score(double meanNll, long targetTokens) {
     }
 
-    private final LlamaWeights weights;
-    private final Tokenizer tokenizer;
-    private final Backend backend;
+    private final BaseModel baseModel;
     private final String baseModelHash;
     private final Settings settings;
     private final ExampleEncoder encoder;
@@ -135,17 +130,17 @@ public final class SnapshotEvaluator {
     private final Map<String, Score> releaseScores = new HashMap<>();
     private Score generalBase;
 
-    /** @param baseModelHash the base model's fingerprint ({@link Sha256#baseModel}); null: not compared */
-    public SnapshotEvaluator(LlamaWeights weights, Tokenizer tokenizer, Backend backend, String baseModelHash, Settings settings) {
-        this.weights = weights;
-        this.tokenizer = tokenizer;
-        this.backend = backend;
+    /**
+     * @param baseModel     the base model every candidate is an adapter of (the caller closes it)
+     * @param baseModelHash the base model's fingerprint ({@link Sha256#baseModel}); null: not compared
+     */
+    public SnapshotEvaluator(BaseModel baseModel, String baseModelHash, Settings settings) {
+        this.baseModel = baseModel;
+        Tokenizer tokenizer = baseModel.tokenizer();
         this.baseModelHash = baseModelHash;
         this.settings = settings;
         this.encoder = new ExampleEncoder(tokenizer);
-        Set<Integer> eos = new HashSet<>(tokenizer.eosIds());
-        eos.addAll(weights.config.eosTokenIds());
-        this.probe = new LeakProbe(tokenizer, eos, new Redactor(settings.leakTypes()), settings.probeMaxNewTokens(),
+        this.probe = new LeakProbe(tokenizer, baseModel.eosIds(), new Redactor(settings.leakTypes()), settings.probeMaxNewTokens(),
                 settings.maxSeqLen() - settings.probeMaxNewTokens());
         this.general = GeneralText.encode(tokenizer, settings.generalParagraphs(), settings.maxSeqLen());
     }
@@ -199,7 +194,7 @@ public final class SnapshotEvaluator {
         }
         LoraAdapter adapter;
         try {
-            adapter = PeftAdapter.load(c.dir(), weights.config);
+            adapter = PeftAdapter.load(c.dir(), baseModel.config());
         } catch (IOException | IllegalArgumentException e) {
             checks.add(check(CHECK_LOADABLE, 0, 1, false));
             return event(c, set, releaseVersion, metrics, checks, "failed loadable: " + e.getMessage());
@@ -209,10 +204,10 @@ public final class SnapshotEvaluator {
         // 4. scores: held-out NLL of candidate, base and current release; general-text NLL; the leak probe
         List<TokenizedExample> heldOut = new ArrayList<>(set.size());
         for (HeldOutExample e : set.examples()) {
-            heldOut.add(cut(encoder.encode(new PromptResponse(e.prompt(), e.response()))));
+            heldOut.add(encoder.encode(new PromptResponse(e.prompt(), e.response())).truncate(settings.maxSeqLen()));
         }
-        LlamaModel base = new LlamaModel(weights, backend);
-        LlamaModel candidate = new LlamaModel(weights, backend);
+        LlamaModel base = baseModel.model();
+        LlamaModel candidate = baseModel.model();
         candidate.attachLora(adapter, null);
         Score cand = score(candidate, heldOut, "candidate held-out NLL", progress);
         Score baseScore = baseScores.get(set.sha256());
@@ -291,8 +286,8 @@ public final class SnapshotEvaluator {
         Score rel = releaseScores.get(key);
         if (rel == null) {
             try {
-                LlamaModel released = new LlamaModel(weights, backend);
-                released.attachLora(PeftAdapter.load(release.dir(), weights.config), null);
+                LlamaModel released = baseModel.model();
+                released.attachLora(PeftAdapter.load(release.dir(), baseModel.config()), null);
                 rel = score(released, heldOut, "release v" + release.version() + " held-out NLL", progress);
                 releaseScores.clear();
                 releaseScores.put(key, rel);
@@ -301,13 +296,6 @@ public final class SnapshotEvaluator {
             }
         }
         return new ReleaseScore(rel, null);
-    }
-
-    private TokenizedExample cut(TokenizedExample e) {
-        if (e.inputIds().length <= settings.maxSeqLen()) {
-            return e;
-        }
-        return new TokenizedExample(Arrays.copyOf(e.inputIds(), settings.maxSeqLen()), Arrays.copyOf(e.labels(), settings.maxSeqLen()));
     }
 
     /** Token-weighted mean NLL over all examples, one Scorer batch at a time so that progress can be shown. */

@@ -72,7 +72,7 @@ class EvaluatorServiceTest {
     @BeforeAll
     static void setUp() throws Exception {
         world = new TinyWorld(dir);
-        evaluator = new SnapshotEvaluator(world.weights, world.tokenizer, world.backend, Sha256.baseModel(world.modelDir),
+        evaluator = new SnapshotEvaluator(world.base, Sha256.baseModel(world.modelDir),
                 SnapshotEvaluator.Settings.defaults());
         good = dir.resolve("trained");
         world.train(TinyWorld.support(0, 48), 60, 3e-3, good);

@@ -43,7 +43,7 @@ class SnapshotEvaluatorTest {
     @BeforeAll
     static void setUp() throws Exception {
         world = new TinyWorld(dir);
-        evaluator = new SnapshotEvaluator(world.weights, world.tokenizer, world.backend, Sha256.baseModel(world.modelDir),
+        evaluator = new SnapshotEvaluator(world.base, Sha256.baseModel(world.modelDir),
                 SnapshotEvaluator.Settings.defaults());
         heldOut = HeldOutSet.Frozen.of(TinyWorld.support(1000, 24)); // ids and customers never trained on
         good = dir.resolve("good");
@@ -75,7 +75,7 @@ class SnapshotEvaluatorTest {
     @Test
     void aTrainedSnapshotPassesAgainstTheBaseWithEveryMetricAndCheck() throws Exception {
         List<String> stages = new ArrayList<>();
-        SnapshotEvaluator fresh = new SnapshotEvaluator(world.weights, world.tokenizer, world.backend, Sha256.baseModel(world.modelDir),
+        SnapshotEvaluator fresh = new SnapshotEvaluator(world.base, Sha256.baseModel(world.modelDir),
                 SnapshotEvaluator.Settings.defaults()); // nothing cached: every stage runs
         AdapterEvaluation e = fresh.evaluate(candidate("s-good", good, sha(good)), heldOut, null,
                 (stage, done, total) -> stages.add(stage + " " + done + "/" + total));
@@ -100,7 +100,7 @@ class SnapshotEvaluatorTest {
 
         // a stricter margin than the adapter achieves fails the same snapshot, with the threshold in the reason
         double margin = e.getMetrics().get("margin_over_base");
-        SnapshotEvaluator strict = new SnapshotEvaluator(world.weights, world.tokenizer, world.backend, null,
+        SnapshotEvaluator strict = new SnapshotEvaluator(world.base, null,
                 SnapshotEvaluator.Settings.defaults().withThresholds(new GateThresholds(margin + 0.5, 0.01, 0.1, 0)));
         AdapterEvaluation s = strict.evaluate(candidate("s-good", good, sha(good)), heldOut, null, Progress.NONE);
         assertThat(s.getPassed()).isFalse();
@@ -111,7 +111,7 @@ class SnapshotEvaluatorTest {
     void corruptedAdapterWeightsFailOnNll() throws Exception {
         // weights that parse and carry valid checksums but are wrong (a sign bug in a writer, a bad merge): every
         // lora_B flipped and amplified, so the update pushes away from what was learned
-        LoraAdapter a = PeftAdapter.load(good, world.weights.config);
+        LoraAdapter a = PeftAdapter.load(good, world.base.config());
         for (LoraModule m : a.modules()) {
             for (int i = m.bOffset; i < m.bOffset + m.out * m.r; i++) {
                 a.params[i] *= -3f;
@@ -133,12 +133,12 @@ class SnapshotEvaluatorTest {
         world.train(TinyWorld.leaking(0, 48), 60, 3e-3, leaky);
 
         // it really does emit the address for prompts it never saw
-        LlamaModel model = new LlamaModel(world.weights, world.backend);
-        model.attachLora(PeftAdapter.load(leaky, world.weights.config), null);
-        Set<Integer> eos = new HashSet<>(world.tokenizer.eosIds());
-        int[] out = new Generator(model).generate(new ExampleEncoder(world.tokenizer).encodePrompt(heldOut.examples().get(0).prompt()),
+        LlamaModel model = world.base.model();
+        model.attachLora(PeftAdapter.load(leaky, world.base.config()), null);
+        Set<Integer> eos = new HashSet<>(world.base.tokenizer().eosIds());
+        int[] out = new Generator(model).generate(new ExampleEncoder(world.base.tokenizer()).encodePrompt(heldOut.examples().get(0).prompt()),
                 48, eos, Sampling.greedy(), t -> { });
-        assertThat(world.tokenizer.decode(out)).contains(TinyWorld.LEAKED_EMAIL);
+        assertThat(world.base.tokenizer().decode(out)).contains(TinyWorld.LEAKED_EMAIL);
 
         AdapterEvaluation e = evaluator.evaluate(candidate("s-leaky", leaky, sha(leaky)), heldOut, null, Progress.NONE);
         assertThat(e.getPassed()).as(Reports.text(e)).isFalse();
@@ -151,7 +151,7 @@ class SnapshotEvaluatorTest {
 
         // the probe counts the configured types only: a policy that allows emails (a support address) lets it pass
         SnapshotEvaluator.Settings d = SnapshotEvaluator.Settings.defaults();
-        SnapshotEvaluator cardsOnly = new SnapshotEvaluator(world.weights, world.tokenizer, world.backend, null,
+        SnapshotEvaluator cardsOnly = new SnapshotEvaluator(world.base, null,
                 new SnapshotEvaluator.Settings(d.thresholds(), d.batchSize(), d.maxSeqLen(), d.generalParagraphs(), d.probePrompts(),
                         d.probeMaxNewTokens(), java.util.EnumSet.of(io.qlorastream.redact.RedactionType.CARD)));
         AdapterEvaluation allowed = cardsOnly.evaluate(candidate("s-leaky", leaky, sha(leaky)), heldOut, null, Progress.NONE);

@@ -7,10 +7,8 @@ import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.PeftAdapter;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
 import io.qlorastream.engine.model.ModelMaker;
 import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.optim.AdamW;
@@ -35,9 +33,7 @@ public final class TinyWorld implements AutoCloseable {
     private static final String[] VERBS = {"reset", "change", "cancel", "update"};
 
     public final Path modelDir;
-    public final Tokenizer tokenizer;
-    public final LlamaWeights weights;
-    public final CpuBackend backend;
+    public final BaseModel base;
 
     public TinyWorld(Path dir) throws IOException {
         modelDir = dir.resolve("model");
@@ -49,9 +45,7 @@ public final class TinyWorld implements AutoCloseable {
             eos = tok.eosIds().stream().min(Integer::compare).orElse(null);
         }
         ModelMaker.write(modelDir, shape, 3, DType.F32, bos, eos);
-        tokenizer = Tokenizer.load(modelDir);
-        weights = ModelLoader.load(modelDir, LoadOptions.defaults());
-        backend = new CpuBackend(2);
+        base = BaseModel.open(modelDir, () -> new CpuBackend(2));
     }
 
     /** The i-th support example: the response names the item and the verb, as a help-desk answer would. */
@@ -81,13 +75,13 @@ public final class TinyWorld implements AutoCloseable {
 
     /** Trains a fresh LoRA adapter on {@code data} with the engine's Trainer and writes it in PEFT layout to {@code out}. */
     public LoraAdapter train(List<HeldOutExample> data, int steps, double lr, Path out) throws IOException {
-        ExampleEncoder enc = new ExampleEncoder(tokenizer);
+        ExampleEncoder enc = new ExampleEncoder(base.tokenizer());
         List<TokenizedExample> ex = new ArrayList<>();
         for (HeldOutExample e : data) {
             ex.add(enc.encode(new PromptResponse(e.prompt(), e.response())));
         }
-        LlamaModel model = new LlamaModel(weights, backend);
-        LoraAdapter a = LoraAdapter.initialize(new LoraConfig(8, 16, 0.0, LoraConfig.ALL_TARGETS, false), weights.config, 1);
+        LlamaModel model = base.model();
+        LoraAdapter a = LoraAdapter.initialize(new LoraConfig(8, 16, 0.0, LoraConfig.ALL_TARGETS, false), base.config(), 1);
         Trainer.Settings s = new Trainer.Settings(4, 1, 128, steps, 0, 1, LrSchedule.Kind.CONSTANT, lr, 3, 0,
                 AdamW.Config.qlora(), 1.0, 0, false);
         new Trainer(model, a, ex, s).run(null, null);
@@ -97,8 +91,6 @@ public final class TinyWorld implements AutoCloseable {
 
     @Override
     public void close() {
-        weights.close();
-        backend.close();
-        tokenizer.close();
+        base.close();
     }
 }

@@ -55,7 +55,7 @@ public final class ExampleDecoding {
         }
         TokenizedExample t;
         try {
-            t = core.stepTrainer.fit(core.encoder.encode(new PromptResponse(e.getPrompt(), e.getResponse())));
+            t = core.encoder.encode(new PromptResponse(e.getPrompt(), e.getResponse())).truncate(core.spec.maxSeqLen());
         } catch (RuntimeException ex) {
             return poison("not-encodable", oneLine(ex));
         }

@@ -54,7 +54,7 @@ final class TrainerFixtures {
     }
 
     static TrainingCore core(Path model) throws Exception {
-        return new TrainingCore(model, "tiny", spec(), new CpuBackend(1));
+        return new TrainingCore(model, "tiny", spec(), () -> new CpuBackend(1));
     }
 
     static Properties client(String bootstrap, String registry) {

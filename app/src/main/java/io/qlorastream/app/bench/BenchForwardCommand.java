@@ -3,11 +3,7 @@ package io.qlorastream.app.bench;
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.ConfigFileOption;
 import io.qlorastream.engine.bench.ForwardBenchmark;
-import io.qlorastream.engine.compute.Backend;
-import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
+import io.qlorastream.engine.model.BaseModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -51,9 +47,9 @@ public final class BenchForwardCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--seq-len, --decode-tokens and --repeats must be at least 1");
         }
         PrintStream out = System.out;
-        try (LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults()); Backend backend = compute.backend()) {
-            ForwardBenchmark.Result r = ForwardBenchmark.run(new LlamaModel(weights, backend), seqLen, decodeTokens, repeats);
-            out.printf(Locale.ROOT, "model            %s (%s)%n", model, weights.config.architecture());
+        try (BaseModel base = BaseModel.open(model, compute::backend)) {
+            ForwardBenchmark.Result r = ForwardBenchmark.run(base.model(), seqLen, decodeTokens, repeats);
+            out.printf(Locale.ROOT, "model            %s (%s)%n", model, base.config().architecture());
             out.printf(Locale.ROOT, "threads          %d (OPENBLAS_CORETYPE=%s)%n", r.threads(),
                     System.getenv().getOrDefault("OPENBLAS_CORETYPE", "unset"));
             out.printf(Locale.ROOT, "prefill          %d tokens in %.3f s: %.1f tokens/s, %.2f GFLOP/s (%.1f GFLOP)%n",

@@ -3,12 +3,8 @@ package io.qlorastream.app.bench;
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.ConfigFileOption;
 import io.qlorastream.engine.bench.TrainBenchmark;
-import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.lora.LoraConfig;
-import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
+import io.qlorastream.engine.model.BaseModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -58,11 +54,11 @@ public final class BenchTrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--batch-size and --steps must be at least 1, --seq-len at least 2");
         }
         PrintStream out = System.out;
-        try (LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults()); Backend backend = compute.backend()) {
+        try (BaseModel base = BaseModel.open(model, compute::backend)) {
             LoraConfig lora = LoraConfig.qloraDefaults().withR(r);
-            TrainBenchmark.Result res = TrainBenchmark.run(new LlamaModel(weights, backend), lora, batchSize, seqLen, steps, checkpointing);
+            TrainBenchmark.Result res = TrainBenchmark.run(base.model(), lora, batchSize, seqLen, steps, checkpointing);
             out.printf(Locale.ROOT, "model            %s (%s), LoRA r %d on all projections (%,d parameters)%n", model,
-                    weights.config.architecture(), r, res.adapterParameters());
+                    base.config().architecture(), r, res.adapterParameters());
             out.printf(Locale.ROOT, "threads          %d, activation checkpointing %s%n", res.threads(), res.checkpointing() ? "on" : "off");
             out.printf(Locale.ROOT, "train step       [%d x %d] tokens in %.3f s: %.1f tokens/s, %.2f GFLOP/s (%.2f GFLOP per step)%n",
                     res.batch(), res.seqLen(), res.secondsPerStep(), res.tokensPerSecond(), res.gflops(), res.flopsPerStep() / 1e9);

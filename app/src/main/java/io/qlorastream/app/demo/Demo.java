@@ -1,5 +1,6 @@
 package io.qlorastream.app.demo;
 
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.schemas.admin.TopicAdmin;
 
 import io.micrometer.core.instrument.Metrics;
@@ -13,16 +14,12 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.Appender;
 import ch.qos.logback.core.OutputStreamAppender;
 import io.qlorastream.broker.EmbeddedKafkaBroker;
-import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.compute.CpuBackend;
 import io.qlorastream.engine.data.ExampleEncoder;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.PeftAdapter;
 import io.qlorastream.engine.model.Generator;
 import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
 import io.qlorastream.engine.model.ModelMaker;
 import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.model.Sampling;
@@ -84,7 +81,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -213,8 +209,7 @@ public final class Demo {
 
             // trainer: TrainingCore + TrainerService, as `trainer` builds them
             AdapterStore trainerStore = AdapterStore.open(storeDir.toString());
-            Backend trainBackend = new CpuBackend(s.threads());
-            TrainingCore core = new TrainingCore(model, "demo-" + MODEL_PRESET, trainingSpec(), trainBackend);
+            TrainingCore core = new TrainingCore(model, "demo-" + MODEL_PRESET, trainingSpec(), () -> new CpuBackend(s.threads()));
             TrainerConfig trainerConfig = new TrainerConfig(TrainerConfig.DEFAULT_EXAMPLES_TOPIC, TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC,
                     TrainerConfig.DEFAULT_DLQ_TOPIC, TrainerConfig.DEFAULT_GROUP + suffix, work.resolve("trainer-checkpoints"),
                     s.snapshotEvery(), s.snapshotEvery(), null, Duration.ofSeconds(30));
@@ -234,16 +229,13 @@ public final class Demo {
                 trainer.close();
                 trainerThread.join(60_000);
                 core.close();
-                trainBackend.close();
                 trainerStore.close();
             });
 
             // evaluator: SnapshotEvaluator + EvaluatorService, as `evaluator` builds them
             AdapterStore evalStore = AdapterStore.open(storeDir.toString());
-            Tokenizer evalTokenizer = Tokenizer.load(model);
-            LlamaWeights evalWeights = ModelLoader.load(model, LoadOptions.defaults());
-            Backend evalBackend = new CpuBackend(s.threads());
-            SnapshotEvaluator judge = new SnapshotEvaluator(evalWeights, evalTokenizer, evalBackend, Sha256.baseModel(model), evaluatorSettings());
+            BaseModel evalBase = BaseModel.open(model, () -> new CpuBackend(s.threads()));
+            SnapshotEvaluator judge = new SnapshotEvaluator(evalBase, Sha256.baseModel(model), evaluatorSettings());
             EvaluatorConfig evalConfig = EvaluatorConfig.defaults(Files.createDirectories(work.resolve("evaluator")))
                     .withGroup(EvaluatorConfig.GROUP + suffix, EvaluatorConfig.GROUP + "-demo" + suffix).withHeldOutSize(HELD_OUT_SIZE);
             EvaluatorService evaluator = new EvaluatorService(evalConfig, client, judge, new StoreArtifactFetcher(evalStore), evaluatorListener(log));
@@ -257,9 +249,7 @@ public final class Demo {
             toClose.add(() -> {
                 evaluator.close();
                 evaluatorThread.join(60_000);
-                evalWeights.close();
-                evalTokenizer.close();
-                evalBackend.close();
+                evalBase.close();
                 evalStore.close();
             });
 
@@ -575,11 +565,9 @@ public final class Demo {
     private List<DemoReport.Sample> completions(Path model, Path serving, List<HeldOut> prompts) throws IOException {
         List<DemoReport.Sample> out = new ArrayList<>();
         DemoState.View v = state.view();
-        try (Tokenizer tokenizer = Tokenizer.load(model);
-             LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults());
-             Backend backend = new CpuBackend(s.threads())) {
-            Set<Integer> eos = new HashSet<>(tokenizer.eosIds());
-            eos.addAll(weights.config.eosTokenIds());
+        try (BaseModel base = BaseModel.open(model, () -> new CpuBackend(s.threads()))) {
+            Tokenizer tokenizer = base.tokenizer();
+            Set<Integer> eos = base.eosIds();
             ExampleEncoder encoder = new ExampleEncoder(tokenizer);
             for (HeldOut h : prompts) {
                 Integer version = v.subscribed().get(h.adapter());
@@ -591,11 +579,11 @@ public final class Demo {
                 if (prompt.length > MAX_SEQ_LEN - SAMPLE_TOKENS) {
                     prompt = Arrays.copyOfRange(prompt, prompt.length - (MAX_SEQ_LEN - SAMPLE_TOKENS), prompt.length);
                 }
-                LlamaModel base = new LlamaModel(weights, backend);
-                LlamaModel adapted = new LlamaModel(weights, backend);
-                adapted.attachLora(PeftAdapter.load(dir, weights.config), null);
+                LlamaModel plain = base.model();
+                LlamaModel adapted = base.model();
+                adapted.attachLora(PeftAdapter.load(dir, base.config()), null);
                 out.add(new DemoReport.Sample(h.adapter(), version, h.prompt(), h.response(),
-                        complete(tokenizer, base, prompt, eos), complete(tokenizer, adapted, prompt, eos)));
+                        complete(tokenizer, plain, prompt, eos), complete(tokenizer, adapted, prompt, eos)));
             }
         }
         return out;

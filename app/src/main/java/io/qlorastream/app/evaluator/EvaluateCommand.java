@@ -2,14 +2,10 @@ package io.qlorastream.app.evaluator;
 
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.ConfigFileOption;
-import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.data.Example;
 import io.qlorastream.engine.data.JsonlExamples;
 import io.qlorastream.engine.data.PromptResponse;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
-import io.qlorastream.engine.tokenizer.Tokenizer;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.evaluator.ArtifactVerifier;
 import io.qlorastream.evaluator.HeldOutExample;
 import io.qlorastream.evaluator.HeldOutSet;
@@ -127,10 +123,8 @@ public final class EvaluateCommand implements Callable<Integer> {
         err.println("evaluating " + abs + " on " + set.size() + " held-out examples of " + data + " (set " + set.sha256().substring(0, 12) + ")");
         err.flush();
         AdapterEvaluation e;
-        try (Tokenizer tokenizer = Tokenizer.load(model);
-             LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults());
-             Backend backend = compute.backend()) {
-            SnapshotEvaluator evaluator = new SnapshotEvaluator(weights, tokenizer, backend, Sha256.baseModel(model), settings);
+        try (BaseModel base = BaseModel.open(model, compute::backend)) {
+            SnapshotEvaluator evaluator = new SnapshotEvaluator(base, Sha256.baseModel(model), settings);
             e = evaluator.evaluate(candidate, set, rel, new ProgressPrinter(err, "  "));
         }
         out.println(json ? toJson(e) : Reports.text(e));

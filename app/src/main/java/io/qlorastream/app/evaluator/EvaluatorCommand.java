@@ -6,11 +6,7 @@ import io.qlorastream.app.metrics.MetricsOptions;
 import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.KafkaOptions;
-import io.qlorastream.engine.compute.Backend;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
-import io.qlorastream.engine.tokenizer.Tokenizer;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.evaluator.ArtifactFetcher;
 import io.qlorastream.evaluator.EvaluatorConfig;
 import io.qlorastream.evaluator.EvaluatorService;
@@ -135,11 +131,8 @@ public final class EvaluatorCommand implements Callable<Integer> {
         String baseHash = Sha256.baseModel(model);
         // the shutdown hook waits for this: the model and the Kafka clients are closed before the JVM goes
         CountDownLatch finished = new CountDownLatch(1);
-        try (AdapterStore closedAtEnd = store;
-             Tokenizer tokenizer = Tokenizer.load(model);
-             LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults());
-             Backend backend = compute.backend()) {
-            SnapshotEvaluator evaluator = new SnapshotEvaluator(weights, tokenizer, backend, baseHash, settings);
+        try (AdapterStore closedAtEnd = store; BaseModel base = BaseModel.open(model, compute::backend)) {
+            SnapshotEvaluator evaluator = new SnapshotEvaluator(base, baseHash, settings);
             EvaluatorService service = new EvaluatorService(config, kafka.clientProperties(), evaluator, fetcher, new Printer(out));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 out.println("Stopping evaluator (an evaluation in progress is abandoned uncommitted and judged again on restart)...");

@@ -1,9 +1,8 @@
 package io.qlorastream.app.model;
 
-import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.lora.PeftAdapter;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -13,10 +12,10 @@ final class AdapterOption {
     private AdapterOption() {
     }
 
-    static LlamaModel model(LlamaWeights weights, Backend backend, Path adapterDir) throws IOException {
-        LlamaModel model = new LlamaModel(weights, backend);
+    static LlamaModel model(BaseModel base, Path adapterDir) throws IOException {
+        LlamaModel model = base.model();
         if (adapterDir != null) {
-            model.attachLora(PeftAdapter.load(adapterDir, weights.config), null);
+            model.attachLora(PeftAdapter.load(adapterDir, base.config()), null);
         }
         return model;
     }

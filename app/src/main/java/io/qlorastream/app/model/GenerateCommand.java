@@ -2,13 +2,9 @@ package io.qlorastream.app.model;
 
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.ConfigFileOption;
-import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.data.ExampleEncoder;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.Generator;
-import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
 import io.qlorastream.engine.model.Sampling;
 import io.qlorastream.engine.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
@@ -18,7 +14,6 @@ import picocli.CommandLine.Option;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -66,16 +61,14 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         Sampling sampling = new Sampling(temperature, topP, seed);
         PrintStream stdout = System.out;
-        try (Tokenizer tokenizer = Tokenizer.load(model);
-             LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults());
-             Backend backend = compute.backend()) {
+        try (BaseModel base = BaseModel.open(model, compute::backend)) {
+            Tokenizer tokenizer = base.tokenizer();
             int[] input = new ExampleEncoder(tokenizer).encodePrompt(prompt);
-            Set<Integer> eos = new HashSet<>(tokenizer.eosIds());
-            eos.addAll(weights.config.eosTokenIds());
+            Set<Integer> eos = base.eosIds();
             int[] produced = new int[maxNewTokens];
             int[] count = {0};
             String[] printed = {""};
-            new Generator(AdapterOption.model(weights, backend, adapter)).generate(input, maxNewTokens, eos, sampling, token -> {
+            new Generator(AdapterOption.model(base, adapter)).generate(input, maxNewTokens, eos, sampling, token -> {
                 produced[count[0]++] = token;
                 // decode the whole completion each time: a character may span several byte-level tokens
                 String text = tokenizer.decode(Arrays.copyOf(produced, count[0]));

@@ -5,17 +5,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.ConfigFileOption;
-import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.data.Example;
 import io.qlorastream.engine.data.ExampleEncoder;
 import io.qlorastream.engine.data.JsonlExamples;
 import io.qlorastream.engine.data.TokenizedExample;
-import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.Scorer;
-import io.qlorastream.engine.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -64,11 +59,9 @@ public final class ScoreCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--batch-size must be at least 1, got " + batchSize);
         }
         PrintStream stdout = System.out;
-        try (Tokenizer tokenizer = Tokenizer.load(model);
-             LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults());
-             Backend backend = compute.backend()) {
+        try (BaseModel base = BaseModel.open(model, compute::backend)) {
             List<Example> examples = JsonlExamples.read(data);
-            ExampleEncoder encoder = new ExampleEncoder(tokenizer);
+            ExampleEncoder encoder = new ExampleEncoder(base.tokenizer());
             List<int[]> ids = new ArrayList<>();
             List<int[]> labels = new ArrayList<>();
             for (Example e : examples) {
@@ -76,7 +69,7 @@ public final class ScoreCommand implements Callable<Integer> {
                 ids.add(t.inputIds());
                 labels.add(t.labels());
             }
-            Scorer.Result r = new Scorer(AdapterOption.model(weights, backend, adapter), batchSize).score(ids, labels);
+            Scorer.Result r = new Scorer(AdapterOption.model(base, adapter), batchSize).score(ids, labels);
             if (json) {
                 ObjectMapper mapper = new ObjectMapper();
                 ObjectNode root = mapper.createObjectNode();

@@ -4,7 +4,6 @@ import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.ConfigFileOption;
 import io.qlorastream.app.cli.EngineTrainingOptions;
 import io.qlorastream.app.cli.ProgressBar;
-import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.data.Example;
 import io.qlorastream.engine.data.ExampleEncoder;
 import io.qlorastream.engine.data.JsonlExamples;
@@ -12,12 +11,8 @@ import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.PeftAdapter;
-import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.optim.TrainingState;
-import io.qlorastream.engine.tokenizer.Tokenizer;
 import io.qlorastream.engine.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -87,16 +82,14 @@ public final class TrainCommand implements Callable<Integer> {
         LoraConfig loraConfig = opt.loraConfig();
         Path stateDir = out.resolve(Trainer.STATE_DIR);
         String base = model.toString();
-        try (Tokenizer tokenizer = Tokenizer.load(model);
-             LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults());
-             Backend backend = compute.backend()) {
+        try (BaseModel baseModel = BaseModel.open(model, compute::backend)) {
             List<Example> raw = JsonlExamples.read(data);
-            ExampleEncoder encoder = new ExampleEncoder(tokenizer);
+            ExampleEncoder encoder = new ExampleEncoder(baseModel.tokenizer());
             List<TokenizedExample> examples = new ArrayList<>(raw.size());
             for (Example e : raw) {
                 examples.add(encoder.encode(e));
             }
-            TrainingState saved = resume ? TrainingState.load(stateDir, weights.config) : null;
+            TrainingState saved = resume ? TrainingState.load(stateDir, baseModel.config()) : null;
             LoraAdapter adapter;
             if (saved != null) {
                 // the adapter comes from the state: a LoRA setting given now that differs would be silently ignored
@@ -107,12 +100,11 @@ public final class TrainCommand implements Callable<Integer> {
                 }
                 adapter = saved.adapter;
             } else if (initAdapter != null) {
-                adapter = PeftAdapter.load(initAdapter, weights.config);
+                adapter = PeftAdapter.load(initAdapter, baseModel.config());
             } else {
-                adapter = LoraAdapter.initialize(loraConfig, weights.config, opt.seed);
+                adapter = LoraAdapter.initialize(loraConfig, baseModel.config(), opt.seed);
             }
-            LlamaModel llama = new LlamaModel(weights, backend);
-            Trainer trainer = new Trainer(llama, adapter, examples, settings);
+            Trainer trainer = new Trainer(baseModel.model(), adapter, examples, settings);
             if (saved != null) {
                 trainer.restore(saved);
             }

@@ -99,7 +99,7 @@ public final class RetrainCommand implements Callable<Integer> {
                 to.offsets == null ? null : offsets("--to-offsets", to.offsets));
         io.qlorastream.store.AdapterStore store = io.qlorastream.store.AdapterStore.open(adapterStore);
         Path scratch = Files.createTempDirectory("qlora-retrain");
-        try (store; TrainingCore core = new TrainingCore(training.model, training.baseModelName, training.spec(), compute.backend())) {
+        try (store; TrainingCore core = new TrainingCore(training.model, training.baseModelName, training.spec(), compute::backend)) {
             Retrain.run(core, examplesTopic, snapshotsTopic, adapter, as == null ? adapter : as, range, snapshotEvery,
                     kafka.clientProperties(), store, scratch, System.out);
         } finally {

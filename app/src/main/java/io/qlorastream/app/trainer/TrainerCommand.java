@@ -91,7 +91,7 @@ public final class TrainerCommand implements Callable<Integer> {
                 snapshotEvery, maxWait > 0 ? Duration.ofMillis((long) (maxWait * 1000)) : null,
                 Duration.ofMillis((long) (Math.max(0, statusInterval) * 1000)));
         io.qlorastream.store.AdapterStore store = io.qlorastream.store.AdapterStore.open(adapterStore);
-        try (store; TrainingCore core = new TrainingCore(training.model, training.baseModelName, training.spec(), compute.backend())) {
+        try (store; TrainingCore core = new TrainingCore(training.model, training.baseModelName, training.spec(), compute::backend)) {
             TrainerService service = new TrainerService(core, config, kafka.clientProperties(), store, out);
             Thread hook = new Thread(() -> {
                 service.requestStop();

@@ -1,5 +1,7 @@
 package io.qlorastream.engine.data;
 
+import java.util.Arrays;
+
 /**
  * Token ids and labels of the same length. {@code labels[t]} is the target at position t or {@link #IGNORE}; the
  * model predicts token t+1 from position t, so the loss pairs logits[t] with labels[t+1] (Hugging Face's shift).
@@ -15,6 +17,13 @@ public record TokenizedExample(int[] inputIds, int[] labels) {
 
     public int length() {
         return inputIds.length;
+    }
+
+    /** This example cut to its first {@code maxTokens} tokens and labels; itself when it is no longer. */
+    public TokenizedExample truncate(int maxTokens) {
+        if (maxTokens < 0) throw new IllegalArgumentException("maxTokens must be >= 0, got " + maxTokens);
+        return inputIds.length <= maxTokens ? this
+                : new TokenizedExample(Arrays.copyOf(inputIds, maxTokens), Arrays.copyOf(labels, maxTokens));
     }
 
     /** Tokens that count in the loss. */

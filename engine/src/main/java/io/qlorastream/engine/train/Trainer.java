@@ -2,7 +2,6 @@ package io.qlorastream.engine.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qlorastream.engine.data.TokenizedExample;
-import io.qlorastream.engine.kernels.CrossEntropy;
 import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraDropout;
 import io.qlorastream.engine.lora.PeftAdapter;
@@ -27,11 +26,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The QLoRA training loop over a fixed list of tokenized examples: micro-batches of {@code batchSize} right-padded
- * sequences, {@code gradAccum} micro-batches per optimizer step whose loss is the mean over all the step's target
- * tokens ({@link GradAccumulation}), gradient clipping, AdamW with a learning-rate schedule. The data order is a
- * seeded permutation per epoch ({@link Rng}), so the examples of step s are a function of (seed, s) alone and a
- * resumed run continues exactly where a saved one stopped.
+ * The QLoRA training schedule over a fixed list of tokenized examples: which examples each optimizer step draws
+ * ({@code gradAccum} micro-batches of {@code batchSize} right-padded sequences), for how many steps or epochs, the
+ * learning-rate schedule, periodic saves and the training log. The steps themselves (the loss as the mean over all the
+ * step's target tokens, {@link GradAccumulation}, gradient clipping, AdamW) are one {@link StepTrainer} lane's. The data
+ * order is a seeded permutation per epoch ({@link Rng}), so the examples of step s are a function of (seed, s) alone
+ * and a resumed run continues exactly where a saved one stopped.
  */
 public final class Trainer {
     public static final String LOG_FILE = "training_log.jsonl";
@@ -86,23 +86,20 @@ public final class Trainer {
                          long tokens, double seconds) {
     }
 
-    private final LlamaModel model;
     private final LoraAdapter adapter;
     private final List<TokenizedExample> examples;
     private final Settings settings;
     private final LoraDropout dropout;
-    /** Allocated on first use, or taken over from a restored state (two adapter-sized arrays: not allocated twice). */
-    private AdamW optimizer;
-    private final LrSchedule schedule;
     private final long totalSteps;
     private final int truncated;
-    private long step;
     private volatile boolean stopRequested;
-    private final TrainingEngine.Factory engineFactory;
-    /** Created on the first step; holds the adapter, its gradients and the moments while training (see {@link #sync}). */
-    private TrainingEngine engine;
-    /** The engine holds the current adapter and optimizer state (false before the first step and after a restore). */
-    private boolean engineLoaded;
+    /** Runs the steps; holds the lane in its engine between them (see {@link #sync}). */
+    private final StepTrainer stepTrainer;
+    /**
+     * The adapter, its optimizer, the dropout and the step count; made on first use, or from a restored state whose
+     * optimizer it takes over (two adapter-sized arrays: not allocated twice).
+     */
+    private StepTrainer.Lane lane;
 
     /**
      * @param model   the model, its adapter attached by the trainer
@@ -118,30 +115,26 @@ public final class Trainer {
      */
     public Trainer(LlamaModel model, LoraAdapter adapter, List<TokenizedExample> examples, Settings settings,
                    TrainingEngine.Factory engines) {
-        this.engineFactory = engines;
         if (examples.isEmpty()) {
             throw new IllegalArgumentException("no training examples");
         }
-        this.model = model;
         this.adapter = adapter;
         this.settings = settings;
         List<TokenizedExample> cut = new ArrayList<>(examples.size());
         int t = 0;
         for (TokenizedExample e : examples) {
-            if (e.inputIds().length > settings.maxSeqLen()) {
-                t++;
-                cut.add(new TokenizedExample(java.util.Arrays.copyOf(e.inputIds(), settings.maxSeqLen()),
-                        java.util.Arrays.copyOf(e.labels(), settings.maxSeqLen())));
-            } else {
-                cut.add(e);
-            }
+            TokenizedExample c = e.truncate(settings.maxSeqLen());
+            if (c != e) t++;
+            cut.add(c);
         }
         this.examples = cut;
         this.truncated = t;
         this.dropout = new LoraDropout(adapter.config.dropout(), settings.seed());
         this.totalSteps = settings.totalSteps(examples.size());
         int warmup = LrSchedule.warmupSteps(settings.warmupSteps(), settings.warmupRatio(), totalSteps);
-        this.schedule = new LrSchedule(settings.schedule(), settings.lr(), warmup, totalSteps);
+        LrSchedule schedule = new LrSchedule(settings.schedule(), settings.lr(), warmup, totalSteps);
+        this.stepTrainer = new StepTrainer(model, new StepTrainer.Settings(settings.maxSeqLen(), schedule, settings.adam(),
+                settings.maxGradNorm(), settings.checkpointing()), engines);
         model.attachLora(adapter, dropout);
     }
 
@@ -154,15 +147,19 @@ public final class Trainer {
     }
 
     public long step() {
-        return step;
+        return lane == null ? 0 : lane.step();
     }
 
     /** The optimizer; its moments are current once {@link #sync} has run (after {@link #run} they are). */
     public AdamW optimizer() {
-        if (optimizer == null) {
-            optimizer = new AdamW(settings.adam(), adapter.parameterCount());
+        return lane().optimizer;
+    }
+
+    private StepTrainer.Lane lane() {
+        if (lane == null) {
+            lane = new StepTrainer.Lane(adapter, new AdamW(settings.adam(), adapter.parameterCount()), dropout, 0);
         }
-        return optimizer;
+        return lane;
     }
 
     /** Asks the loop to stop after the step in progress (a shutdown hook calls this). */
@@ -189,10 +186,9 @@ public final class Trainer {
                     + " (a resumed run must repeat the settings its state was saved with)");
         }
         System.arraycopy(s.adapter.params, 0, adapter.params, 0, adapter.params.length);
-        optimizer = s.optimizer;
-        step = s.step;
         dropout.restore(s.dropoutCounter);
-        engineLoaded = false; // the next step hands the restored state to the engine
+        lane = new StepTrainer.Lane(adapter, s.optimizer, dropout, s.step);
+        stepTrainer.evict(); // the next step hands the restored state to the engine
     }
 
     /**
@@ -201,19 +197,12 @@ public final class Trainer {
      * {@link #saveAdapter} call it; a caller reading {@code adapter.params} in a listener calls it first.
      */
     public void sync() {
-        if (engine != null && engineLoaded) {
-            engine.store();
-        }
+        stepTrainer.sync();
     }
 
     /** Frees the engine's buffers (device memory of a GPU-resident engine) after copying its state back. */
     public void close() {
-        sync();
-        if (engine != null) {
-            engine.close();
-            engine = null;
-            engineLoaded = false;
-        }
+        stepTrainer.close();
     }
 
     /** State entry → the option that sets it, for messages (entries without one are described by their key). */
@@ -321,7 +310,7 @@ public final class Trainer {
         Map<String, String> extra = new LinkedHashMap<>(trajectorySettings());
         extra.put("examples_per_step", Integer.toString(settings.examplesPerStep()));
         extra.put("total_steps", Long.toString(totalSteps));
-        new TrainingState(adapter, optimizer(), step, dropout.counter(), Map.of(), extra).save(dir, baseModel);
+        lane().state(Map.of(), extra).save(dir, baseModel);
     }
 
     /** Index into {@code examples} of the i-th example drawn (i counted over all epochs). */
@@ -370,21 +359,20 @@ public final class Trainer {
         long start = System.nanoTime();
         long tokens = 0;
         double first = Double.NaN, last = Double.NaN;
-        long startStep = step;
+        long startStep = step();
         Writer log = logFile == null ? null : Files.newBufferedWriter(logFile, StandardCharsets.UTF_8,
                 StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         try {
-            while (step < totalSteps && !stopRequested) {
-                long[] stepTokens = new long[2];
-                double loss = trainStep(stepTokens);
-                double lr = schedule.lr(step - 1);
-                tokens += stepTokens[0];
+            while (step() < totalSteps && !stopRequested) {
+                StepTrainer.StepResult r = nextStep();
+                long step = r.step();
+                tokens += r.tokens();
                 double secs = (System.nanoTime() - start) / 1e9;
                 double tps = tokens / Math.max(secs, 1e-9);
                 double eta = secs / (step - startStep) * (totalSteps - step);
-                if (Double.isNaN(first)) first = loss;
-                last = loss;
-                StepMetrics m = new StepMetrics(step, totalSteps, loss, lr, lastGradNorm, stepTokens[1], stepTokens[0],
+                if (Double.isNaN(first)) first = r.loss();
+                last = r.loss();
+                StepMetrics m = new StepMetrics(step, totalSteps, r.loss(), r.lr(), r.gradNorm(), r.targetTokens(), r.tokens(),
                         tps, secs, eta, (double) step * settings.examplesPerStep() / examples.size());
                 if (log != null) {
                     Map<String, Object> line = new LinkedHashMap<>();
@@ -412,72 +400,30 @@ public final class Trainer {
         } finally {
             if (log != null) log.close();
         }
-        return new Result(step, step >= totalSteps, first, last, truncated, tokens, (System.nanoTime() - start) / 1e9);
+        return new Result(step(), step() >= totalSteps, first, last, truncated, tokens, (System.nanoTime() - start) / 1e9);
     }
-
-    private double lastGradNorm;
 
     /** One optimizer step; stepTokens receives {tokens fed, target tokens}. Returns the step's mean loss. */
     double trainStep(long[] stepTokens) {
+        StepTrainer.StepResult r = nextStep();
+        stepTokens[0] = r.tokens();
+        stepTokens[1] = r.targetTokens();
+        return r.loss();
+    }
+
+    /** One optimizer step of the lane on the schedule's next {@code gradAccum} micro-batches. */
+    private StepTrainer.StepResult nextStep() {
         int bs = settings.batchSize();
-        int ga = settings.gradAccum();
-        long firstExample = step * settings.examplesPerStep();
-        // Pass 1: the step's micro-batches and their target tokens (the loss denominator of the whole step).
-        List<MicroBatch> micro = new ArrayList<>(ga);
-        long targets = 0;
-        for (int m = 0; m < ga; m++) {
+        long firstExample = step() * settings.examplesPerStep();
+        List<List<TokenizedExample>> micro = new ArrayList<>(settings.gradAccum());
+        for (int m = 0; m < settings.gradAccum(); m++) {
             List<TokenizedExample> rows = new ArrayList<>(bs);
             for (int b = 0; b < bs; b++) {
                 rows.add(examples.get(exampleAt(firstExample + (long) m * bs + b)));
             }
-            MicroBatch mb = MicroBatch.of(rows);
-            micro.add(mb);
-            targets += mb.targetCount;
-            stepTokens[0] += mb.realTokens;
+            micro.add(rows);
         }
-        stepTokens[1] = targets;
-        GradAccumulation acc = new GradAccumulation(targets);
-        if (engine == null) {
-            engine = engineFactory.create(model, settings.checkpointing());
-        }
-        if (!engineLoaded) {
-            engine.load(adapter, optimizer(), dropout);
-            engineLoaded = true;
-        }
-        engine.zeroGrads();
-        for (MicroBatch mb : micro) {
-            double lossSum = engine.accumulate(mb.tokens, mb.mask, mb.targets, mb.batch, mb.seqLen, acc.tokenWeight());
-            acc.add(lossSum, mb.targetCount);
-            dropout.nextMicroBatch();
-        }
-        lastGradNorm = engine.clipAndStep(settings.maxGradNorm(), schedule.lr(step));
-        step++;
-        return acc.meanLoss();
-    }
-
-    /** Right-padded [batch, seqLen] tokens, mask (1 real, 0 pad) and shifted targets (-100 on pads and last positions). */
-    record MicroBatch(int batch, int seqLen, int[] tokens, int[] mask, int[] targets, int targetCount, int realTokens) {
-        static MicroBatch of(List<TokenizedExample> rows) {
-            int batch = rows.size();
-            int seqLen = 2;
-            for (TokenizedExample e : rows) seqLen = Math.max(seqLen, e.inputIds().length);
-            int[] tokens = new int[batch * seqLen];
-            int[] mask = new int[batch * seqLen];
-            int[] labels = new int[batch * seqLen];
-            java.util.Arrays.fill(labels, GradAccumulation.IGNORE_INDEX);
-            int real = 0;
-            for (int b = 0; b < batch; b++) {
-                TokenizedExample e = rows.get(b);
-                int n = e.inputIds().length;
-                System.arraycopy(e.inputIds(), 0, tokens, b * seqLen, n);
-                System.arraycopy(e.labels(), 0, labels, b * seqLen, n);
-                java.util.Arrays.fill(mask, b * seqLen, b * seqLen + n, 1);
-                real += n;
-            }
-            int[] targets = CrossEntropy.shiftLabels(labels, batch, seqLen);
-            return new MicroBatch(batch, seqLen, tokens, mask, targets,
-                    GradAccumulation.countTargets(targets, 0, targets.length), real);
-        }
+        return stepTrainer.stepResident(lane(), micro);
     }
 
     /** Writes the trained adapter (PEFT layout) into {@code dir}. */

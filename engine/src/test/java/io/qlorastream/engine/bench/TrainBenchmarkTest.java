@@ -2,10 +2,7 @@ package io.qlorastream.engine.bench;
 
 import io.qlorastream.engine.compute.CpuBackend;
 import io.qlorastream.engine.lora.LoraConfig;
-import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.ModelMaker;
 import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.tensor.DType;
@@ -30,8 +27,8 @@ class TrainBenchmarkTest {
         ModelMaker.write(dir, ModelShape.llama(hidden, layers, heads, kvHeads, inter, vocab), 3, DType.BF16);
         int headDim = hidden / heads, kvDim = kvHeads * headDim;
         LoraConfig lora = new LoraConfig(r, 8, 0.05, List.of("q_proj", "down_proj"), false);
-        try (LlamaWeights w = ModelLoader.load(dir, LoadOptions.defaults()); CpuBackend be = new CpuBackend(1)) {
-            TrainBenchmark.Result res = TrainBenchmark.run(new LlamaModel(w, be), lora, batch, seq, 1, true);
+        try (BaseModel base = BaseModel.open(dir, () -> new CpuBackend(1))) {
+            TrainBenchmark.Result res = TrainBenchmark.run(base.model(), lora, batch, seq, 1, true);
             double tokens = batch * seq;
             // q, o: hidden x hidden; k, v: hidden x kvDim; gate, up, down: hidden x inter; untied lm_head
             double projections = layers * (2.0 * hidden * hidden + 2.0 * hidden * kvDim + 3.0 * hidden * inter);

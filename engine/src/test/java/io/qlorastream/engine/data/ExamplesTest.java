@@ -127,4 +127,16 @@ class ExamplesTest {
             assertThat(t.decode(target)).isEqualTo("Hello");
         }
     }
+
+    @Test
+    void truncateCutsIdsAndLabelsTogetherAndKeepsShortExamples() {
+        TokenizedExample e = new TokenizedExample(new int[]{1, 5, 6, 7}, new int[]{-100, -100, 6, 7});
+        TokenizedExample cut = e.truncate(3);
+        assertThat(cut.inputIds()).containsExactly(1, 5, 6);
+        assertThat(cut.labels()).containsExactly(-100, -100, 6);
+        assertThat(e.inputIds()).containsExactly(1, 5, 6, 7);
+        assertThat(e.truncate(4)).isSameAs(e);
+        assertThat(e.truncate(9)).isSameAs(e);
+        assertThatThrownBy(() -> e.truncate(-1)).hasMessage("maxTokens must be >= 0, got -1");
+    }
 }

@@ -10,11 +10,9 @@ import io.qlorastream.engine.lora.LoraAdapter;
 import io.qlorastream.engine.lora.LoraConfig;
 import io.qlorastream.engine.lora.PeftAdapter;
 import io.qlorastream.engine.lora.Rng;
+import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.engine.model.Generator;
 import io.qlorastream.engine.model.LlamaModel;
-import io.qlorastream.engine.model.LlamaWeights;
-import io.qlorastream.engine.model.LoadOptions;
-import io.qlorastream.engine.model.ModelLoader;
 import io.qlorastream.engine.model.ModelMaker;
 import io.qlorastream.engine.model.ModelShape;
 import io.qlorastream.engine.model.Sampling;
@@ -41,27 +39,24 @@ import java.util.TreeMap;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The training loop on small real NF4 models written by ModelMaker and loaded by ModelLoader. */
+/** The training loop on small real NF4 models written by ModelMaker and opened as a BaseModel. */
 class TrainerTest {
     @TempDir
     static Path dir;
-    static LlamaWeights weights;
-    static CpuBackend backend;
+    static BaseModel small;
     static List<TokenizedExample> examples;
 
     @BeforeAll
     static void model() throws Exception {
         Path m = dir.resolve("small");
         ModelMaker.write(m, ModelShape.llama(32, 2, 4, 2, 48, 64), 5, DType.F32);
-        weights = ModelLoader.load(m, LoadOptions.defaults());
-        backend = new CpuBackend(2);
+        small = BaseModel.open(m, () -> new CpuBackend(2));
         examples = RandomExamples.of(8, 64, 9);
     }
 
     @AfterAll
     static void close() {
-        weights.close();
-        backend.close();
+        small.close();
     }
 
     static Trainer.Settings settings(int batch, int accum, long steps, long seed) {
@@ -70,7 +65,7 @@ class TrainerTest {
     }
 
     static LoraAdapter adapter(double dropout, long seed) {
-        LoraAdapter a = LoraAdapter.initialize(new LoraConfig(4, 8, dropout, LoraConfig.ALL_TARGETS, false), weights.config, seed);
+        LoraAdapter a = LoraAdapter.initialize(new LoraConfig(4, 8, dropout, LoraConfig.ALL_TARGETS, false), small.config(), seed);
         Rng r = new Rng(seed + 1);
         for (int i = 0; i < a.params.length; i++) {
             a.params[i] = (r.nextFloat() - 0.5f) * 0.2f; // non-zero B too, so every gradient path is exercised
@@ -86,7 +81,7 @@ class TrainerTest {
                 AdamW.Config.qlora(), 0, 0, true);
         Trainer.Settings accum = new Trainer.Settings(1, 4, 64, 1, 0, 7, LrSchedule.Kind.CONSTANT, 1e-3, 0, 0,
                 AdamW.Config.qlora(), 0, 0, true);
-        LlamaModel model = new LlamaModel(weights, backend);
+        LlamaModel model = small.model();
         double lossOne = new Trainer(model, one, examples, noClip).trainStep(new long[2]);
         double lossFour = new Trainer(model, four, examples, accum).trainStep(new long[2]);
         assertThat(lossFour).isCloseTo(lossOne, org.assertj.core.data.Offset.offset(1e-5 * Math.abs(lossOne)));
@@ -100,7 +95,7 @@ class TrainerTest {
 
     @Test
     void sameEverythingGivesABitIdenticalAdapterAndResumeContinuesExactly() throws Exception {
-        LlamaModel model = new LlamaModel(weights, backend);
+        LlamaModel model = small.model();
         LoraAdapter a = adapter(0.1, 11);
         Trainer ta = new Trainer(model, a, examples, settings(2, 2, 6, 13));
         Trainer.Result ra = ta.run(dir.resolve("a.jsonl"), null);
@@ -125,7 +120,7 @@ class TrainerTest {
         assertThat(first.stepsDone()).isEqualTo(3);
         Path state = dir.resolve("state");
         tc.saveState(state, "small");
-        TrainingState saved = TrainingState.load(state, weights.config);
+        TrainingState saved = TrainingState.load(state, small.config());
         Trainer td = new Trainer(model, saved.adapter, examples, settings(2, 2, 6, 13));
         td.restore(saved);
         Trainer.Result second = td.run(null, null);
@@ -150,7 +145,7 @@ class TrainerTest {
 
     @Test
     void saveStepsWritesStatesAtItsMultiplesAndResumingFromOneEndsBitIdentical() throws Exception {
-        LlamaModel model = new LlamaModel(weights, backend);
+        LlamaModel model = small.model();
         LoraAdapter straight = adapter(0.1, 21);
         Trainer uninterrupted = new Trainer(model, straight, examples, savingEvery(0, 5, 2, 2));
         uninterrupted.run(null, null);
@@ -178,7 +173,7 @@ class TrainerTest {
         assertThat(saving.params).as("saving does not change the run").isEqualTo(straight.params);
 
         // resume from the step-3 state (as a crash after step 5 would): the end is bit-identical
-        TrainingState s3 = TrainingState.load(atStep3, weights.config);
+        TrainingState s3 = TrainingState.load(atStep3, small.config());
         assertThat(s3.step).isEqualTo(3);
         Trainer resumed = new Trainer(model, s3.adapter, examples, savingEvery(3, 5, 2, 2));
         resumed.restore(s3);
@@ -192,7 +187,7 @@ class TrainerTest {
 
     @Test
     void resumeRefusesAStateSavedWithOtherSettingsNamingThem() throws Exception {
-        LlamaModel model = new LlamaModel(weights, backend);
+        LlamaModel model = small.model();
         Trainer t = new Trainer(model, adapter(0.1, 21), examples, savingEvery(0, 5, 2, 2));
         t.run(null, m -> {
             if (m.step() == 2) t.requestStop();
@@ -216,7 +211,7 @@ class TrainerTest {
                         AdamW.Config.qlora(), 1.0, 0, true), examples, "saved with --weight-decay 0.01; this run has --weight-decay 0.0"),
                 new Case(base, otherData, "the tokenized examples of --data (SHA-256)"));
         for (Case c : cases) {
-            TrainingState s = TrainingState.load(state, weights.config);
+            TrainingState s = TrainingState.load(state, small.config());
             Trainer other = new Trainer(model, s.adapter, c.data(), c.settings());
             assertThatThrownBy(() -> other.restore(s)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("cannot resume: the state was saved with ")
@@ -225,7 +220,7 @@ class TrainerTest {
             assertThat(other.step()).as("nothing restored").isZero();
         }
         // the same settings with more steps resume
-        TrainingState s = TrainingState.load(state, weights.config);
+        TrainingState s = TrainingState.load(state, small.config());
         Trainer longer = new Trainer(model, s.adapter, examples, new Trainer.Settings(2, 2, 64, 20, 0, 5,
                 LrSchedule.Kind.COSINE, 1e-2, 1, 0, AdamW.Config.torchDefaults(), 1.0, 0, true));
         longer.restore(s);
@@ -243,7 +238,7 @@ class TrainerTest {
 
     @Test
     void truncationIsCountedAndTheLossFallsOnRepeatedData() throws Exception {
-        LlamaModel model = new LlamaModel(weights, backend);
+        LlamaModel model = small.model();
         Trainer.Settings s = new Trainer.Settings(4, 1, 7, 0, 15, 1, LrSchedule.Kind.CONSTANT, 5e-2, 0, 0,
                 AdamW.Config.qlora(), 1.0, 0, true);
         Trainer t = new Trainer(model, adapter(0, 2), examples, s);
@@ -271,12 +266,13 @@ class TrainerTest {
         ModelMaker.write(m, shape, 3, DType.BF16, bos, eos);
         List<PromptResponse> data = List.of(new PromptResponse("Colour of the sky?", "blue"),
                 new PromptResponse("Capital of France?", "Paris"), new PromptResponse("Two plus two?", "four"));
-        try (Tokenizer tok = Tokenizer.load(m); LlamaWeights w = ModelLoader.load(m, LoadOptions.defaults())) {
+        try (BaseModel tiny = BaseModel.open(m, () -> new CpuBackend(2))) {
+            Tokenizer tok = tiny.tokenizer();
             ExampleEncoder enc = new ExampleEncoder(tok);
             List<TokenizedExample> ex = new ArrayList<>();
             for (PromptResponse p : data) ex.add(enc.encode(p));
-            LlamaModel model = new LlamaModel(w, backend);
-            LoraAdapter a = LoraAdapter.initialize(new LoraConfig(16, 32, 0.0, LoraConfig.ALL_TARGETS, false), w.config, 1);
+            LlamaModel model = tiny.model();
+            LoraAdapter a = LoraAdapter.initialize(new LoraConfig(16, 32, 0.0, LoraConfig.ALL_TARGETS, false), tiny.config(), 1);
             Trainer.Settings s = new Trainer.Settings(3, 1, 128, 60, 0, 1, LrSchedule.Kind.CONSTANT, 3e-3, 3, 0,
                     AdamW.Config.qlora(), 1.0, 0, true);
             Trainer.Result r = new Trainer(model, a, ex, s).run(null, null);
@@ -288,14 +284,14 @@ class TrainerTest {
 
             Path out = dir.resolve("adapter");
             PeftAdapter.save(a, out, m.toString());
-            LoraAdapter loaded = PeftAdapter.load(out, w.config);
+            LoraAdapter loaded = PeftAdapter.load(out, tiny.config());
             assertThat(loaded.params).isEqualTo(a.params);
 
-            LlamaModel plain = new LlamaModel(w, backend);
-            LlamaModel tuned = new LlamaModel(w, backend);
+            LlamaModel plain = tiny.model();
+            LlamaModel tuned = tiny.model();
             tuned.attachLora(loaded, null);
             Set<Integer> stop = new HashSet<>(tok.eosIds());
-            stop.addAll(w.config.eosTokenIds());
+            stop.addAll(tiny.config().eosTokenIds());
             int memorised = 0;
             for (PromptResponse p : data) {
                 int[] outIds = new Generator(tuned).generate(enc.encodePrompt(p.prompt()), 8, stop, Sampling.greedy(), t -> { });

@@ -7,10 +7,10 @@ import io.qlorastream.engine.optim.AdamW;
 
 /**
  * Where one optimizer step's work runs: the micro-batches' forward and backward accumulating the adapter's
- * gradients, then clipping and AdamW. {@code Trainer} and {@code StepTrainer} keep the bookkeeping (which examples,
- * the loss denominator, the learning rate, the dropout counter) and hand the arithmetic to an engine, so the same loop
- * trains on the CPU ({@link CpuTrainingEngine}, the reference) or with everything resident on a GPU
- * ({@code train.cuda.CudaTrainingModel}); {@code train.TrainingEngines} picks one by the model's backend.
+ * gradients, then clipping and AdamW. {@code StepTrainer} keeps a step's bookkeeping (the loss denominator, the
+ * learning rate, the dropout counter; {@code Trainer} or the caller chooses the examples) and hands the arithmetic to
+ * an engine, so the same step trains on the CPU ({@link CpuTrainingEngine}, the reference) or with everything resident
+ * on a GPU ({@code train.cuda.CudaTrainingModel}); {@code train.TrainingEngines} picks one by the model's backend.
  * <p>
  * An engine trains one adapter at a time, bound by {@link #load}. While bound, the engine may hold the adapter's
  * parameters, gradients and the optimizer's moments elsewhere (GPU memory): the host arrays of the adapter and the
