@@ -4,6 +4,7 @@ import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.ReleaseKind;
+import io.qlorastream.schemas.kafka.TopicReader;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.ArtifactVerificationException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -138,7 +139,7 @@ public final class Publisher implements AutoCloseable {
         consumerProps.put("max.poll.records", "50");
         try (KafkaConsumer<String, AdapterEvaluation> c = new KafkaConsumer<>(consumerProps);
              KafkaProducer<String, AdapterRelease> producer = new KafkaProducer<>(KafkaClients.transactionalProducer(client, config.transactionalId()));
-             TopicTail<AdapterRelease> log = new TopicTail<>(client, config.releaseLogTopic());
+             TopicReader<AdapterRelease> log = KafkaClients.wholeTopic(client, config.releaseLogTopic());
              SnapshotIndex snapshots = new SnapshotIndex(client, config.snapshotsTopic(), IO_TIMEOUT)) {
             consumer = c;
             metrics.bindClients(c, producer);
@@ -194,7 +195,7 @@ public final class Publisher implements AutoCloseable {
     }
 
     private void processBatch(ConsumerRecords<String, AdapterEvaluation> records, KafkaConsumer<String, AdapterEvaluation> c,
-                              KafkaProducer<String, AdapterRelease> producer, TopicTail<AdapterRelease> log, SnapshotIndex snapshots,
+                              KafkaProducer<String, AdapterRelease> producer, TopicReader<AdapterRelease> log, SnapshotIndex snapshots,
                               ReleaseState state) throws IOException {
         log.catchUp(r -> apply(state, r), IO_TIMEOUT); // rollbacks published meanwhile change the current release
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();

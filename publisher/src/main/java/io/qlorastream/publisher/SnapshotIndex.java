@@ -1,6 +1,7 @@
 package io.qlorastream.publisher;
 
 import io.qlorastream.events.AdapterSnapshot;
+import io.qlorastream.schemas.kafka.TopicReader;
 
 import java.time.Duration;
 import java.util.HashMap;
@@ -13,12 +14,12 @@ import java.util.Properties;
  * (and its hash) and the LoRA config the trainer declared for the snapshot, which the evaluation event does not carry.
  */
 public final class SnapshotIndex implements AutoCloseable {
-    private final TopicTail<AdapterSnapshot> tail;
+    private final TopicReader<AdapterSnapshot> tail;
     private final Map<String, AdapterSnapshot> byId = new HashMap<>();
     private final Duration timeout;
 
     public SnapshotIndex(Properties client, String topic, Duration timeout) {
-        this.tail = new TopicTail<>(client, topic);
+        this.tail = KafkaClients.wholeTopic(client, topic);
         this.timeout = timeout;
     }
 
