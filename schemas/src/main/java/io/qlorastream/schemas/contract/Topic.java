@@ -55,7 +55,6 @@ public enum Topic {
     /** The largest record the topics that carry events (and their dead letters) accept: a 10 MB body and then some. */
     public static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
-
     private final String defaultName;
     private final Class<?> keyType;
     private final String key;
