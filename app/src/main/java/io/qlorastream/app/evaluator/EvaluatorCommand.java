@@ -1,12 +1,12 @@
 package io.qlorastream.app.evaluator;
 
-import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
 import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.model.LlamaWeights;
 import io.qlorastream.engine.model.LoadOptions;

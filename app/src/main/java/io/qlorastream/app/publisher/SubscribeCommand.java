@@ -1,11 +1,11 @@
 package io.qlorastream.app.publisher;
 
-import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
 import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.publisher.SigningKeys;
 import io.qlorastream.publisher.subscriber.AdapterSubscriber;

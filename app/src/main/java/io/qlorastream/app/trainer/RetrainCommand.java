@@ -6,7 +6,6 @@ import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.app.cli.TrainingOptions;
 import io.qlorastream.schemas.contract.Topic;
 import io.qlorastream.trainer.Retrain;
-import io.qlorastream.trainer.TrainerConfig;
 import io.qlorastream.trainer.TrainingCore;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;

@@ -1,11 +1,11 @@
 package io.qlorastream.app.trainer;
 
-import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.app.cli.TrainingOptions;
 import io.qlorastream.schemas.contract.ConsumerGroups;
 import io.qlorastream.schemas.contract.Topic;
