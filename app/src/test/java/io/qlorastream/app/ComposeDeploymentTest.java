@@ -7,6 +7,7 @@ import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.app.cli.LayeredDefaults;
 import io.qlorastream.ingest.IngestConfig;
 import io.qlorastream.ingest.IngestTopics;
+import io.qlorastream.schemas.contract.Topic;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -46,7 +47,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * without one: Docker Compose itself parses the file (every profile); every {@code QLORA_STREAM_*} variable the
  * file sets is read by the command its service runs (derived from the real picocli command tree and
  * {@link LayeredDefaults}); the topics the one-shot creates are exactly the topics the services use by default,
- * with the contract's cleanup policies, retention and message sizes; the Dockerfile copies files that exist.
+ * with the contract's cleanup policies, retention and message sizes (each line as {@link Topic} writes it); the Dockerfile
+ * copies files that exist.
  */
 class ComposeDeploymentTest {
     static final Path REPO = Path.of("").toAbsolutePath().getParent();
@@ -55,9 +57,9 @@ class ComposeDeploymentTest {
     static final Path LAUNCHER = COMPOSE_DIR.resolve("qlora-stream.sh");
     static final Path DOCKERFILE = COMPOSE_DIR.resolve("Dockerfile");
 
-    /** Topics of the contract (project README, "Topics") with a policy of their own. */
-    static final String RELEASES_TOPIC = "adapter-releases";
-    static final String RELEASE_LOG_TOPIC = "adapter-release-log";
+    /** Topics of the contract with a policy of their own. */
+    static final String RELEASES_TOPIC = Topic.ADAPTER_RELEASES.defaultName();
+    static final String RELEASE_LOG_TOPIC = Topic.ADAPTER_RELEASE_LOG.defaultName();
     /** Shortest retention that still counts as "long enough to replay" for the example topics (-1 = forever). */
     static final long MIN_REPLAY_RETENTION_MS = 30L * 24 * 3600 * 1000;
 
@@ -301,10 +303,25 @@ class ComposeDeploymentTest {
         }
         // A 10 MB ticket or review, the examples ingest makes of it (its producer sends up to MAX_MESSAGE_BYTES), and
         // their dead letters, ingest's and the trainer's, must all fit.
-        for (String big : List.of(ingest.ticketsTopic, ingest.reviewsTopic, ingest.trainingTopic, ingest.evalTopic, ingest.dlqTopic, "trainer-dlq")) {
+        for (String big : List.of(ingest.ticketsTopic, ingest.reviewsTopic, ingest.trainingTopic, ingest.evalTopic, ingest.dlqTopic, Topic.TRAINER_DLQ.defaultName())) {
             long max = Long.parseLong(created.get(big).getOrDefault("max.message.bytes", "1048588"));
             assertThat(max).as("max.message.bytes of %s", big).isGreaterThanOrEqualTo(IngestTopics.MAX_MESSAGE_BYTES);
         }
+    }
+
+    @Test
+    void topicInitCreatesEveryPipelineTopicOfTheContractWithItsDeploymentConfigs() throws IOException {
+        List<String> created = Stream.of(topicInitScript(readCompose()).split("\n")).map(String::strip)
+                .filter(l -> l.contains("kafka-topics.sh") && l.contains("--create")).toList();
+        assertThat(created).isEqualTo(Topic.pipeline().stream().map(ComposeDeploymentTest::topicInitLine).toList());
+    }
+
+    /** The kafka-topics.sh line that creates {@code t} as the contract says (after compose's interpolation at its defaults). */
+    static String topicInitLine(Topic t) {
+        StringBuilder line = new StringBuilder("/opt/kafka/bin/kafka-topics.sh --bootstrap-server \"$BOOTSTRAP\" --create --if-not-exists --topic ")
+                .append(t.defaultName()).append(" --partitions \"$PARTITIONS\" --replication-factor \"$RF\"");
+        t.deploymentConfigs().forEach((k, v) -> line.append(" --config ").append(k).append('=').append(v));
+        return line.toString();
     }
 
     @Test

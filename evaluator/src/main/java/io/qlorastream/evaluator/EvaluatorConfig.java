@@ -1,10 +1,13 @@
 package io.qlorastream.evaluator;
 
+import io.qlorastream.schemas.contract.ConsumerGroups;
+import io.qlorastream.schemas.contract.Topic;
+
 import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * The evaluator service's Kafka settings (topic names as in topics.md by default).
+ * The evaluator service's Kafka settings ({@link #defaults}: the contract's topic names and group).
  *
  * @param transactionalId stable per evaluator instance: a restarted instance with the same id fences its previous
  *                        incarnation and aborts whatever transaction that one left open
@@ -15,12 +18,6 @@ import java.time.Duration;
 public record EvaluatorConfig(String snapshotsTopic, String evalExamplesTopic, String releasesTopic, String evaluationsTopic,
                               String groupId, String transactionalId, int heldOutSize, Path workDir,
                               Duration pollTimeout, Duration maxPollInterval) {
-    public static final String SNAPSHOTS = "adapter-snapshots";
-    public static final String EVAL_EXAMPLES = "eval-examples";
-    public static final String RELEASES = "adapter-releases";
-    public static final String EVALUATIONS = "adapter-evaluations";
-    public static final String GROUP = "qlora-evaluator";
-
     public EvaluatorConfig {
         for (String[] named : new String[][]{{"--snapshots-topic", snapshotsTopic}, {"--eval-examples-topic", evalExamplesTopic},
                 {"--releases-topic", releasesTopic}, {"--evaluations-topic", evaluationsTopic}, {"--group-id", groupId},
@@ -38,7 +35,9 @@ public record EvaluatorConfig(String snapshotsTopic, String evalExamplesTopic, S
     }
 
     public static EvaluatorConfig defaults(Path workDir) {
-        return new EvaluatorConfig(SNAPSHOTS, EVAL_EXAMPLES, RELEASES, EVALUATIONS, GROUP, GROUP + "-0", 256, workDir,
+        return new EvaluatorConfig(Topic.ADAPTER_SNAPSHOTS.defaultName(), Topic.EVAL_EXAMPLES.defaultName(),
+                Topic.ADAPTER_RELEASES.defaultName(), Topic.ADAPTER_EVALUATIONS.defaultName(), ConsumerGroups.EVALUATOR,
+                ConsumerGroups.EVALUATOR + "-0", 256, workDir,
                 Duration.ofMillis(500), Duration.ofMinutes(30));
     }
 

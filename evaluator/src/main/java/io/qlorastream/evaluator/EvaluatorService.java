@@ -4,6 +4,8 @@ import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.TrainingExample;
+import io.qlorastream.schemas.kafka.Consumers;
+import io.qlorastream.schemas.kafka.TopicReader;
 import io.qlorastream.schemas.serde.AvroDeserializer;
 import io.qlorastream.schemas.serde.AvroSerdeConfig;
 import io.qlorastream.schemas.serde.AvroSerializer;
@@ -117,12 +119,7 @@ public final class EvaluatorService implements AutoCloseable {
         AvroSerializer<AdapterEvaluation> out = new AvroSerializer<>();
         out.configure(serde, false);
 
-        Properties cp = new Properties();
-        cp.putAll(client);
-        cp.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
-        cp.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        Properties cp = Consumers.readCommitted(client, config.groupId());
         cp.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1"); // one evaluation between polls: minutes, not milliseconds
         cp.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, Long.toString(config.maxPollInterval().toMillis()));
         Properties pp = new Properties();
@@ -131,9 +128,9 @@ public final class EvaluatorService implements AutoCloseable {
         pp.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         pp.put(ProducerConfig.ACKS_CONFIG, "all");
 
-        try (TopicReader exampleReader = new TopicReader(client, config.evalExamplesTopic());
-             TopicReader releaseReader = new TopicReader(client, config.releasesTopic());
-             TopicReader verdictReader = new TopicReader(client, config.evaluationsTopic());
+        try (TopicReader<byte[]> exampleReader = stateReader(config.evalExamplesTopic());
+             TopicReader<byte[]> releaseReader = stateReader(config.releasesTopic());
+             TopicReader<byte[]> verdictReader = stateReader(config.evaluationsTopic());
              KafkaProducer<String, AdapterEvaluation> producer = new KafkaProducer<>(pp, new StringSerializer(), out);
              KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(cp, new StringDeserializer(), new ByteArrayDeserializer());
              EvaluatorMetrics m = new EvaluatorMetrics()) {
@@ -168,7 +165,19 @@ public final class EvaluatorService implements AutoCloseable {
         }
     }
 
-    private void catchUp(TopicReader exampleReader, TopicReader releaseReader, TopicReader verdictReader,
+    /**
+     * A reader of state every instance rebuilds at start (held-out sets, current releases, judged snapshots): the whole
+     * topic, no group; committed records only, so verdicts of aborted or open transactions are never seen.
+     */
+    private TopicReader<byte[]> stateReader(String topic) {
+        Properties p = Consumers.readCommitted(client, null);
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "qlora-evaluator-state-" + topic);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        return TopicReader.of(p, List.of(topic));
+    }
+
+    private void catchUp(TopicReader<byte[]> exampleReader, TopicReader<byte[]> releaseReader, TopicReader<byte[]> verdictReader,
                          AvroDeserializer<TrainingExample> examples, AvroDeserializer<AdapterRelease> releaseSerde,
                          AvroDeserializer<AdapterEvaluation> evaluations) {
         verdictReader.catchUp(r -> {
@@ -206,8 +215,8 @@ public final class EvaluatorService implements AutoCloseable {
     }
 
     private void handle(ConsumerRecord<String, byte[]> r, AvroDeserializer<AdapterSnapshot> snapshots,
-                        KafkaProducer<String, AdapterEvaluation> producer, TopicReader exampleReader, TopicReader releaseReader,
-                        TopicReader verdictReader, AvroDeserializer<TrainingExample> examples,
+                        KafkaProducer<String, AdapterEvaluation> producer, TopicReader<byte[]> exampleReader,
+                        TopicReader<byte[]> releaseReader, TopicReader<byte[]> verdictReader, AvroDeserializer<TrainingExample> examples,
                         AvroDeserializer<AdapterRelease> releaseSerde, AvroDeserializer<AdapterEvaluation> evaluations) throws IOException {
         AdapterSnapshot s = decode(snapshots, r);
         if (s == null) {

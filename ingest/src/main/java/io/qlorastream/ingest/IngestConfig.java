@@ -1,5 +1,8 @@
 package io.qlorastream.ingest;
 
+import io.qlorastream.schemas.contract.ConsumerGroups;
+import io.qlorastream.schemas.contract.Topic;
+
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -80,12 +83,12 @@ public final class IngestConfig {
     public final Map<String, Object> serdeConfig;
 
     private IngestConfig(Properties p) {
-        applicationId = str(p, "application.id", "qlora-ingest");
-        ticketsTopic = str(p, "topic.tickets", "support-tickets");
-        reviewsTopic = str(p, "topic.reviews", "code-reviews");
-        trainingTopic = str(p, "topic.training", "training-examples");
-        evalTopic = str(p, "topic.eval", "eval-examples");
-        dlqTopic = str(p, "topic.dlq", "ingest-dlq");
+        applicationId = str(p, "application.id", ConsumerGroups.INGEST);
+        ticketsTopic = str(p, "topic.tickets", Topic.SUPPORT_TICKETS.defaultName());
+        reviewsTopic = str(p, "topic.reviews", Topic.CODE_REVIEWS.defaultName());
+        trainingTopic = str(p, "topic.training", Topic.TRAINING_EXAMPLES.defaultName());
+        evalTopic = str(p, "topic.eval", Topic.EVAL_EXAMPLES.defaultName());
+        dlqTopic = str(p, "topic.dlq", Topic.INGEST_DLQ.defaultName());
         outputPartitions = integer(p, "output.partitions", 3, 1, 10_000);
         replicationFactor = (short) integer(p, "replication.factor", 1, 1, 32);
         maxFieldChars = integer(p, "max.field.chars", 200_000, 1, Integer.MAX_VALUE);

@@ -1,6 +1,7 @@
 package io.qlorastream.ingest;
 
 import io.qlorastream.schemas.admin.TopicAdmin;
+import io.qlorastream.schemas.contract.Topic;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
@@ -9,6 +10,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.ConfigResource;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -18,8 +20,8 @@ import java.util.concurrent.ExecutionException;
 /** Creates ingest's missing topics (the outputs with the configured partitions, the DLQ able to hold large records) and
  * checks that the input topics can hold a 10 MB event. */
 public final class IngestTopics {
-    /** The largest dead letter the DLQ topic (and ingest's producer) accepts: a 10 MB body and then some. */
-    public static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+    /** The largest dead letter the DLQ topic (and ingest's producer) accepts: the contract's. */
+    public static final int MAX_MESSAGE_BYTES = Topic.MAX_MESSAGE_BYTES;
     /** The least {@code max.message.bytes} an input topic needs so that an event with a 10 MB body can arrive at all
      * (and be dead-lettered by validation rather than refused to its producer). */
     public static final int MIN_INPUT_MESSAGE_BYTES = 10 * 1024 * 1024 + 64 * 1024;
@@ -29,18 +31,16 @@ public final class IngestTopics {
 
     /** Creates the output topics (and, when {@code inputsToo}, the input topics) that do not exist yet; returns those created. */
     public static List<String> createMissing(Properties client, IngestConfig c, boolean inputsToo) {
-        List<NewTopic> wanted = new ArrayList<>();
-        for (String t : List.of(c.trainingTopic, c.evalTopic)) {
-            wanted.add(new NewTopic(t, c.outputPartitions, c.replicationFactor));
-        }
-        wanted.add(new NewTopic(c.dlqTopic, c.outputPartitions, c.replicationFactor)
-                .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
+        Map<Topic, String> names = new LinkedHashMap<>();
+        names.put(Topic.TRAINING_EXAMPLES, c.trainingTopic);
+        names.put(Topic.EVAL_EXAMPLES, c.evalTopic);
+        names.put(Topic.INGEST_DLQ, c.dlqTopic);
         if (inputsToo) {
-            wanted.add(new NewTopic(c.ticketsTopic, c.outputPartitions, c.replicationFactor)
-                    .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
-            wanted.add(new NewTopic(c.reviewsTopic, c.outputPartitions, c.replicationFactor)
-                    .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
+            names.put(Topic.SUPPORT_TICKETS, c.ticketsTopic);
+            names.put(Topic.CODE_REVIEWS, c.reviewsTopic);
         }
+        List<NewTopic> wanted = new ArrayList<>();
+        names.forEach((topic, name) -> wanted.add(TopicAdmin.newTopic(topic, name, c.outputPartitions, c.replicationFactor)));
         return TopicAdmin.createMissing(client, wanted);
     }
 

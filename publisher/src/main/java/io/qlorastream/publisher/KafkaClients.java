@@ -1,7 +1,8 @@
 package io.qlorastream.publisher;
 
 import io.qlorastream.schemas.admin.TopicAdmin;
-
+import io.qlorastream.schemas.kafka.Consumers;
+import io.qlorastream.schemas.kafka.TopicReader;
 import io.qlorastream.schemas.serde.AvroDeserializer;
 import io.qlorastream.schemas.serde.AvroSerdeConfig;
 import io.qlorastream.schemas.serde.AvroSerializer;
@@ -19,21 +20,21 @@ public final class KafkaClients {
 
     /** A consumer that reads committed data only (the publisher writes in transactions). */
     public static Properties consumer(Properties base, String groupIdOrNull) {
-        Properties p = copy(base);
+        Properties p = Consumers.readCommitted(base, groupIdOrNull);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, AvroDeserializer.class.getName());
         p.put(AvroSerdeConfig.SPECIFIC_AVRO_READER, "true");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         // A reader must never create a topic with the broker's default (delete) policy: the publisher creates them.
         p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
-        if (groupIdOrNull != null) {
-            p.put(ConsumerConfig.GROUP_ID_CONFIG, groupIdOrNull);
-        } else {
-            p.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        }
         return p;
+    }
+
+    /**
+     * All of {@code topic} from its beginning, no group, nothing committed (a missing topic is an error): the publisher
+     * folds {@code adapter-release-log} through it (its own writes and the rollback command's), {@code releases} prints.
+     */
+    public static <V> TopicReader<V> wholeTopic(Properties base, String topic) {
+        return TopicReader.existing(consumer(base, null), topic);
     }
 
     /** A transactional producer (idempotent, acks=all). */

@@ -3,6 +3,7 @@ package io.qlorastream.publisher;
 import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.ReleaseKind;
+import io.qlorastream.schemas.kafka.TopicReader;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.ArtifactVerificationException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -137,7 +138,7 @@ public final class Publisher implements AutoCloseable {
         consumerProps.put("max.poll.records", "50");
         try (KafkaConsumer<String, AdapterEvaluation> c = new KafkaConsumer<>(consumerProps);
              KafkaProducer<String, AdapterRelease> producer = new KafkaProducer<>(KafkaClients.transactionalProducer(client, config.transactionalId()));
-             TopicTail<AdapterRelease> log = new TopicTail<>(client, config.releaseLogTopic())) {
+             TopicReader<AdapterRelease> log = KafkaClients.wholeTopic(client, config.releaseLogTopic())) {
             consumer = c;
             metrics.bindClients(c, producer);
             producer.initTransactions(); // fences a previous instance with the same transactional id, aborts its open transaction
@@ -192,7 +193,7 @@ public final class Publisher implements AutoCloseable {
     }
 
     private void processBatch(ConsumerRecords<String, AdapterEvaluation> records, KafkaConsumer<String, AdapterEvaluation> c,
-                              KafkaProducer<String, AdapterRelease> producer, TopicTail<AdapterRelease> log, ReleaseState state)
+                              KafkaProducer<String, AdapterRelease> producer, TopicReader<AdapterRelease> log, ReleaseState state)
             throws IOException {
         log.catchUp(r -> apply(state, r), IO_TIMEOUT); // rollbacks published meanwhile change the current release
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();

@@ -1,5 +1,8 @@
 package io.qlorastream.publisher;
 
+import io.qlorastream.schemas.contract.ConsumerGroups;
+import io.qlorastream.schemas.contract.Topic;
+
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -21,11 +24,6 @@ public record PublisherConfig(
         int partitions,
         short replicationFactor) {
 
-    public static final String EVALUATIONS = "adapter-evaluations";
-    public static final String RELEASES = "adapter-releases";
-    public static final String RELEASE_LOG = "adapter-release-log";
-    public static final String GROUP_ID = "qlora-publisher";
-
     public PublisherConfig {
         if (Double.isNaN(minGain)) {
             throw new IllegalArgumentException("min gain: not a number");
@@ -38,10 +36,11 @@ public record PublisherConfig(
         }
     }
 
-    /** The contract's topic names, group {@code qlora-publisher}, no gain or interval requirement. */
+    /** The contract's topic names and group (also the transactional id), no gain or interval requirement. */
     public static PublisherConfig defaults(String adapterStore, Path keyDir) {
-        return new PublisherConfig(EVALUATIONS, RELEASES, RELEASE_LOG, GROUP_ID, GROUP_ID, adapterStore, keyDir,
-                0.0, Duration.ZERO, 3, (short) 1);
+        return new PublisherConfig(Topic.ADAPTER_EVALUATIONS.defaultName(),
+                Topic.ADAPTER_RELEASES.defaultName(), Topic.ADAPTER_RELEASE_LOG.defaultName(), ConsumerGroups.PUBLISHER,
+                ConsumerGroups.PUBLISHER, adapterStore, keyDir, 0.0, Duration.ZERO, 3, (short) 1);
     }
 
     public PublisherConfig withTopics(String evaluations, String releases, String releaseLog) {

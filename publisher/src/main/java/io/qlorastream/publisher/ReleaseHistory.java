@@ -1,6 +1,7 @@
 package io.qlorastream.publisher;
 
 import io.qlorastream.events.AdapterRelease;
+import io.qlorastream.schemas.kafka.TopicReader;
 
 import java.time.Duration;
 import java.util.List;
@@ -14,7 +15,7 @@ public record ReleaseHistory(Map<String, AdapterRelease> current, List<AdapterRe
     /** Reads both topics to their end; {@code adapterOrNull} keeps one adapter. */
     public static ReleaseHistory read(Properties client, String releasesTopic, String releaseLogTopic, String adapterOrNull) {
         Map<String, AdapterRelease> current = new TreeMap<>();
-        try (TopicTail<AdapterRelease> t = new TopicTail<>(client, releasesTopic)) {
+        try (TopicReader<AdapterRelease> t = KafkaClients.wholeTopic(client, releasesTopic)) {
             t.catchUp(r -> {
                 if (adapterOrNull == null || adapterOrNull.equals(r.key())) {
                     if (r.value() == null) {
@@ -26,7 +27,7 @@ public record ReleaseHistory(Map<String, AdapterRelease> current, List<AdapterRe
             }, Duration.ofSeconds(60));
         }
         List<AdapterRelease> history = new java.util.ArrayList<>();
-        try (TopicTail<AdapterRelease> t = new TopicTail<>(client, releaseLogTopic)) {
+        try (TopicReader<AdapterRelease> t = KafkaClients.wholeTopic(client, releaseLogTopic)) {
             t.catchUp(r -> {
                 if (r.value() != null && (adapterOrNull == null || adapterOrNull.equals(r.value().getAdapterName()))) {
                     history.add(r.value());

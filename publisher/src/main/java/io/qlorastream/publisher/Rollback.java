@@ -2,6 +2,7 @@ package io.qlorastream.publisher;
 
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.ReleaseKind;
+import io.qlorastream.schemas.kafka.TopicReader;
 import io.qlorastream.store.AdapterStore;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -30,7 +31,7 @@ public final class Rollback {
     public static AdapterRelease rollback(Properties client, String releasesTopic, String releaseLogTopic, String adapter,
                                           Integer toVersion, SigningKeys keys, Clock clock) throws IOException {
         ReleaseState state = new ReleaseState();
-        try (TopicTail<AdapterRelease> log = new TopicTail<>(client, releaseLogTopic)) {
+        try (TopicReader<AdapterRelease> log = KafkaClients.wholeTopic(client, releaseLogTopic)) {
             log.catchUp(r -> Publisher.applyRecord(state, r), Duration.ofSeconds(60));
         }
         ReleaseState.AdapterState a = state.adapter(adapter)

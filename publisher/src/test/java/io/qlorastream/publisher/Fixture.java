@@ -12,6 +12,7 @@ import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.EvaluationCheck;
 import io.qlorastream.events.LoraConfig;
 import io.qlorastream.schemas.serde.AvroSerializer;
+import io.qlorastream.schemas.kafka.TopicReader;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.StoredArtifact;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -151,7 +152,7 @@ final class Fixture implements AutoCloseable {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             List<AdapterRelease> all = new ArrayList<>();
-            try (TopicTail<AdapterRelease> t = new TopicTail<>(client, config.releaseLogTopic())) {
+            try (TopicReader<AdapterRelease> t = KafkaClients.wholeTopic(client, config.releaseLogTopic())) {
                 t.catchUp(r -> all.add(r.value()), Duration.ofSeconds(30));
             }
             if (all.size() >= atLeast || System.nanoTime() > deadline) {

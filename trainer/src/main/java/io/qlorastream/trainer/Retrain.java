@@ -1,6 +1,7 @@
 package io.qlorastream.trainer;
 
 import io.qlorastream.events.AdapterSnapshot;
+import io.qlorastream.schemas.kafka.Consumers;
 import io.qlorastream.store.AdapterStore;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -58,11 +59,9 @@ public final class Retrain {
                              PrintStream out) throws IOException {
         Map<String, Object> serde = new HashMap<>();
         client.stringPropertyNames().forEach(k -> serde.put(k, client.getProperty(k)));
-        Properties c = new Properties();
-        client.stringPropertyNames().stream().filter(ConsumerConfig.configNames()::contains).forEach(k -> c.put(k, client.getProperty(k)));
-        c.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Properties known = new Properties();
+        client.stringPropertyNames().stream().filter(ConsumerConfig.configNames()::contains).forEach(k -> known.put(k, client.getProperty(k)));
+        Properties c = Consumers.readCommitted(known, null);
         Properties p = new Properties();
         client.stringPropertyNames().stream().filter(ProducerConfig.configNames()::contains).forEach(k -> p.put(k, client.getProperty(k)));
         p.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -4,7 +4,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * The service settings of a live trainer (the engine's are in {@link TrainingSpec}).
+ * The service settings of a live trainer (the engine's are in {@link TrainingSpec}); the contract's topic names and
+ * group ({@code io.qlorastream.schemas.contract}) are the defaults.
  *
  * @param checkpointEvery checkpoint a partition after a lane of it reaches a multiple of this many steps
  * @param snapshotEvery   snapshot an adapter every this many steps
@@ -15,11 +16,6 @@ import java.time.Duration;
 public record TrainerConfig(String examplesTopic, String snapshotsTopic, String dlqTopic, String groupId,
                             Path checkpointDir, int checkpointEvery, int snapshotEvery, Duration maxWait,
                             Duration statusInterval) {
-    public static final String DEFAULT_EXAMPLES_TOPIC = "training-examples";
-    public static final String DEFAULT_SNAPSHOTS_TOPIC = "adapter-snapshots";
-    public static final String DEFAULT_DLQ_TOPIC = "trainer-dlq";
-    public static final String DEFAULT_GROUP = "qlora-trainer";
-
     public TrainerConfig {
         if (checkpointEvery < 1) throw new IllegalArgumentException("--checkpoint-every must be at least 1, got " + checkpointEvery);
         if (snapshotEvery < 1) throw new IllegalArgumentException("--snapshot-every must be at least 1, got " + snapshotEvery);

@@ -1,6 +1,7 @@
 package io.qlorastream.trainer;
 
 import io.qlorastream.engine.train.StepTrainer;
+import io.qlorastream.schemas.kafka.Consumers;
 import io.qlorastream.store.AdapterStore;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -109,12 +110,7 @@ public final class TrainerService implements Runnable, AutoCloseable {
         Map<String, Object> serde = new HashMap<>();
         client.stringPropertyNames().forEach(k -> serde.put(k, client.getProperty(k)));
         String registry = client.getProperty("schema.registry.url");
-        Properties c = new Properties();
-        c.putAll(client);
-        c.put(ConsumerConfig.GROUP_ID_CONFIG, config.groupId());
-        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Properties c = Consumers.readCommitted(client, config.groupId());
         c.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "100");
         Properties p = new Properties();
         p.putAll(client);

@@ -44,7 +44,7 @@ public final class Dashboard implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService http;
     private final DashboardState state;
-    private final TopicReader reader;
+    private final DashboardFeed reader;
     private final Thread readerThread;
     private final ScheduledExecutorService metricsPoller;
     private final MetricsSource metrics;
@@ -81,7 +81,7 @@ public final class Dashboard implements AutoCloseable {
         server.createContext("/api/events", this::apiEvents);
         server.start();
 
-        reader = new TopicReader(kafkaClient, config, state);
+        reader = new DashboardFeed(kafkaClient, config, state);
         readerThread = daemon("dashboard-topics").newThread(reader);
         readerThread.start();
         metricsPoller = Executors.newSingleThreadScheduledExecutor(daemon("dashboard-metrics"));
@@ -131,7 +131,7 @@ public final class Dashboard implements AutoCloseable {
         } catch (RuntimeException e) {
             // a source's own failure is in its reading; anything else must not stop the poller
             state.metrics(new MetricsSource.Reading(java.util.List.of(),
-                    java.util.List.of(new MetricsSource.SourceStatus("metrics", false, TopicReader.oneLine(e)))), System.currentTimeMillis());
+                    java.util.List.of(new MetricsSource.SourceStatus("metrics", false, DashboardFeed.oneLine(e)))), System.currentTimeMillis());
         }
     }
 

@@ -1,6 +1,8 @@
 package io.qlorastream.app.dashboard;
 
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.app.cli.TopicOptions;
+import io.qlorastream.schemas.contract.Topic;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -42,21 +44,9 @@ public final class DashboardCommand implements Callable<Integer> {
             description = "Snapshots, evaluations and releases kept per adapter, the newest (default: ${DEFAULT-VALUE}).")
     int keep;
 
-    @Option(names = "--snapshots-topic", paramLabel = "TOPIC", defaultValue = DashboardConfig.SNAPSHOTS,
-            description = "Topic of AdapterSnapshot events (default: ${DEFAULT-VALUE}).")
-    String snapshotsTopic;
-
-    @Option(names = "--evaluations-topic", paramLabel = "TOPIC", defaultValue = DashboardConfig.EVALUATIONS,
-            description = "Topic of AdapterEvaluation events (default: ${DEFAULT-VALUE}).")
-    String evaluationsTopic;
-
-    @Option(names = "--releases-topic", paramLabel = "TOPIC", defaultValue = DashboardConfig.RELEASES,
-            description = "Compacted topic of the current release per adapter (default: ${DEFAULT-VALUE}).")
-    String releasesTopic;
-
-    @Option(names = "--release-log-topic", paramLabel = "TOPIC", defaultValue = DashboardConfig.RELEASE_LOG,
-            description = "Topic of every release and rollback (default: ${DEFAULT-VALUE}).")
-    String releaseLogTopic;
+    @Mixin
+    TopicOptions topics = new TopicOptions(Topic.ADAPTER_SNAPSHOTS, Topic.ADAPTER_EVALUATIONS, Topic.ADAPTER_RELEASES,
+            Topic.ADAPTER_RELEASE_LOG);
 
     @Override
     public Integer call() throws Exception {
@@ -68,7 +58,8 @@ public final class DashboardCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--metrics-url: not an http(s) URL: " + u);
             }
         }
-        DashboardConfig config = new DashboardConfig(host, port, snapshotsTopic, evaluationsTopic, releasesTopic, releaseLogTopic,
+        DashboardConfig config = new DashboardConfig(host, port, topics.name(Topic.ADAPTER_SNAPSHOTS), topics.name(Topic.ADAPTER_EVALUATIONS),
+                topics.name(Topic.ADAPTER_RELEASES), topics.name(Topic.ADAPTER_RELEASE_LOG),
                 keep, DashboardConfig.defaults().maxAdapters(), Duration.ofSeconds(metricsInterval));
         MetricsSource metrics = metricsUrls.isEmpty() ? MetricsSource.none() : MetricsSource.scrape(metricsUrls, Duration.ofSeconds(3));
         PrintStream out = System.out;

@@ -1,5 +1,7 @@
 package io.qlorastream.app.dashboard;
 
+import io.qlorastream.schemas.contract.Topic;
+
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -10,11 +12,6 @@ import java.util.Map;
  */
 public record DashboardConfig(String host, int port, String snapshotsTopic, String evaluationsTopic, String releasesTopic,
                               String releaseLogTopic, int perAdapter, int maxAdapters, Duration metricsInterval) {
-    public static final String SNAPSHOTS = "adapter-snapshots";
-    public static final String EVALUATIONS = "adapter-evaluations";
-    public static final String RELEASES = "adapter-releases";
-    public static final String RELEASE_LOG = "adapter-release-log";
-
     public DashboardConfig {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("--port: must be 0..65535, got " + port);
@@ -25,7 +22,8 @@ public record DashboardConfig(String host, int port, String snapshotsTopic, Stri
     }
 
     public static DashboardConfig defaults() {
-        return new DashboardConfig("0.0.0.0", 8080, SNAPSHOTS, EVALUATIONS, RELEASES, RELEASE_LOG, 1000, 500, Duration.ofSeconds(5));
+        return new DashboardConfig("0.0.0.0", 8080, Topic.ADAPTER_SNAPSHOTS.defaultName(), Topic.ADAPTER_EVALUATIONS.defaultName(),
+                Topic.ADAPTER_RELEASES.defaultName(), Topic.ADAPTER_RELEASE_LOG.defaultName(), 1000, 500, Duration.ofSeconds(5));
     }
 
     public DashboardConfig withListen(String newHost, int newPort) {

@@ -50,6 +50,9 @@ import io.qlorastream.publisher.PublisherTopics;
 import io.qlorastream.publisher.ReleasePolicy;
 import io.qlorastream.publisher.subscriber.AdapterSubscriber;
 import io.qlorastream.publisher.subscriber.ReleaseListener;
+import io.qlorastream.schemas.contract.ConsumerGroups;
+import io.qlorastream.schemas.contract.Topic;
+import io.qlorastream.schemas.kafka.Consumers;
 import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
 import io.qlorastream.schemas.serde.AvroDeserializer;
 import io.qlorastream.store.AdapterStore;
@@ -57,7 +60,6 @@ import io.qlorastream.trainer.TrainerConfig;
 import io.qlorastream.trainer.TrainerService;
 import io.qlorastream.trainer.TrainingCore;
 import io.qlorastream.trainer.TrainingSpec;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -210,8 +212,8 @@ public final class Demo {
             // trainer: TrainingCore + TrainerService, as `trainer` builds them
             AdapterStore trainerStore = AdapterStore.open(storeDir.toString());
             TrainingCore core = new TrainingCore(model, "demo-" + MODEL_PRESET, trainingSpec(), () -> new CpuBackend(s.threads()));
-            TrainerConfig trainerConfig = new TrainerConfig(TrainerConfig.DEFAULT_EXAMPLES_TOPIC, TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC,
-                    TrainerConfig.DEFAULT_DLQ_TOPIC, TrainerConfig.DEFAULT_GROUP + suffix, work.resolve("trainer-checkpoints"),
+            TrainerConfig trainerConfig = new TrainerConfig(Topic.TRAINING_EXAMPLES.defaultName(), Topic.ADAPTER_SNAPSHOTS.defaultName(),
+                    Topic.TRAINER_DLQ.defaultName(), ConsumerGroups.TRAINER + suffix, work.resolve("trainer-checkpoints"),
                     s.snapshotEvery(), s.snapshotEvery(), null, Duration.ofSeconds(30));
             TrainerService trainer = new TrainerService(core, trainerConfig, client, trainerStore, log).stepListener(new TrainerService.StepListener() {
                 @Override
@@ -237,7 +239,7 @@ public final class Demo {
             BaseModel evalBase = BaseModel.open(model, () -> new CpuBackend(s.threads()));
             SnapshotEvaluator judge = new SnapshotEvaluator(evalBase, Sha256.baseModel(model), evaluatorSettings());
             EvaluatorConfig evalConfig = EvaluatorConfig.defaults(Files.createDirectories(work.resolve("evaluator")))
-                    .withGroup(EvaluatorConfig.GROUP + suffix, EvaluatorConfig.GROUP + "-demo" + suffix).withHeldOutSize(HELD_OUT_SIZE);
+                    .withGroup(ConsumerGroups.EVALUATOR + suffix, ConsumerGroups.EVALUATOR + "-demo" + suffix).withHeldOutSize(HELD_OUT_SIZE);
             EvaluatorService evaluator = new EvaluatorService(evalConfig, client, judge, new StoreArtifactFetcher(evalStore), evaluatorListener(log));
             Thread evaluatorThread = service("demo-evaluator", () -> {
                 try {
@@ -458,14 +460,14 @@ public final class Demo {
 
     private PublisherConfig publisherConfig(Path storeDir, Path work, String suffix) {
         PublisherConfig d = PublisherConfig.defaults(storeDir.toString(), work.resolve("publisher-keys"));
-        return d.withGroup(PublisherConfig.GROUP_ID + suffix, "qlora-publisher-demo" + suffix);
+        return d.withGroup(ConsumerGroups.PUBLISHER + suffix, ConsumerGroups.PUBLISHER + "-demo" + suffix);
     }
 
     private Properties ingestProperties(Properties client, Path work, String suffix) {
         Properties p = new Properties();
         p.putAll(client);
         p.setProperty(IngestConfig.PREFIX + "split.eval.fraction", Double.toString(EVAL_FRACTION));
-        p.setProperty(IngestConfig.PREFIX + "application.id", "qlora-ingest" + suffix);
+        p.setProperty(IngestConfig.PREFIX + "application.id", ConsumerGroups.INGEST + suffix);
         return p;
     }
 
@@ -476,13 +478,13 @@ public final class Demo {
         return p;
     }
 
-    /** The contract's topics: ingest's and the publisher's through their own functions, the rest with delete cleanup. */
+    /** The contract's topics: ingest's and the publisher's through their own functions, the rest with the contract's configs. */
     private void createTopics(Properties client, IngestConfig ingestConfig, Path storeDir, Path work) throws Exception {
         IngestTopics.createMissing(client, ingestConfig, true);
         PublisherTopics.createMissing(client, publisherConfig(storeDir, work, ""));
         // the trainer's and the evaluator's output topics, which those services leave to the deployment (topic-init)
-        TopicAdmin.createMissing(client, Stream.of(TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC, EvaluatorConfig.EVALUATIONS, TrainerConfig.DEFAULT_DLQ_TOPIC)
-                .map(t -> new NewTopic(t, 1, (short) 1).configs(Map.of("cleanup.policy", "delete"))).toList());
+        TopicAdmin.createMissing(client, Stream.of(Topic.ADAPTER_SNAPSHOTS, Topic.ADAPTER_EVALUATIONS, Topic.TRAINER_DLQ)
+                .map(t -> TopicAdmin.newTopic(t, t.defaultName(), 1, (short) 1)).toList());
     }
 
     /** The tiny base model, made once by ModelMaker and kept in {@code cache} (written aside, then renamed into place). */
@@ -522,9 +524,7 @@ public final class Demo {
      */
     private static List<HeldOut> heldOutPrompts(Properties client, String topic) {
         Map<String, Object> c = new HashMap<>();
-        client.forEach((k, v) -> c.put(k.toString(), v));
-        c.put("isolation.level", "read_committed");
-        c.put("enable.auto.commit", "false");
+        Consumers.readCommitted(client, null).forEach((k, v) -> c.put(k.toString(), v));
         c.put("specific.avro.reader", "true");
         Map<String, String[]> best = new LinkedHashMap<>();
         try (AvroDeserializer<Object> d = new AvroDeserializer<>()) {

@@ -7,6 +7,7 @@ import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.engine.model.BaseModel;
+import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.evaluator.ArtifactFetcher;
 import io.qlorastream.evaluator.EvaluatorConfig;
 import io.qlorastream.evaluator.EvaluatorService;
@@ -15,6 +16,8 @@ import io.qlorastream.evaluator.Reports;
 import io.qlorastream.evaluator.Sha256;
 import io.qlorastream.evaluator.SnapshotEvaluator;
 import io.qlorastream.events.AdapterEvaluation;
+import io.qlorastream.schemas.contract.ConsumerGroups;
+import io.qlorastream.schemas.contract.Topic;
 import io.qlorastream.store.AdapterStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -66,29 +69,17 @@ public final class EvaluatorCommand implements Callable<Integer> {
             description = "Examples per adapter's held-out set, sampled by SHA-256 of example_id (default: ${DEFAULT-VALUE}).")
     int heldOutSize;
 
-    @Option(names = "--group-id", paramLabel = "ID", defaultValue = EvaluatorConfig.GROUP,
+    @Option(names = "--group-id", paramLabel = "ID", defaultValue = ConsumerGroups.EVALUATOR,
             description = "Consumer group of adapter-snapshots (default: ${DEFAULT-VALUE}).")
     String groupId;
 
-    @Option(names = "--transactional-id", paramLabel = "ID", defaultValue = EvaluatorConfig.GROUP + "-0",
+    @Option(names = "--transactional-id", paramLabel = "ID", defaultValue = ConsumerGroups.EVALUATOR + "-0",
             description = "Stable per instance: a restart fences its predecessor and aborts its open transaction (default: ${DEFAULT-VALUE}).")
     String transactionalId;
 
-    @Option(names = "--snapshots-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.SNAPSHOTS,
-            description = "AdapterSnapshot events to judge (default: ${DEFAULT-VALUE}).")
-    String snapshotsTopic;
-
-    @Option(names = "--eval-examples-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.EVAL_EXAMPLES,
-            description = "EVAL TrainingExamples the held-out sets come from (default: ${DEFAULT-VALUE}).")
-    String evalExamplesTopic;
-
-    @Option(names = "--releases-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.RELEASES,
-            description = "The current AdapterRelease of each adapter (default: ${DEFAULT-VALUE}).")
-    String releasesTopic;
-
-    @Option(names = "--evaluations-topic", paramLabel = "TOPIC", defaultValue = EvaluatorConfig.EVALUATIONS,
-            description = "Where the AdapterEvaluation verdicts go (default: ${DEFAULT-VALUE}).")
-    String evaluationsTopic;
+    @Mixin
+    TopicOptions topics = new TopicOptions(Topic.ADAPTER_SNAPSHOTS, Topic.EVAL_EXAMPLES, Topic.ADAPTER_RELEASES,
+            Topic.ADAPTER_EVALUATIONS);
 
     @Option(names = "--max-poll-interval", paramLabel = "SECONDS", defaultValue = "1800",
             description = "The longest one evaluation may take before the group hands the partition to another instance (default: ${DEFAULT-VALUE}).")
@@ -110,7 +101,8 @@ public final class EvaluatorCommand implements Callable<Integer> {
         Path work = workDir != null ? workDir : Files.createTempDirectory("qlora-evaluator-");
         try {
             settings = gate.settings();
-            config = new EvaluatorConfig(snapshotsTopic, evalExamplesTopic, releasesTopic, evaluationsTopic, groupId, transactionalId,
+            config = new EvaluatorConfig(topics.name(Topic.ADAPTER_SNAPSHOTS), topics.name(Topic.EVAL_EXAMPLES),
+                    topics.name(Topic.ADAPTER_RELEASES), topics.name(Topic.ADAPTER_EVALUATIONS), groupId, transactionalId,
                     heldOutSize, work, Duration.ofMillis(500), Duration.ofSeconds(maxPollIntervalSeconds));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());

@@ -5,9 +5,12 @@ import io.qlorastream.app.metrics.MetricsOptions;
 
 import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.publisher.Publisher;
 import io.qlorastream.publisher.PublisherConfig;
 import io.qlorastream.publisher.SigningKeys;
+import io.qlorastream.schemas.contract.ConsumerGroups;
+import io.qlorastream.schemas.contract.Topic;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -37,7 +40,8 @@ public final class PublisherCommand implements Callable<Integer> {
     KafkaOptions kafka;
 
     @Mixin
-    ReleaseTopicOptions topics;
+    TopicOptions topics = new TopicOptions(Topic.ADAPTER_EVALUATIONS, Topic.ADAPTER_RELEASES,
+            Topic.ADAPTER_RELEASE_LOG);
 
     @Option(names = "--adapter-store", paramLabel = "LOCATION", defaultValue = "./adapter-store",
             description = "Adapter store: a directory, file: URI or s3://bucket/prefix (default: ${DEFAULT-VALUE}).")
@@ -56,11 +60,7 @@ public final class PublisherCommand implements Callable<Integer> {
             description = "Least time between two releases of one adapter (default: ${DEFAULT-VALUE}).")
     long minIntervalSeconds;
 
-    @Option(names = "--evaluations-topic", paramLabel = "TOPIC", defaultValue = "adapter-evaluations",
-            description = "Input: the evaluator's verdicts (default: ${DEFAULT-VALUE}).")
-    String evaluationsTopic;
-
-    @Option(names = "--group-id", paramLabel = "ID", defaultValue = "qlora-publisher",
+    @Option(names = "--group-id", paramLabel = "ID", defaultValue = ConsumerGroups.PUBLISHER,
             description = "Consumer group (default: ${DEFAULT-VALUE}).")
     String groupId;
 
@@ -97,8 +97,9 @@ public final class PublisherCommand implements Callable<Integer> {
         if (Double.isNaN(minGain)) {
             throw new ParameterException(spec.commandLine(), "--min-gain: not a number");
         }
-        String txId = transactionalId != null ? transactionalId : "qlora-publisher-" + hostName();
-        PublisherConfig config = new PublisherConfig(evaluationsTopic, topics.releases, topics.releaseLog, groupId, txId,
+        String txId = transactionalId != null ? transactionalId : ConsumerGroups.PUBLISHER + "-" + hostName();
+        PublisherConfig config = new PublisherConfig(topics.name(Topic.ADAPTER_EVALUATIONS),
+                topics.name(Topic.ADAPTER_RELEASES), topics.name(Topic.ADAPTER_RELEASE_LOG), groupId, txId,
                 adapterStore, keyDir, minGain, Duration.ofSeconds(minIntervalSeconds), partitions, replicationFactor);
         Properties client = kafka.clientProperties();
         PrintStream out = System.out;
@@ -121,7 +122,7 @@ public final class PublisherCommand implements Callable<Integer> {
         if (!publisher.awaitRunning(Duration.ofMinutes(2))) {
             throw new IllegalStateException("publisher did not start: " + (publisher.failure() == null ? "timeout" : Cli.oneLine(publisher.failure())));
         }
-        out.println("Publisher running (group " + groupId + "): " + evaluationsTopic + " -> " + topics.releases + " / " + topics.releaseLog
+        out.println("Publisher running (group " + groupId + "): " + config.evaluationsTopic() + " -> " + config.releasesTopic() + " / " + config.releaseLogTopic()
                 + ", store " + adapterStore + ", signing key " + keys.keyId() + ". Ctrl-C to stop.");
         out.flush();
         publisher.awaitStop(Duration.ofDays(36500));

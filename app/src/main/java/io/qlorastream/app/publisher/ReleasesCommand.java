@@ -1,9 +1,11 @@
 package io.qlorastream.app.publisher;
 
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.ReleaseKind;
 import io.qlorastream.publisher.ReleaseHistory;
+import io.qlorastream.schemas.contract.Topic;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -22,14 +24,14 @@ public final class ReleasesCommand implements Callable<Integer> {
     KafkaOptions kafka;
 
     @Mixin
-    ReleaseTopicOptions topics;
+    TopicOptions topics = new TopicOptions(Topic.ADAPTER_RELEASES, Topic.ADAPTER_RELEASE_LOG);
 
     @Option(names = "--adapter", paramLabel = "NAME", description = "Only this adapter.")
     String adapter;
 
     @Override
     public Integer call() {
-        ReleaseHistory h = ReleaseHistory.read(kafka.clientProperties(), topics.releases, topics.releaseLog, adapter);
+        ReleaseHistory h = ReleaseHistory.read(kafka.clientProperties(), topics.name(Topic.ADAPTER_RELEASES), topics.name(Topic.ADAPTER_RELEASE_LOG), adapter);
         PrintStream out = System.out;
         out.println("Current releases:");
         if (h.current().isEmpty()) {

@@ -1,9 +1,11 @@
 package io.qlorastream.app.publisher;
 
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.publisher.Rollback;
 import io.qlorastream.publisher.SigningKeys;
+import io.qlorastream.schemas.contract.Topic;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -27,7 +29,7 @@ public final class RollbackCommand implements Callable<Integer> {
     KafkaOptions kafka;
 
     @Mixin
-    ReleaseTopicOptions topics;
+    TopicOptions topics = new TopicOptions(Topic.ADAPTER_RELEASES, Topic.ADAPTER_RELEASE_LOG);
 
     @Option(names = "--adapter", paramLabel = "NAME", required = true, description = "The adapter (required).")
     String adapter;
@@ -48,7 +50,7 @@ public final class RollbackCommand implements Callable<Integer> {
         SigningKeys keys = SigningKeys.load(keyDir);
         AdapterRelease r;
         try {
-            r = Rollback.rollback(kafka.clientProperties(), topics.releases, topics.releaseLog, adapter, toVersion, keys, Clock.systemUTC());
+            r = Rollback.rollback(kafka.clientProperties(), topics.name(Topic.ADAPTER_RELEASES), topics.name(Topic.ADAPTER_RELEASE_LOG), adapter, toVersion, keys, Clock.systemUTC());
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException(e.getMessage(), e); // a run-time failure (exit 1), not a usage error
         }

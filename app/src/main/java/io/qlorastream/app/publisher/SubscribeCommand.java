@@ -5,11 +5,13 @@ import io.qlorastream.app.metrics.MetricsOptions;
 
 import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.publisher.SigningKeys;
 import io.qlorastream.publisher.subscriber.AdapterSubscriber;
 import io.qlorastream.publisher.subscriber.ReleaseListener;
 import io.qlorastream.publisher.subscriber.VllmLoraClient;
+import io.qlorastream.schemas.contract.Topic;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -41,9 +43,8 @@ public final class SubscribeCommand implements Callable<Integer> {
     @Mixin
     KafkaOptions kafka;
 
-    @Option(names = "--releases-topic", paramLabel = "TOPIC", defaultValue = "adapter-releases",
-            description = "Compacted topic of the current release per adapter (default: ${DEFAULT-VALUE}).")
-    String releasesTopic;
+    @Mixin
+    TopicOptions topics = new TopicOptions(Topic.ADAPTER_RELEASES);
 
     @Option(names = "--dir", paramLabel = "DIR", required = true, description = "Local directory of the adapters (required).")
     Path dir;
@@ -77,7 +78,7 @@ public final class SubscribeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--adapter and --adapter-pattern exclude each other");
         }
         PrintStream out = System.out;
-        AdapterSubscriber.Builder b = AdapterSubscriber.builder(kafka.clientProperties(), dir).topic(releasesTopic);
+        AdapterSubscriber.Builder b = AdapterSubscriber.builder(kafka.clientProperties(), dir).topic(topics.name(Topic.ADAPTER_RELEASES));
         if (adapterPattern != null) {
             try {
                 b.adapterPattern(adapterPattern);
@@ -115,10 +116,10 @@ public final class SubscribeCommand implements Callable<Integer> {
             out.flush();
         }, "subscribe-shutdown"));
         s.start();
-        out.println("Subscribed to " + releasesTopic + " into " + dir.toAbsolutePath() + ". Ctrl-C to stop.");
+        out.println("Subscribed to " + topics.name(Topic.ADAPTER_RELEASES) + " into " + dir.toAbsolutePath() + ". Ctrl-C to stop.");
         out.flush();
         if (s.awaitCaughtUp(Duration.ofDays(1))) {
-            out.println("Caught up with " + releasesTopic + ".");
+            out.println("Caught up with " + topics.name(Topic.ADAPTER_RELEASES) + ".");
             out.flush();
         }
         s.awaitStop(Duration.ofDays(36500));

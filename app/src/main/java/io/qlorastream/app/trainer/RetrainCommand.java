@@ -2,9 +2,10 @@ package io.qlorastream.app.trainer;
 
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.app.cli.TrainingOptions;
+import io.qlorastream.schemas.contract.Topic;
 import io.qlorastream.trainer.Retrain;
-import io.qlorastream.trainer.TrainerConfig;
 import io.qlorastream.trainer.TrainingCore;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -79,13 +80,8 @@ public final class RetrainCommand implements Callable<Integer> {
             description = "Snapshot every N steps, and at the end of the range (default: ${DEFAULT-VALUE}).")
     int snapshotEvery;
 
-    @Option(names = "--examples-topic", paramLabel = "TOPIC", defaultValue = TrainerConfig.DEFAULT_EXAMPLES_TOPIC,
-            description = "Topic of training examples (default: ${DEFAULT-VALUE}).")
-    String examplesTopic;
-
-    @Option(names = "--snapshots-topic", paramLabel = "TOPIC", defaultValue = TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC,
-            description = "Topic of snapshot events (default: ${DEFAULT-VALUE}).")
-    String snapshotsTopic;
+    @Mixin
+    TopicOptions topics = new TopicOptions(Topic.TRAINING_EXAMPLES, Topic.ADAPTER_SNAPSHOTS);
 
     @Override
     public Integer call() throws Exception {
@@ -100,7 +96,7 @@ public final class RetrainCommand implements Callable<Integer> {
         io.qlorastream.store.AdapterStore store = io.qlorastream.store.AdapterStore.open(adapterStore);
         Path scratch = Files.createTempDirectory("qlora-retrain");
         try (store; TrainingCore core = new TrainingCore(training.model, training.baseModelName, training.spec(), compute::backend)) {
-            Retrain.run(core, examplesTopic, snapshotsTopic, adapter, as == null ? adapter : as, range, snapshotEvery,
+            Retrain.run(core, topics.name(Topic.TRAINING_EXAMPLES), topics.name(Topic.ADAPTER_SNAPSHOTS), adapter, as == null ? adapter : as, range, snapshotEvery,
                     kafka.clientProperties(), store, scratch, System.out);
         } finally {
             Files.deleteIfExists(scratch);

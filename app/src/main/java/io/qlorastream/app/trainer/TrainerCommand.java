@@ -5,7 +5,10 @@ import io.qlorastream.app.metrics.MetricsOptions;
 
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.app.cli.TrainingOptions;
+import io.qlorastream.schemas.contract.ConsumerGroups;
+import io.qlorastream.schemas.contract.Topic;
 import io.qlorastream.trainer.TrainerConfig;
 import io.qlorastream.trainer.TrainerService;
 import io.qlorastream.trainer.TrainingCore;
@@ -59,19 +62,10 @@ public final class TrainerCommand implements Callable<Integer> {
             description = "A status line per adapter every SECONDS; 0 = a line after every step (default: ${DEFAULT-VALUE}).")
     double statusInterval;
 
-    @Option(names = "--examples-topic", paramLabel = "TOPIC", defaultValue = TrainerConfig.DEFAULT_EXAMPLES_TOPIC,
-            description = "Topic of training examples (default: ${DEFAULT-VALUE}).")
-    String examplesTopic;
+    @Mixin
+    TopicOptions topics = new TopicOptions(Topic.TRAINING_EXAMPLES, Topic.ADAPTER_SNAPSHOTS, Topic.TRAINER_DLQ);
 
-    @Option(names = "--snapshots-topic", paramLabel = "TOPIC", defaultValue = TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC,
-            description = "Topic of snapshot events (default: ${DEFAULT-VALUE}).")
-    String snapshotsTopic;
-
-    @Option(names = "--dlq-topic", paramLabel = "TOPIC", defaultValue = TrainerConfig.DEFAULT_DLQ_TOPIC,
-            description = "Dead-letter topic for untrainable examples (default: ${DEFAULT-VALUE}).")
-    String dlqTopic;
-
-    @Option(names = "--group", paramLabel = "ID", defaultValue = TrainerConfig.DEFAULT_GROUP,
+    @Option(names = "--group", paramLabel = "ID", defaultValue = ConsumerGroups.TRAINER,
             description = "Consumer group (default: ${DEFAULT-VALUE}).")
     String group;
 
@@ -87,7 +81,8 @@ public final class TrainerCommand implements Callable<Integer> {
 
     private Integer serve() throws Exception {
         PrintStream out = System.out;
-        TrainerConfig config = new TrainerConfig(examplesTopic, snapshotsTopic, dlqTopic, group, checkpointDir, checkpointEvery,
+        TrainerConfig config = new TrainerConfig(topics.name(Topic.TRAINING_EXAMPLES), topics.name(Topic.ADAPTER_SNAPSHOTS),
+                topics.name(Topic.TRAINER_DLQ), group, checkpointDir, checkpointEvery,
                 snapshotEvery, maxWait > 0 ? Duration.ofMillis((long) (maxWait * 1000)) : null,
                 Duration.ofMillis((long) (Math.max(0, statusInterval) * 1000)));
         io.qlorastream.store.AdapterStore store = io.qlorastream.store.AdapterStore.open(adapterStore);
@@ -105,7 +100,7 @@ public final class TrainerCommand implements Callable<Integer> {
             }, "trainer-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             out.printf(Locale.ROOT, "Trainer running (group %s, base %s %s): %s -> %s, snapshots every %d steps to %s. Ctrl-C to stop.%n",
-                    group, core.baseModelName, core.baseModelHash.substring(0, 12), examplesTopic, snapshotsTopic, snapshotEvery, adapterStore);
+                    group, core.baseModelName, core.baseModelHash.substring(0, 12), config.examplesTopic(), config.snapshotsTopic(), snapshotEvery, adapterStore);
             out.flush();
             service.run();
         }

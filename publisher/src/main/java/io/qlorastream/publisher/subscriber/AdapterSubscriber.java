@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.publisher.KafkaClients;
+import io.qlorastream.schemas.contract.Topic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
@@ -83,7 +84,7 @@ public final class AdapterSubscriber implements AutoCloseable {
     public static final class Builder {
         private final Properties client;
         private final Path dir;
-        private String topic = "adapter-releases";
+        private String topic = Topic.ADAPTER_RELEASES.defaultName();
         private Predicate<String> wanted = name -> true;
         private PublicKey trustedKey;
         private ReleaseListener listener = (r, d, v) -> { };

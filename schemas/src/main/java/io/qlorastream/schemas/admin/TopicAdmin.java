@@ -1,5 +1,6 @@
 package io.qlorastream.schemas.admin;
 
+import io.qlorastream.schemas.contract.Topic;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -31,6 +32,14 @@ public final class TopicAdmin {
             }
         }
         return p;
+    }
+
+    /** {@code topic} of the contract under {@code name}, with the contract's configs for a topic a service creates. */
+    public static NewTopic newTopic(Topic topic, String name, int partitions, short replicationFactor) {
+        if (topic.requiredPartitions() > 0 && partitions != topic.requiredPartitions()) {
+            throw new IllegalArgumentException("topic " + name + " must have " + topic.requiredPartitions() + " partition(s), not " + partitions);
+        }
+        return new NewTopic(name, partitions, replicationFactor).configs(topic.configs());
     }
 
     /**

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.qlorastream.schemas.contract.Topic;
 import io.qlorastream.schemas.registry.CompatibilityLevel;
 import io.qlorastream.schemas.registry.RegistryException;
 import io.qlorastream.schemas.registry.SchemaRegistryClient;
@@ -42,7 +43,7 @@ import java.util.regex.Pattern;
 public final class EmbeddedSchemaRegistry implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedSchemaRegistry.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    public static final String DEFAULT_TOPIC = "_schemas";
+    public static final String DEFAULT_TOPIC = Topic.SCHEMAS.defaultName();
 
     static {
         // The JDK server writes headers and body separately; with Nagle on, each small answer waits ~40 ms for

@@ -3,6 +3,8 @@ package io.qlorastream.schemas.registry.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qlorastream.schemas.admin.TopicAdmin;
+import io.qlorastream.schemas.contract.Topic;
 import io.qlorastream.schemas.registry.CompatibilityLevel;
 import io.qlorastream.schemas.registry.RegisteredSchema;
 import io.qlorastream.schemas.registry.RegistryException;
@@ -112,7 +114,7 @@ final class KafkaSchemaStore implements AutoCloseable {
     private void ensureTopic(Map<String, Object> kafkaConfig) {
         try (Admin admin = Admin.create(kafkaConfig)) {
             try {
-                NewTopic t = new NewTopic(topic, 1, (short) 1).configs(Map.of("cleanup.policy", "compact"));
+                NewTopic t = TopicAdmin.newTopic(Topic.SCHEMAS, topic, 1, (short) 1);
                 admin.createTopics(List.of(t)).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof TopicExistsException)) {

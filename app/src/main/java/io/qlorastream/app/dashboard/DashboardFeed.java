@@ -3,36 +3,34 @@ package io.qlorastream.app.dashboard;
 import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.AdapterSnapshot;
+import io.qlorastream.schemas.kafka.Consumers;
+import io.qlorastream.schemas.kafka.TopicReader;
 import io.qlorastream.schemas.registry.RegistryException;
 import io.qlorastream.schemas.serde.AvroDeserializer;
 import io.qlorastream.schemas.serde.AvroSerdeConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
 /**
- * The background reader of the four topics: every partition assigned by hand and read from the beginning, no
- * consumer group (a dashboard commits nothing and must not share partitions with another), committed records only
- * (the publisher and trainer write in transactions). Topics that do not exist yet are looked for again every few
- * seconds, so a dashboard started before the pipeline picks them up. Values are decoded here, one by one, with the
- * project's Avro serde: an undecodable record is counted and skipped, never fatal; an unreachable registry is
- * retried at the same offset. A broker that cannot be reached is reported to the page, and retried.
+ * The dashboard's background reader of the four topics, through the shared {@link TopicReader}: every partition read
+ * from the beginning, no consumer group (a dashboard commits nothing and must not share partitions with another),
+ * committed records only (the publisher and trainer write in transactions). Topics that do not exist yet are looked
+ * for again every few seconds, so a dashboard started before the pipeline picks them up. Values are decoded here, one
+ * by one, with the project's Avro serde: an undecodable record is counted and skipped, never fatal; an unreachable
+ * registry is retried at the same offset. A broker that cannot be reached is reported to the page, and retried.
  */
-final class TopicReader implements Runnable {
+final class DashboardFeed implements Runnable {
     private final Properties client;
     /** How long a metadata request may wait for the broker: the client's default.api.timeout.ms (10 s unless set). */
     private final Duration metadataTimeout;
@@ -40,9 +38,9 @@ final class TopicReader implements Runnable {
     private final DashboardState state;
     private final Map<TopicPartition, Long> positions = new HashMap<>();
     private volatile boolean closed;
-    private volatile KafkaConsumer<String, byte[]> consumer;
+    private volatile TopicReader<byte[]> reader;
 
-    TopicReader(Properties kafkaClient, DashboardConfig config, DashboardState state) {
+    DashboardFeed(Properties kafkaClient, DashboardConfig config, DashboardState state) {
         this.client = consumerProperties(kafkaClient);
         this.metadataTimeout = Duration.ofMillis(Long.parseLong(client.getProperty(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG).strip()));
         this.config = config;
@@ -50,16 +48,11 @@ final class TopicReader implements Runnable {
     }
 
     static Properties consumerProperties(Properties base) {
-        Properties p = new Properties();
-        p.putAll(base);
+        Properties p = Consumers.readCommitted(base, null);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         // a reader must never create a pipeline topic with the broker's defaults
         p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
-        p.remove(ConsumerConfig.GROUP_ID_CONFIG);
         p.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "qlora-dashboard");
         p.putIfAbsent(ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "10000");
         return p;
@@ -73,12 +66,13 @@ final class TopicReader implements Runnable {
         serde.put(AvroSerdeConfig.SPECIFIC_AVRO_READER, true);
         avro.configure(serde, false);
         while (!closed) {
-            try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(client)) {
-                consumer = c;
+            // a new reader after a failure goes on where the last one's records were folded
+            try (TopicReader<byte[]> r = TopicReader.<byte[]>of(client, config.topicsByRole().values()).resumeAt(positions)) {
+                reader = r;
                 if (closed) {
                     break;
                 }
-                readLoop(c, avro);
+                readLoop(r, avro);
             } catch (WakeupException e) {
                 break;
             } catch (InterruptedException e) {
@@ -91,65 +85,43 @@ final class TopicReader implements Runnable {
                 state.kafkaError("cannot read from Kafka at " + client.getProperty("bootstrap.servers") + ": " + oneLine(e));
                 sleep(2000);
             } finally {
-                consumer = null;
+                reader = null;
             }
         }
     }
 
-    private void readLoop(KafkaConsumer<String, byte[]> c, AvroDeserializer<Object> avro) throws InterruptedException {
-        Set<TopicPartition> assigned = new HashSet<>();
+    private void readLoop(TopicReader<byte[]> r, AvroDeserializer<Object> avro) throws InterruptedException {
         long nextLookup = 0;
         while (!closed) {
             if (System.nanoTime() >= nextLookup) {
-                Map<String, List<PartitionInfo>> all;
+                Set<String> all;
                 try {
-                    all = c.listTopics(metadataTimeout);
+                    all = r.lookUp(metadataTimeout);
                 } catch (org.apache.kafka.common.errors.TimeoutException e) {
                     state.kafkaError("Kafka unreachable at " + client.getProperty("bootstrap.servers") + " (no answer within "
                             + metadataTimeout.toMillis() + " ms); retrying");
                     continue;
                 }
-                List<TopicPartition> added = new ArrayList<>();
-                for (String topic : config.topicsByRole().values()) {
-                    for (PartitionInfo p : all.getOrDefault(topic, List.of())) {
-                        TopicPartition tp = new TopicPartition(topic, p.partition());
-                        if (assigned.add(tp)) {
-                            added.add(tp);
-                        }
-                    }
-                }
-                state.kafkaOk(all.keySet());
-                if (!added.isEmpty()) {
-                    c.assign(assigned);
-                    for (TopicPartition tp : added) {
-                        Long at = positions.get(tp);
-                        if (at == null) {
-                            c.seekToBeginning(List.of(tp));
-                        } else {
-                            c.seek(tp, at);
-                        }
-                    }
-                }
-                boolean allThere = config.topicsByRole().values().stream().allMatch(all::containsKey);
-                nextLookup = System.nanoTime() + Duration.ofSeconds(allThere ? 30 : 3).toNanos();
+                state.kafkaOk(all);
+                nextLookup = System.nanoTime() + Duration.ofSeconds(r.allFound() ? 30 : 3).toNanos();
             }
-            if (assigned.isEmpty()) {
+            if (r.isEmpty()) {
                 Thread.sleep(500);
                 continue;
             }
             Set<TopicPartition> paused = new HashSet<>();
-            for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(500))) {
-                TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+            for (ConsumerRecord<String, byte[]> rec : r.poll(Duration.ofMillis(500))) {
+                TopicPartition tp = new TopicPartition(rec.topic(), rec.partition());
                 if (paused.contains(tp)) {
                     continue;
                 }
-                if (!apply(r, avro)) {
+                if (!apply(rec, avro)) {
                     // the registry could not be reached: read this record again after a pause
-                    c.seek(tp, r.offset());
+                    r.seek(tp, rec.offset());
                     paused.add(tp);
                     continue;
                 }
-                positions.put(tp, r.offset() + 1);
+                positions.put(tp, rec.offset() + 1);
             }
             if (!paused.isEmpty()) {
                 Thread.sleep(2000);
@@ -214,9 +186,9 @@ final class TopicReader implements Runnable {
 
     void close() {
         closed = true;
-        KafkaConsumer<String, byte[]> c = consumer;
-        if (c != null) {
-            c.wakeup();
+        TopicReader<byte[]> r = reader;
+        if (r != null) {
+            r.wakeup();
         }
     }
 }
