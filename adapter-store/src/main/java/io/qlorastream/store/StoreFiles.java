@@ -2,7 +2,6 @@ package io.qlorastream.store;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -14,13 +13,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
+import org.apache.commons.io.file.PathUtils;
 
 /** File and hash helpers shared by the stores. */
 final class StoreFiles {
@@ -115,24 +111,9 @@ final class StoreFiles {
         return files;
     }
 
-    static void deleteRecursively(Path path) throws IOException {
-        if (!Files.exists(path, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        List<Path> all;
-        try (Stream<Path> walk = Files.walk(path)) {
-            all = new ArrayList<>(walk.sorted(Comparator.reverseOrder()).toList());
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
-        for (Path p : all) {
-            Files.deleteIfExists(p);
-        }
-    }
-
     static void deleteQuietly(Path path) {
         try {
-            deleteRecursively(path);
+            PathUtils.delete(path);
         } catch (IOException ignored) {
             // Best effort: a leftover temp file or staging dir is hidden and harmless.
         }

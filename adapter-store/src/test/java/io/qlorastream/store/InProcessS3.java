@@ -1,11 +1,9 @@
 package io.qlorastream.store;
 
-import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
+import org.apache.commons.io.file.PathUtils;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
 import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
@@ -67,14 +65,6 @@ public final class InProcessS3 implements AutoCloseable {
     @Override
     public void close() throws Exception {
         proxy.stop();
-        try (Stream<Path> files = Files.walk(blobs)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException e) {
-                    // a leftover temp file is harmless
-                }
-            });
-        }
+        PathUtils.delete(blobs);
     }
 }

@@ -7,6 +7,7 @@ import io.qlorastream.events.OffsetRange;
 import io.qlorastream.schemas.serde.AvroSerializer;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.StoredArtifact;
+import org.apache.commons.io.file.PathUtils;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -53,14 +54,14 @@ public final class SnapshotWriter {
     public AdapterSnapshot write(AdapterLane lane, String adapterName) throws IOException {
         String id = snapshotId(lane.lineageId, lane.step());
         Path local = scratch.resolve("snapshot-" + id);
-        PartitionCheckpoint.deleteTree(local);
+        PathUtils.delete(local);
         Files.createDirectories(local);
         StoredArtifact artifact;
         try {
             PeftAdapter.save(lane.lane.adapter, local, core.baseModelName);
             artifact = store.put(adapterName + "/snapshots/" + id, local);
         } finally {
-            PartitionCheckpoint.deleteTree(local);
+            PathUtils.delete(local);
         }
         io.qlorastream.engine.lora.LoraConfig c = lane.lane.adapter.config;
         AdapterSnapshot event = AdapterSnapshot.newBuilder()

@@ -66,6 +66,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.LoggerFactory;
+import org.apache.commons.io.file.PathUtils;
 
 import javax.management.ObjectName;
 import java.io.IOException;
@@ -712,20 +713,11 @@ public final class Demo {
         }
     }
 
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // a temporary file left behind is not worth failing the demo for
-                }
-            });
+    private static void deleteTree(Path dir) {
+        try {
+            PathUtils.delete(dir);
         } catch (IOException ignored) {
-            // as above
+            // a temporary file left behind is not worth failing the demo for
         }
     }
 }
