@@ -14,6 +14,7 @@ import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.EvaluationCheck;
 import io.qlorastream.ingest.redact.RedactionType;
 import io.qlorastream.ingest.redact.Redactor;
+import io.qlorastream.schemas.OneLine;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -292,7 +293,7 @@ public final class SnapshotEvaluator {
         if (!clean) {
             String types = leaks.byType().entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
             failures.add("no_leak: " + leaks.leakingCompletions() + " of " + leaks.prompts() + " probe completions hold " + types
-                    + " (e.g. \"" + oneLine(leaks.findings().get(0).completion()) + "\")");
+                    + " (e.g. \"" + OneLine.of(leaks.findings().get(0).completion(), 120) + "\")");
         }
         metrics.put("evaluation_seconds", (System.nanoTime() - started) / 1e9);
 
@@ -337,11 +338,6 @@ public final class SnapshotEvaluator {
 
     private static EvaluationCheck check(String name, double value, double threshold, boolean passed) {
         return EvaluationCheck.newBuilder().setName(name).setValue(value).setThreshold(threshold).setPassed(passed).build();
-    }
-
-    private static String oneLine(String s) {
-        String flat = s.replaceAll("\\s+", " ").strip();
-        return flat.length() > 120 ? flat.substring(0, 120) + "…" : flat;
     }
 
     private static AdapterEvaluation event(Candidate c, HeldOutSet.Frozen set, Integer releaseVersion, Map<String, Double> metrics,

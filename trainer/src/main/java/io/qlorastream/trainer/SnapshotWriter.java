@@ -4,6 +4,7 @@ import io.qlorastream.engine.lora.PeftAdapter;
 import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.LoraConfig;
 import io.qlorastream.events.OffsetRange;
+import io.qlorastream.schemas.OneLine;
 import io.qlorastream.schemas.serde.AvroSerializer;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.StoredArtifact;
@@ -89,7 +90,7 @@ public final class SnapshotWriter {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while publishing snapshot " + id, e);
         } catch (ExecutionException e) {
-            throw new IOException("cannot publish snapshot " + id + " on " + snapshotsTopic + ": " + ExampleDecoding.oneLine(e.getCause()), e.getCause());
+            throw new IOException("cannot publish snapshot " + id + " on " + snapshotsTopic + ": " + OneLine.withCauses(e.getCause()), e.getCause());
         }
         lane.lastSnapshotStep = lane.step();
         lane.snapshots++;

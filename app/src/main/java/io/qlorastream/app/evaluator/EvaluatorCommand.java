@@ -3,7 +3,6 @@ package io.qlorastream.app.evaluator;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
-import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.engine.compute.Backend;
@@ -19,6 +18,7 @@ import io.qlorastream.evaluator.Reports;
 import io.qlorastream.evaluator.Sha256;
 import io.qlorastream.evaluator.SnapshotEvaluator;
 import io.qlorastream.events.AdapterEvaluation;
+import io.qlorastream.schemas.OneLine;
 import io.qlorastream.store.AdapterStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -154,7 +154,7 @@ public final class EvaluatorCommand implements Callable<Integer> {
             try {
                 service.run();
             } catch (Exception e) {
-                throw new IllegalStateException("evaluator stopped: " + Cli.oneLine(e), e);
+                throw new IllegalStateException("evaluator stopped: " + OneLine.of(e), e);
             }
             out.println("Evaluator stopped.");
             out.flush();

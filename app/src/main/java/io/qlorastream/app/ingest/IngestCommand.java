@@ -3,10 +3,10 @@ package io.qlorastream.app.ingest;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
-import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.ingest.IngestApp;
 import io.qlorastream.ingest.IngestConfig;
+import io.qlorastream.schemas.OneLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -74,7 +74,7 @@ public final class IngestCommand implements Callable<Integer> {
             }
         }
         if (app.failure() != null) {
-            throw new IllegalStateException("ingest stopped: " + Cli.oneLine(app.failure()));
+            throw new IllegalStateException("ingest stopped: " + OneLine.of(app.failure()));
         }
         return 0;
     }
@@ -87,7 +87,7 @@ public final class IngestCommand implements Callable<Integer> {
             try (Reader r = Files.newBufferedReader(file)) {
                 all.load(r);
             } catch (IOException | IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--config: cannot read " + file + " (" + Cli.oneLine(e) + ")");
+                throw new ParameterException(spec.commandLine(), "--config: cannot read " + file + " (" + OneLine.of(e) + ")");
             }
         }
         all.putAll(client); // resolved flags and environment win over the file

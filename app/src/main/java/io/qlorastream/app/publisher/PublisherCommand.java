@@ -3,11 +3,11 @@ package io.qlorastream.app.publisher;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
-import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.publisher.Publisher;
 import io.qlorastream.publisher.PublisherConfig;
 import io.qlorastream.publisher.SigningKeys;
+import io.qlorastream.schemas.OneLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -123,14 +123,14 @@ public final class PublisherCommand implements Callable<Integer> {
         }, "publisher-shutdown"));
         publisher.start();
         if (!publisher.awaitRunning(Duration.ofMinutes(2))) {
-            throw new IllegalStateException("publisher did not start: " + (publisher.failure() == null ? "timeout" : Cli.oneLine(publisher.failure())));
+            throw new IllegalStateException("publisher did not start: " + (publisher.failure() == null ? "timeout" : OneLine.of(publisher.failure())));
         }
         out.println("Publisher running (group " + groupId + "): " + evaluationsTopic + " -> " + topics.releases + " / " + topics.releaseLog
                 + ", store " + adapterStore + ", signing key " + keys.keyId() + ". Ctrl-C to stop.");
         out.flush();
         publisher.awaitStop(Duration.ofDays(36500));
         if (publisher.failure() != null) {
-            throw new IllegalStateException("publisher stopped: " + Cli.oneLine(publisher.failure()));
+            throw new IllegalStateException("publisher stopped: " + OneLine.of(publisher.failure()));
         }
         return 0;
     }

@@ -3,13 +3,13 @@ package io.qlorastream.app.publisher;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
-import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.publisher.SigningKeys;
 import io.qlorastream.publisher.subscriber.AdapterSubscriber;
 import io.qlorastream.publisher.subscriber.ReleaseListener;
 import io.qlorastream.publisher.subscriber.VllmLoraClient;
+import io.qlorastream.schemas.OneLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -82,7 +82,7 @@ public final class SubscribeCommand implements Callable<Integer> {
             try {
                 b.adapterPattern(adapterPattern);
             } catch (PatternSyntaxException e) {
-                throw new ParameterException(spec.commandLine(), "--adapter-pattern: " + Cli.oneLine(e));
+                throw new ParameterException(spec.commandLine(), "--adapter-pattern: " + OneLine.of(e));
             }
         } else {
             b.adapters(adapters);
@@ -123,7 +123,7 @@ public final class SubscribeCommand implements Callable<Integer> {
         }
         s.awaitStop(Duration.ofDays(36500));
         if (s.failure() != null) {
-            throw new IllegalStateException("subscriber stopped: " + Cli.oneLine(s.failure()));
+            throw new IllegalStateException("subscriber stopped: " + OneLine.of(s.failure()));
         }
         return 0;
     }
