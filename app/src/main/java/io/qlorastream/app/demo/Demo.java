@@ -6,6 +6,11 @@ import io.micrometer.core.instrument.Metrics;
 import io.qlorastream.app.dashboard.Dashboard;
 import io.qlorastream.app.dashboard.DashboardConfig;
 import io.qlorastream.app.dashboard.MetricsSource;
+import io.qlorastream.app.evaluator.EvaluatorCommand;
+import io.qlorastream.app.ingest.IngestCommand;
+import io.qlorastream.app.publisher.PublisherCommand;
+import io.qlorastream.app.publisher.SubscribeCommand;
+import io.qlorastream.app.trainer.TrainerCommand;
 
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
@@ -34,9 +39,7 @@ import io.qlorastream.engine.tokenizer.Tokenizer;
 import io.qlorastream.evaluator.EvaluatorConfig;
 import io.qlorastream.evaluator.EvaluatorService;
 import io.qlorastream.evaluator.GateThresholds;
-import io.qlorastream.evaluator.Sha256;
 import io.qlorastream.evaluator.SnapshotEvaluator;
-import io.qlorastream.evaluator.StoreArtifactFetcher;
 import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.AdapterSnapshot;
@@ -79,7 +82,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -206,20 +208,19 @@ public final class Demo {
             long shouldProduce = Math.max(100, Math.round(s.rate() * s.duration().toSeconds()));
             List<SampleGenerator.Sample> samples = new SampleGenerator(s.seed()).generate((int) (shouldProduce / 2), (int) (shouldProduce - shouldProduce / 2));
 
-            // ingest: the Kafka Streams app of `ingest`
-            IngestApp ingest = new IngestApp(ingestConfig, streamsClient(client, work));
+            // each service built by its command's own method, with the demo's settings
+            IngestApp ingest = IngestCommand.ingest(ingestConfig, streamsClient(client, work));
             ingest.metrics().reset();
             toClose.add(ingest);
             ingest.start();
 
-            // trainer: TrainingCore + TrainerService, as `trainer` builds them
             AdapterStore trainerStore = AdapterStore.open(storeDir.toString());
             Backend trainBackend = new CpuBackend(s.threads());
             TrainingCore core = new TrainingCore(model, "demo-" + MODEL_PRESET, trainingSpec(), trainBackend);
-            TrainerConfig trainerConfig = new TrainerConfig(TrainerConfig.DEFAULT_EXAMPLES_TOPIC, TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC,
+            TrainerConfig trainerConfig = TrainerCommand.config(TrainerConfig.DEFAULT_EXAMPLES_TOPIC, TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC,
                     TrainerConfig.DEFAULT_DLQ_TOPIC, TrainerConfig.DEFAULT_GROUP + suffix, work.resolve("trainer-checkpoints"),
-                    s.snapshotEvery(), s.snapshotEvery(), null, Duration.ofSeconds(30));
-            TrainerService trainer = new TrainerService(core, trainerConfig, client, trainerStore, log).stepListener(new TrainerService.StepListener() {
+                    s.snapshotEvery(), s.snapshotEvery(), 0, 30);
+            TrainerService trainer = TrainerCommand.trainer(core, trainerConfig, client, trainerStore, log).stepListener(new TrainerService.StepListener() {
                 @Override
                 public void onStep(String adapter, int partition, long step, double loss, double tokensPerSecond) {
                     state.step(adapter, step, loss, tokensPerSecond);
@@ -239,15 +240,13 @@ public final class Demo {
                 trainerStore.close();
             });
 
-            // evaluator: SnapshotEvaluator + EvaluatorService, as `evaluator` builds them
             AdapterStore evalStore = AdapterStore.open(storeDir.toString());
-            Tokenizer evalTokenizer = Tokenizer.load(model);
-            LlamaWeights evalWeights = ModelLoader.load(model, LoadOptions.defaults());
             Backend evalBackend = new CpuBackend(s.threads());
-            SnapshotEvaluator judge = new SnapshotEvaluator(evalWeights, evalTokenizer, evalBackend, Sha256.baseModel(model), evaluatorSettings());
             EvaluatorConfig evalConfig = EvaluatorConfig.defaults(Files.createDirectories(work.resolve("evaluator")))
                     .withGroup(EvaluatorConfig.GROUP + suffix, EvaluatorConfig.GROUP + "-demo" + suffix).withHeldOutSize(HELD_OUT_SIZE);
-            EvaluatorService evaluator = new EvaluatorService(evalConfig, client, judge, new StoreArtifactFetcher(evalStore), evaluatorListener(log));
+            EvaluatorCommand.Evaluator evalService = EvaluatorCommand.evaluator(evalConfig, client, model, evalBackend,
+                    evaluatorSettings(), evalStore, evaluatorListener(log));
+            EvaluatorService evaluator = evalService.service();
             Thread evaluatorThread = service("demo-evaluator", () -> {
                 try {
                     evaluator.run();
@@ -258,15 +257,13 @@ public final class Demo {
             toClose.add(() -> {
                 evaluator.close();
                 evaluatorThread.join(60_000);
-                evalWeights.close();
-                evalTokenizer.close();
+                evalService.close();
                 evalBackend.close();
                 evalStore.close();
             });
 
-            // publisher, as `publisher` builds it
             PublisherConfig pubConfig = publisherConfig(storeDir, work, suffix);
-            Publisher publisher = new Publisher(pubConfig, client, Clock.systemUTC(), o -> {
+            Publisher publisher = PublisherCommand.publisher(pubConfig, client, o -> {
                 log.println(o.line());
                 if (o.decision() instanceof ReleasePolicy.Decision.Release r) {
                     AdapterRelease rel = o.release();
@@ -282,8 +279,8 @@ public final class Demo {
 
             // a serving process's subscriber: verifies each release against the publisher's key and switches `current`
             Path serving = work.resolve("serving");
-            AdapterSubscriber subscriber = AdapterSubscriber.builder(client, serving).adapters(ADAPTERS)
-                    .trustedKey(publisher.keys().publicKey()).listener(new ReleaseListener() {
+            AdapterSubscriber subscriber = SubscribeCommand.subscriber(client, serving, pubConfig.releasesTopic(),
+                    publisher.keys().publicKey()).adapters(ADAPTERS).listener(new ReleaseListener() {
                         @Override
                         public void installed(AdapterRelease r, Path versionDir, Integer replaced) {
                             log.println("subscriber: " + r.getAdapterName() + " v" + r.getVersion() + " is current: " + versionDir);

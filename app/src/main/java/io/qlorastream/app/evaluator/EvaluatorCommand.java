@@ -27,10 +27,12 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -128,19 +130,15 @@ public final class EvaluatorCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--adapter-store " + adapterStore + ": " + e.getMessage());
         }
-        ArtifactFetcher fetcher = new StoreArtifactFetcher(store);
         PrintStream out = System.out;
         out.println("Loading base model " + model + " ...");
         out.flush();
-        String baseHash = Sha256.baseModel(model);
         // the shutdown hook waits for this: the model and the Kafka clients are closed before the JVM goes
         CountDownLatch finished = new CountDownLatch(1);
         try (AdapterStore closedAtEnd = store;
-             Tokenizer tokenizer = Tokenizer.load(model);
-             LlamaWeights weights = ModelLoader.load(model, LoadOptions.defaults());
-             Backend backend = compute.backend()) {
-            SnapshotEvaluator evaluator = new SnapshotEvaluator(weights, tokenizer, backend, baseHash, settings);
-            EvaluatorService service = new EvaluatorService(config, kafka.clientProperties(), evaluator, fetcher, new Printer(out));
+             Backend backend = compute.backend();
+             Evaluator built = evaluator(config, kafka.clientProperties(), model, backend, settings, store, new Printer(out))) {
+            EvaluatorService service = built.service();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 out.println("Stopping evaluator (an evaluation in progress is abandoned uncommitted and judged again on restart)...");
                 out.flush();
@@ -162,6 +160,36 @@ public final class EvaluatorCommand implements Callable<Integer> {
             finished.countDown();
         }
         return 0;
+    }
+
+    /** An evaluator service and the base model it judges with; closing it frees the model. */
+    public record Evaluator(EvaluatorService service, Tokenizer tokenizer, LlamaWeights weights) implements AutoCloseable {
+        @Override
+        public void close() {
+            weights.close();
+            tokenizer.close();
+        }
+    }
+
+    /**
+     * The evaluator service as this command runs it: the base model at {@code model} loaded for {@code backend},
+     * snapshots fetched from {@code store} (both stay the caller's to close, after the service).
+     */
+    public static Evaluator evaluator(EvaluatorConfig config, Properties client, Path model, Backend backend,
+                                      SnapshotEvaluator.Settings settings, AdapterStore store,
+                                      EvaluatorService.Listener listener) throws IOException {
+        String baseHash = Sha256.baseModel(model);
+        Tokenizer tokenizer = Tokenizer.load(model);
+        LlamaWeights weights;
+        try {
+            weights = ModelLoader.load(model, LoadOptions.defaults());
+        } catch (IOException | RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
+        SnapshotEvaluator judge = new SnapshotEvaluator(weights, tokenizer, backend, baseHash, settings);
+        ArtifactFetcher fetcher = new StoreArtifactFetcher(store);
+        return new Evaluator(new EvaluatorService(config, client, judge, fetcher, listener), tokenizer, weights);
     }
 
     /** The service's events as lines on stdout: ready, progress, each verdict's report, skips. */

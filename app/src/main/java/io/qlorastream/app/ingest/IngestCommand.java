@@ -56,7 +56,7 @@ public final class IngestCommand implements Callable<Integer> {
         Properties client = kafka.clientProperties();
         IngestConfig config = ingestConfig(spec, kafka, client);
         PrintStream out = System.out;
-        IngestApp app = new IngestApp(config, client);
+        IngestApp app = ingest(config, client);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             out.println("Stopping ingest...");
             app.close();
@@ -77,6 +77,11 @@ public final class IngestCommand implements Callable<Integer> {
             throw new IllegalStateException("ingest stopped: " + OneLine.of(app.failure()));
         }
         return 0;
+    }
+
+    /** The ingest service (a Kafka Streams app) as this command runs it; {@code client} holds the Streams settings. */
+    public static IngestApp ingest(IngestConfig config, Properties client) {
+        return new IngestApp(config, client);
     }
 
     /** The ingest settings: the client properties plus the {@code qlora.stream.ingest.*} keys of the --config file. */

@@ -15,12 +15,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
 /** {@code qlora-stream publisher}: promotes passing evaluations to signed releases. */
 @Command(name = "publisher",
@@ -106,7 +108,7 @@ public final class PublisherCommand implements Callable<Integer> {
                 adapterStore, keyDir, minGain, Duration.ofSeconds(minIntervalSeconds), partitions, replicationFactor);
         Properties client = kafka.clientProperties();
         PrintStream out = System.out;
-        Publisher publisher = new Publisher(config, client, Clock.systemUTC(), o -> {
+        Publisher publisher = publisher(config, client, o -> {
             out.println(o.line());
             out.flush();
         });
@@ -133,6 +135,12 @@ public final class PublisherCommand implements Callable<Integer> {
             throw new IllegalStateException("publisher stopped: " + OneLine.of(publisher.failure()));
         }
         return 0;
+    }
+
+    /** The publisher service as this command runs it; {@code onOutcome} hears what became of each evaluation. */
+    public static Publisher publisher(PublisherConfig config, Properties client, Consumer<Publisher.Outcome> onOutcome)
+            throws IOException {
+        return new Publisher(config, client, Clock.systemUTC(), onOutcome);
     }
 
     private static String hostName() {

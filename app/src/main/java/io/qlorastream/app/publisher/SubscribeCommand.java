@@ -24,6 +24,7 @@ import java.security.PublicKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.regex.PatternSyntaxException;
 
@@ -77,7 +78,8 @@ public final class SubscribeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--adapter and --adapter-pattern exclude each other");
         }
         PrintStream out = System.out;
-        AdapterSubscriber.Builder b = AdapterSubscriber.builder(kafka.clientProperties(), dir).topic(releasesTopic);
+        PublicKey key = trustedKey == null ? null : SigningKeys.readPublicKey(trustedKey);
+        AdapterSubscriber.Builder b = subscriber(kafka.clientProperties(), dir, releasesTopic, key);
         if (adapterPattern != null) {
             try {
                 b.adapterPattern(adapterPattern);
@@ -87,9 +89,7 @@ public final class SubscribeCommand implements Callable<Integer> {
         } else {
             b.adapters(adapters);
         }
-        if (trustedKey != null) {
-            PublicKey key = SigningKeys.readPublicKey(trustedKey);
-            b.trustedKey(key);
+        if (key != null) {
             out.println("Trusting releases signed by key " + SigningKeys.keyId(key));
         } else {
             out.println("No --trusted-key: each release is checked against the public key it carries (integrity, not authenticity).");
@@ -126,5 +126,14 @@ public final class SubscribeCommand implements Callable<Integer> {
             throw new IllegalStateException("subscriber stopped: " + OneLine.of(s.failure()));
         }
         return 0;
+    }
+
+    /**
+     * A subscriber of {@code topic} into {@code dir} as this command builds it, trusting releases signed by
+     * {@code trustedKey} ({@code null}: each release's own key); the caller picks the adapters and the listener.
+     */
+    public static AdapterSubscriber.Builder subscriber(Properties client, Path dir, String topic, PublicKey trustedKey) {
+        AdapterSubscriber.Builder b = AdapterSubscriber.builder(client, dir).topic(topic);
+        return trustedKey == null ? b : b.trustedKey(trustedKey);
     }
 }
