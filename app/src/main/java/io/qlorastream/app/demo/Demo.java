@@ -214,86 +214,12 @@ public final class Demo {
             toClose.add(ingest);
             ingest.start();
 
-            AdapterStore trainerStore = AdapterStore.open(storeDir.toString());
-            Backend trainBackend = new CpuBackend(s.threads());
-            TrainingCore core = new TrainingCore(model, "demo-" + MODEL_PRESET, trainingSpec(), trainBackend);
-            TrainerConfig trainerConfig = TrainerCommand.config(TrainerConfig.DEFAULT_EXAMPLES_TOPIC, TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC,
-                    TrainerConfig.DEFAULT_DLQ_TOPIC, TrainerConfig.DEFAULT_GROUP + suffix, work.resolve("trainer-checkpoints"),
-                    s.snapshotEvery(), s.snapshotEvery(), 0, 30);
-            TrainerService trainer = TrainerCommand.trainer(core, trainerConfig, client, trainerStore, log).stepListener(new TrainerService.StepListener() {
-                @Override
-                public void onStep(String adapter, int partition, long step, double loss, double tokensPerSecond) {
-                    state.step(adapter, step, loss, tokensPerSecond);
-                }
-
-                @Override
-                public void onSnapshot(AdapterSnapshot snapshot) {
-                    state.snapshot(snapshot.getAdapterName(), snapshot.getSnapshotId(), snapshot.getStep());
-                }
-            });
-            Thread trainerThread = service("demo-trainer", trainer::run);
-            toClose.add(() -> {
-                trainer.close();
-                trainerThread.join(60_000);
-                core.close();
-                trainBackend.close();
-                trainerStore.close();
-            });
-
-            AdapterStore evalStore = AdapterStore.open(storeDir.toString());
-            Backend evalBackend = new CpuBackend(s.threads());
-            EvaluatorConfig evalConfig = EvaluatorConfig.defaults(Files.createDirectories(work.resolve("evaluator")))
-                    .withGroup(EvaluatorConfig.GROUP + suffix, EvaluatorConfig.GROUP + "-demo" + suffix).withHeldOutSize(HELD_OUT_SIZE);
-            EvaluatorCommand.Evaluator evalService = EvaluatorCommand.evaluator(evalConfig, client, model, evalBackend,
-                    evaluatorSettings(), evalStore, evaluatorListener(log));
-            EvaluatorService evaluator = evalService.service();
-            Thread evaluatorThread = service("demo-evaluator", () -> {
-                try {
-                    evaluator.run();
-                } catch (Exception e) {
-                    throw new IllegalStateException("evaluator: " + e.getMessage(), e);
-                }
-            });
-            toClose.add(() -> {
-                evaluator.close();
-                evaluatorThread.join(60_000);
-                evalService.close();
-                evalBackend.close();
-                evalStore.close();
-            });
-
+            TrainerService trainer = startTrainer(client, model, storeDir, work, suffix, log);
+            startEvaluator(client, model, storeDir, work, suffix, log);
             PublisherConfig pubConfig = publisherConfig(storeDir, work, suffix);
-            Publisher publisher = PublisherCommand.publisher(pubConfig, client, o -> {
-                log.println(o.line());
-                if (o.decision() instanceof ReleasePolicy.Decision.Release r) {
-                    AdapterRelease rel = o.release();
-                    Map<String, Double> m = rel.getMetrics();
-                    state.release(new DemoState.Release(rel.getAdapterName(), r.version(), rel.getSnapshotId(), rel.getReleasedAt().toEpochMilli(),
-                            m.getOrDefault("candidate_nll", Double.NaN), m.getOrDefault("base_nll", Double.NaN)));
-                } else {
-                    state.notReleased(o.line());
-                }
-            });
-            toClose.add(publisher);
-            publisher.start();
-
-            // a serving process's subscriber: verifies each release against the publisher's key and switches `current`
+            Publisher publisher = startPublisher(client, pubConfig, log);
             Path serving = work.resolve("serving");
-            AdapterSubscriber subscriber = SubscribeCommand.subscriber(client, serving, pubConfig.releasesTopic(),
-                    publisher.keys().publicKey()).adapters(ADAPTERS).listener(new ReleaseListener() {
-                        @Override
-                        public void installed(AdapterRelease r, Path versionDir, Integer replaced) {
-                            log.println("subscriber: " + r.getAdapterName() + " v" + r.getVersion() + " is current: " + versionDir);
-                            state.subscribed(r.getAdapterName(), r.getVersion());
-                        }
-
-                        @Override
-                        public void refused(AdapterRelease r, String reason) {
-                            log.println("subscriber refused " + r.getAdapterName() + " v" + r.getVersion() + ": " + reason);
-                        }
-                    }).build();
-            toClose.add(subscriber);
-            subscriber.start();
+            startSubscriber(client, serving, pubConfig, publisher, log);
 
             // the feed: produce-sample's generator and producer at a steady rate
             AtomicBoolean stopFeed = new AtomicBoolean();
@@ -417,6 +343,100 @@ public final class Demo {
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    /** The trainer as `trainer` builds it, on its own thread; closed (with its model and store) by closeServices. */
+    private TrainerService startTrainer(Properties client, Path model, Path storeDir, Path work, String suffix, PrintStream log)
+            throws IOException {
+        AdapterStore trainerStore = AdapterStore.open(storeDir.toString());
+        Backend trainBackend = new CpuBackend(s.threads());
+        TrainingCore core = new TrainingCore(model, "demo-" + MODEL_PRESET, trainingSpec(), trainBackend);
+        TrainerConfig trainerConfig = TrainerCommand.config(TrainerConfig.DEFAULT_EXAMPLES_TOPIC, TrainerConfig.DEFAULT_SNAPSHOTS_TOPIC,
+                TrainerConfig.DEFAULT_DLQ_TOPIC, TrainerConfig.DEFAULT_GROUP + suffix, work.resolve("trainer-checkpoints"),
+                s.snapshotEvery(), s.snapshotEvery(), 0, 30);
+        TrainerService trainer = TrainerCommand.trainer(core, trainerConfig, client, trainerStore, log).stepListener(new TrainerService.StepListener() {
+            @Override
+            public void onStep(String adapter, int partition, long step, double loss, double tokensPerSecond) {
+                state.step(adapter, step, loss, tokensPerSecond);
+            }
+
+            @Override
+            public void onSnapshot(AdapterSnapshot snapshot) {
+                state.snapshot(snapshot.getAdapterName(), snapshot.getSnapshotId(), snapshot.getStep());
+            }
+        });
+        Thread trainerThread = service("demo-trainer", trainer::run);
+        toClose.add(() -> {
+            trainer.close();
+            trainerThread.join(60_000);
+            core.close();
+            trainBackend.close();
+            trainerStore.close();
+        });
+        return trainer;
+    }
+
+    /** The evaluator as `evaluator` builds it, on its own thread; closed (with its model and store) by closeServices. */
+    private void startEvaluator(Properties client, Path model, Path storeDir, Path work, String suffix, PrintStream log)
+            throws IOException {
+        AdapterStore evalStore = AdapterStore.open(storeDir.toString());
+        Backend evalBackend = new CpuBackend(s.threads());
+        EvaluatorConfig evalConfig = EvaluatorConfig.defaults(Files.createDirectories(work.resolve("evaluator")))
+                .withGroup(EvaluatorConfig.GROUP + suffix, EvaluatorConfig.GROUP + "-demo" + suffix).withHeldOutSize(HELD_OUT_SIZE);
+        EvaluatorCommand.Evaluator evalService = EvaluatorCommand.evaluator(evalConfig, client, model, evalBackend,
+                evaluatorSettings(), evalStore, evaluatorListener(log));
+        EvaluatorService evaluator = evalService.service();
+        Thread evaluatorThread = service("demo-evaluator", () -> {
+            try {
+                evaluator.run();
+            } catch (Exception e) {
+                throw new IllegalStateException("evaluator: " + e.getMessage(), e);
+            }
+        });
+        toClose.add(() -> {
+            evaluator.close();
+            evaluatorThread.join(60_000);
+            evalService.close();
+            evalBackend.close();
+            evalStore.close();
+        });
+    }
+
+    /** The publisher as `publisher` builds it, its decisions told to the demo's state. */
+    private Publisher startPublisher(Properties client, PublisherConfig pubConfig, PrintStream log) throws IOException {
+        Publisher publisher = PublisherCommand.publisher(pubConfig, client, o -> {
+            log.println(o.line());
+            if (o.decision() instanceof ReleasePolicy.Decision.Release r) {
+                AdapterRelease rel = o.release();
+                Map<String, Double> m = rel.getMetrics();
+                state.release(new DemoState.Release(rel.getAdapterName(), r.version(), rel.getSnapshotId(), rel.getReleasedAt().toEpochMilli(),
+                        m.getOrDefault("candidate_nll", Double.NaN), m.getOrDefault("base_nll", Double.NaN)));
+            } else {
+                state.notReleased(o.line());
+            }
+        });
+        toClose.add(publisher);
+        publisher.start();
+        return publisher;
+    }
+
+    /** A serving process's subscriber: verifies each release against the publisher's key and switches `current`. */
+    private void startSubscriber(Properties client, Path serving, PublisherConfig pubConfig, Publisher publisher, PrintStream log) {
+        AdapterSubscriber subscriber = SubscribeCommand.subscriber(client, serving, pubConfig.releasesTopic(),
+                publisher.keys().publicKey()).adapters(ADAPTERS).listener(new ReleaseListener() {
+                    @Override
+                    public void installed(AdapterRelease r, Path versionDir, Integer replaced) {
+                        log.println("subscriber: " + r.getAdapterName() + " v" + r.getVersion() + " is current: " + versionDir);
+                        state.subscribed(r.getAdapterName(), r.getVersion());
+                    }
+
+                    @Override
+                    public void refused(AdapterRelease r, String reason) {
+                        log.println("subscriber refused " + r.getAdapterName() + " v" + r.getVersion() + ": " + reason);
+                    }
+                }).build();
+        toClose.add(subscriber);
+        subscriber.start();
     }
 
     private synchronized void closeServices(PrintStream log) {
