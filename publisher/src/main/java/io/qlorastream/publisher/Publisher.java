@@ -86,10 +86,11 @@ public final class Publisher implements AutoCloseable {
     private final AtomicLong duplicates = new AtomicLong();
     private final PublisherMetrics metrics = new PublisherMetrics();
     private final CountDownLatch running = new CountDownLatch(1);
-    private final PollLoopThread loop = new PollLoopThread("qlora-publisher", false, LOG, "publisher", this::runLoop, () -> {
-        metrics.close();
-        running.countDown();
-    });
+    private final PollLoopThread loop = new PollLoopThread("qlora-publisher", false, LOG, "publisher", this::runLoop,
+            () -> {
+                metrics.close();
+                running.countDown();
+            });
 
     /** Loads (or, first run, generates) the signing keys and opens the store; {@link #start} runs the loop. */
     public Publisher(PublisherConfig config, Properties client, Clock clock, Consumer<Outcome> listener) throws IOException {

@@ -346,8 +346,8 @@ public final class Demo {
     }
 
     /** The trainer as `trainer` builds it, on its own thread; closed (with its model and store) by closeServices. */
-    private TrainerService startTrainer(Properties client, Path model, Path storeDir, Path work, String suffix, PrintStream log)
-            throws IOException {
+    private TrainerService startTrainer(Properties client, Path model, Path storeDir, Path work, String suffix,
+                                        PrintStream log) throws IOException {
         AdapterStore trainerStore = AdapterStore.open(storeDir.toString());
         Backend trainBackend = new CpuBackend(s.threads());
         TrainingCore core = new TrainingCore(model, "demo-" + MODEL_PRESET, trainingSpec(), trainBackend);
@@ -376,9 +376,9 @@ public final class Demo {
         return trainer;
     }
 
-    /** The evaluator as `evaluator` builds it, on its own thread; closed (with its model and store) by closeServices. */
-    private void startEvaluator(Properties client, Path model, Path storeDir, Path work, String suffix, PrintStream log)
-            throws IOException {
+    /** The evaluator as `evaluator` builds it, on its own thread; closed (with model and store) by closeServices. */
+    private void startEvaluator(Properties client, Path model, Path storeDir, Path work, String suffix,
+                                PrintStream log) throws IOException {
         AdapterStore evalStore = AdapterStore.open(storeDir.toString());
         Backend evalBackend = new CpuBackend(s.threads());
         EvaluatorConfig evalConfig = EvaluatorConfig.defaults(Files.createDirectories(work.resolve("evaluator")))
@@ -421,7 +421,8 @@ public final class Demo {
     }
 
     /** A serving process's subscriber: verifies each release against the publisher's key and switches `current`. */
-    private void startSubscriber(Properties client, Path serving, PublisherConfig pubConfig, Publisher publisher, PrintStream log) {
+    private void startSubscriber(Properties client, Path serving, PublisherConfig pubConfig, Publisher publisher,
+                                 PrintStream log) {
         AdapterSubscriber subscriber = SubscribeCommand.subscriber(client, serving, pubConfig.releasesTopic(),
                 publisher.keys().publicKey()).adapters(ADAPTERS).listener(new ReleaseListener() {
                     @Override

@@ -137,7 +137,8 @@ public final class EvaluatorCommand implements Callable<Integer> {
         CountDownLatch finished = new CountDownLatch(1);
         try (AdapterStore closedAtEnd = store;
              Backend backend = compute.backend();
-             Evaluator built = evaluator(config, kafka.clientProperties(), model, backend, settings, store, new Printer(out))) {
+             Evaluator built = evaluator(config, kafka.clientProperties(), model, backend, settings, store,
+                     new Printer(out))) {
             EvaluatorService service = built.service();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 out.println("Stopping evaluator (an evaluation in progress is abandoned uncommitted and judged again on restart)...");
@@ -163,7 +164,8 @@ public final class EvaluatorCommand implements Callable<Integer> {
     }
 
     /** An evaluator service and the base model it judges with; closing it frees the model. */
-    public record Evaluator(EvaluatorService service, Tokenizer tokenizer, LlamaWeights weights) implements AutoCloseable {
+    public record Evaluator(EvaluatorService service, Tokenizer tokenizer, LlamaWeights weights)
+            implements AutoCloseable {
         @Override
         public void close() {
             weights.close();

@@ -132,7 +132,8 @@ public final class SubscribeCommand implements Callable<Integer> {
      * A subscriber of {@code topic} into {@code dir} as this command builds it, trusting releases signed by
      * {@code trustedKey} ({@code null}: each release's own key); the caller picks the adapters and the listener.
      */
-    public static AdapterSubscriber.Builder subscriber(Properties client, Path dir, String topic, PublicKey trustedKey) {
+    public static AdapterSubscriber.Builder subscriber(Properties client, Path dir, String topic,
+                                                       PublicKey trustedKey) {
         AdapterSubscriber.Builder b = AdapterSubscriber.builder(client, dir).topic(topic);
         return trustedKey == null ? b : b.trustedKey(trustedKey);
     }

@@ -116,8 +116,8 @@ public final class TrainerCommand implements Callable<Integer> {
 
     /** The trainer's settings from this command's options; {@code maxWaitSeconds} 0 never trains a partial batch. */
     public static TrainerConfig config(String examplesTopic, String snapshotsTopic, String dlqTopic, String group,
-                                       Path checkpointDir, int checkpointEvery, int snapshotEvery, double maxWaitSeconds,
-                                       double statusIntervalSeconds) {
+                                       Path checkpointDir, int checkpointEvery, int snapshotEvery,
+                                       double maxWaitSeconds, double statusIntervalSeconds) {
         return new TrainerConfig(examplesTopic, snapshotsTopic, dlqTopic, group, checkpointDir, checkpointEvery,
                 snapshotEvery, maxWaitSeconds > 0 ? Duration.ofMillis((long) (maxWaitSeconds * 1000)) : null,
                 Duration.ofMillis((long) (Math.max(0, statusIntervalSeconds) * 1000)));

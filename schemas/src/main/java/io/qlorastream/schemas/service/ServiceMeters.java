@@ -57,7 +57,8 @@ public final class ServiceMeters implements AutoCloseable {
 
     /** Binds the Kafka clients' own metrics (fetch rates, lag, request latencies...) until {@link #close}. */
     public void bindClients(Consumer<?, ?> consumer, Producer<?, ?> producer, Iterable<Tag> tags) {
-        for (KafkaClientMetrics m : List.of(new KafkaClientMetrics(consumer, tags), new KafkaClientMetrics(producer, tags))) {
+        for (KafkaClientMetrics m : List.of(new KafkaClientMetrics(consumer, tags),
+                new KafkaClientMetrics(producer, tags))) {
             m.bindTo(registry);
             clients.add(m);
         }
