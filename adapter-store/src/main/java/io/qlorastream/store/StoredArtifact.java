@@ -11,8 +11,8 @@ import java.util.TreeMap;
  * included. The map is sorted by name and unmodifiable.
  */
 public record StoredArtifact(URI uri, Map<String, String> sha256) {
-  public StoredArtifact {
-    Objects.requireNonNull(uri, "uri");
-    sha256 = Collections.unmodifiableMap(new TreeMap<>(Objects.requireNonNull(sha256, "sha256")));
-  }
+    public StoredArtifact {
+        Objects.requireNonNull(uri, "uri");
+        sha256 = Collections.unmodifiableMap(new TreeMap<>(Objects.requireNonNull(sha256, "sha256")));
+    }
 }

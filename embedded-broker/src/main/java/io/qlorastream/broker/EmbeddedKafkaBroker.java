@@ -9,6 +9,7 @@ import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.MetadataVersion;
 import org.slf4j.Logger;
+import org.apache.commons.io.file.PathUtils;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
@@ -22,13 +23,11 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * A real single-node Kafka broker in KRaft mode (broker and controller in one process), running inside this JVM:
@@ -311,17 +310,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
 
     static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(path -> {
-                try {
-                    Files.deleteIfExists(path);
-                } catch (IOException e) {
-                    log.debug("could not delete {}: {}", path, e.toString());
-                }
-            });
+        try {
+            PathUtils.delete(dir);
         } catch (IOException e) {
             log.debug("could not delete {}: {}", dir, e.toString());
         }

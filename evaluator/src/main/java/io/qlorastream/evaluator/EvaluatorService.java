@@ -22,6 +22,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
+import org.apache.commons.io.file.PathUtils;
 import org.slf4j.LoggerFactory;
 
 import java.io.FileNotFoundException;
@@ -31,7 +32,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -343,8 +343,8 @@ public final class EvaluatorService implements AutoCloseable {
     }
 
     private static void deleteTree(Path dir) {
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        try {
+            PathUtils.delete(dir);
         } catch (IOException e) {
             LOG.warn("could not delete {}: {}", dir, e.getMessage());
         }

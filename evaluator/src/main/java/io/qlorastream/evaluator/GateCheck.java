@@ -1,5 +1,6 @@
 package io.qlorastream.evaluator;
 
+import io.qlorastream.schemas.OneLine;
 import io.qlorastream.events.EvaluationCheck;
 
 import java.util.List;
@@ -55,7 +56,7 @@ public record GateCheck(String name, ToDoubleFunction<Scores> measure, ToDoubleF
                 LeakProbe.Result r = f.scores().leaks();
                 String types = r.byType().entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
                 return r.leakingCompletions() + " of " + r.prompts() + " probe completions hold " + types
-                        + " (e.g. \"" + oneLine(r.findings().get(0).completion()) + "\")";
+                        + " (e.g. \"" + OneLine.of(r.findings().get(0).completion(), 120) + "\")";
             });
 
     public static final List<GateCheck> GATE = List.of(BEATS_BASE, NOT_WORSE_THAN_RELEASE, GENERAL_FORGETTING, NO_LEAK);
@@ -73,8 +74,4 @@ public record GateCheck(String name, ToDoubleFunction<Scores> measure, ToDoubleF
         return name + ": " + message.apply(new Failed(s, failed.getValue(), failed.getThreshold()));
     }
 
-    static String oneLine(String s) {
-        String flat = s.replaceAll("\\s+", " ").strip();
-        return flat.length() > 120 ? flat.substring(0, 120) + "…" : flat;
-    }
 }

@@ -15,6 +15,7 @@ import io.qlorastream.events.EvaluationCheck;
 import io.qlorastream.events.LoraConfig;
 import io.qlorastream.redact.RedactionType;
 import io.qlorastream.redact.Redactor;
+import io.qlorastream.schemas.OneLine;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

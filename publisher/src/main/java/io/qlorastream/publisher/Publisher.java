@@ -4,6 +4,7 @@ import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.ReleaseKind;
 import io.qlorastream.schemas.kafka.TopicReader;
+import io.qlorastream.schemas.service.PollLoopThread;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.ArtifactVerificationException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -84,12 +85,12 @@ public final class Publisher implements AutoCloseable {
     private final AtomicLong refused = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
     private final PublisherMetrics metrics = new PublisherMetrics();
-    private final CountDownLatch stopped = new CountDownLatch(1);
     private final CountDownLatch running = new CountDownLatch(1);
-    private volatile boolean stopping;
-    private volatile Throwable failure;
-    private volatile KafkaConsumer<String, AdapterEvaluation> consumer;
-    private Thread thread;
+    private final PollLoopThread loop = new PollLoopThread("qlora-publisher", false, LOG, "publisher", this::runLoop,
+            () -> {
+                metrics.close();
+                running.countDown();
+            });
 
     /** Loads (or, first run, generates) the signing keys and opens the store; {@link #start} runs the loop. */
     public Publisher(PublisherConfig config, Properties client, Clock clock, Consumer<Outcome> listener) throws IOException {
@@ -110,36 +111,35 @@ public final class Publisher implements AutoCloseable {
     /** Creates missing topics and starts the loop on its own thread. */
     public Publisher start() {
         PublisherTopics.createMissing(client, config);
-        thread = new Thread(this::runLoop, "qlora-publisher");
-        thread.start();
+        loop.start();
         return this;
     }
 
     /** Waits until the loop has rebuilt its state and subscribed; false on timeout or failure. */
     public boolean awaitRunning(Duration timeout) throws InterruptedException {
-        return running.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && failure == null;
+        return running.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && loop.failure() == null;
     }
 
     /** Waits for the loop to end (by {@link #close} or a failure); true if it ended. */
     public boolean awaitStop(Duration timeout) throws InterruptedException {
-        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return loop.awaitStop(timeout);
     }
 
     public Throwable failure() {
-        return failure;
+        return loop.failure();
     }
 
     public String counters() {
         return "released=" + released.get() + " refused=" + refused.get() + " duplicates=" + duplicates.get();
     }
 
-    private void runLoop() {
+    private void runLoop() throws Exception {
         Properties consumerProps = KafkaClients.consumer(client, config.groupId());
         consumerProps.put("max.poll.records", "50");
         try (KafkaConsumer<String, AdapterEvaluation> c = new KafkaConsumer<>(consumerProps);
              KafkaProducer<String, AdapterRelease> producer = new KafkaProducer<>(KafkaClients.transactionalProducer(client, config.transactionalId()));
              TopicReader<AdapterRelease> log = KafkaClients.wholeTopic(client, config.releaseLogTopic())) {
-            consumer = c;
+            loop.wakeOnClose(c);
             metrics.bindClients(c, producer);
             producer.initTransactions(); // fences a previous instance with the same transactional id, aborts its open transaction
             ReleaseState state = new ReleaseState();
@@ -147,7 +147,7 @@ public final class Publisher implements AutoCloseable {
             c.subscribe(List.of(config.evaluationsTopic()));
             running.countDown();
             LOG.info("publisher running: {} adapters in the release log", state.adapters().size());
-            while (!stopping) {
+            while (!loop.stopping()) {
                 ConsumerRecords<String, AdapterEvaluation> records;
                 try {
                     records = c.poll(Duration.ofMillis(500));
@@ -180,15 +180,6 @@ public final class Publisher implements AutoCloseable {
                     sleepQuietly(1000);
                 }
             }
-        } catch (Throwable t) {
-            if (!stopping) {
-                failure = t;
-                LOG.error("publisher stopped: {}", t.toString());
-            }
-        } finally {
-            metrics.close();
-            running.countDown();
-            stopped.countDown();
         }
     }
 
@@ -363,18 +354,7 @@ public final class Publisher implements AutoCloseable {
     /** Stops the loop and waits for it (a transaction in flight completes or aborts first). */
     @Override
     public void close() {
-        stopping = true;
-        KafkaConsumer<String, AdapterEvaluation> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        if (thread != null) {
-            try {
-                thread.join(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        loop.close();
         try {
             store.close();
         } catch (Exception e) {

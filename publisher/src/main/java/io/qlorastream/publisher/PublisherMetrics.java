@@ -1,18 +1,10 @@
 package io.qlorastream.publisher;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Metrics;
-import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import io.micrometer.core.instrument.Tags;
 import io.qlorastream.events.AdapterRelease;
-import java.util.List;
+import io.qlorastream.schemas.service.ServiceMeters;
 import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
 
@@ -23,52 +15,29 @@ import org.apache.kafka.clients.producer.Producer;
  * {@code qlora_publisher_decisions_total{adapter,decision}} (released, refused, duplicate).
  */
 final class PublisherMetrics implements AutoCloseable {
-    private final MeterRegistry registry = Metrics.globalRegistry;
-    private final List<Meter> meters = new CopyOnWriteArrayList<>();
-    private final List<KafkaClientMetrics> clients = new CopyOnWriteArrayList<>();
-    private final Map<String, AtomicInteger> currentVersion = new ConcurrentHashMap<>();
+    private final ServiceMeters meters = new ServiceMeters();
 
     void bindClients(Consumer<?, ?> consumer, Producer<?, ?> producer) {
-        for (KafkaClientMetrics m : List.of(new KafkaClientMetrics(consumer), new KafkaClientMetrics(producer))) {
-            m.bindTo(registry);
-            clients.add(m);
-        }
+        meters.bindClients(consumer, producer);
     }
 
     /** A record of the release log: a release or a rollback, which makes its version the current one. */
     void logRecord(AdapterRelease r) {
         String adapter = r.getAdapterName();
-        count(Counter.builder("qlora.publisher.releases").tag("adapter", adapter).tag("kind", r.getKind().name().toLowerCase(Locale.ROOT))
+        meters.count(Counter.builder("qlora.publisher.releases").tag("adapter", adapter).tag("kind", r.getKind().name().toLowerCase(Locale.ROOT))
                 .description("Records of the release log: releases and rollbacks"));
-        currentVersion.computeIfAbsent(adapter, a -> {
-            AtomicInteger v = new AtomicInteger();
-            remember(Gauge.builder("qlora.publisher.current.version", v, AtomicInteger::get).tag("adapter", a)
-                    .description("The adapter's current release version").strongReference(true).register(registry));
-            return v;
-        }).set(r.getVersion());
+        meters.set("qlora.publisher.current.version", Tags.of("adapter", adapter), r.getVersion(),
+                "The adapter's current release version");
     }
 
     /** One evaluation decided by this process: released, refused or duplicate. */
     void decision(String adapter, String decision) {
-        count(Counter.builder("qlora.publisher.decisions").tag("adapter", adapter).tag("decision", decision)
+        meters.count(Counter.builder("qlora.publisher.decisions").tag("adapter", adapter).tag("decision", decision)
                 .description("Evaluations decided by this publisher process"));
-    }
-
-    private void count(Counter.Builder b) {
-        Counter c = b.register(registry);
-        remember(c);
-        c.increment();
-    }
-
-    private void remember(Meter m) {
-        if (!meters.contains(m)) {
-            meters.add(m);
-        }
     }
 
     @Override
     public void close() {
-        clients.forEach(KafkaClientMetrics::close);
-        meters.forEach(registry::remove);
+        meters.close();
     }
 }

@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Comparator;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
@@ -24,6 +23,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
+import org.apache.commons.io.file.PathUtils;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -122,7 +122,7 @@ public final class ReleaseArtifacts {
                 return;
             }
         } finally {
-            deleteTree(tmp);
+            PathUtils.delete(tmp);
         }
     }
 
@@ -142,7 +142,7 @@ public final class ReleaseArtifacts {
             Path f = tmp.resolve(ReleaseManifest.RELEASE_FILE);
             return Optional.of(Files.isRegularFile(f) ? JSON.readTree(f.toFile()) : JSON.createObjectNode());
         } finally {
-            deleteTree(tmp);
+            PathUtils.delete(tmp);
         }
     }
 
@@ -157,17 +157,6 @@ public final class ReleaseArtifacts {
             return HexFormat.of().formatHex(d.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

@@ -4,6 +4,7 @@ import io.qlorastream.engine.data.PromptResponse;
 import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.events.Split;
 import io.qlorastream.events.TrainingExample;
+import io.qlorastream.schemas.OneLine;
 import io.qlorastream.schemas.serde.AvroDeserializer;
 
 import java.util.Map;
@@ -39,7 +40,7 @@ public final class ExampleDecoding {
         try {
             e = deserializer.deserialize(topic, value);
         } catch (RuntimeException ex) {
-            return poison("not-decodable", oneLine(ex));
+            return poison("not-decodable", OneLine.withCauses(ex));
         }
         if (e == null) {
             return poison("no-value", "the record has no value");
@@ -57,7 +58,7 @@ public final class ExampleDecoding {
         try {
             t = core.encoder.encode(new PromptResponse(e.getPrompt(), e.getResponse())).truncate(core.spec.maxSeqLen());
         } catch (RuntimeException ex) {
-            return poison("not-encodable", oneLine(ex));
+            return poison("not-encodable", OneLine.withCauses(ex));
         }
         if (t.targetCount() == 0) {
             return poison("no-target-tokens", "no response token left within --max-seq-len " + core.spec.maxSeqLen()
@@ -68,15 +69,5 @@ public final class ExampleDecoding {
 
     private static Result poison(String reason, String detail) {
         return new Result(null, null, reason, detail);
-    }
-
-    static String oneLine(Throwable t) {
-        StringBuilder sb = new StringBuilder();
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (sb.length() > 0) sb.append(": ");
-            sb.append(c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage());
-            if (c.getCause() == c) break;
-        }
-        return sb.toString().replace('\n', ' ');
     }
 }

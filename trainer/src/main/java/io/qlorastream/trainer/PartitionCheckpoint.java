@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qlorastream.engine.data.TokenizedExample;
 import io.qlorastream.engine.lora.PeftAdapter;
 import io.qlorastream.engine.train.StepTrainer;
+import org.apache.commons.io.file.PathUtils;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -130,7 +131,7 @@ public final class PartitionCheckpoint {
         Id id = new Id(epoch, seq);
         String name = id.name();
         Path tmp = dir.resolve(name + ".tmp");
-        deleteTree(tmp);
+        PathUtils.delete(tmp);
         Files.createDirectories(tmp.resolve("lanes"));
         ObjectNode root1 = JSON.createObjectNode();
         root1.put("format_version", 1);
@@ -171,7 +172,7 @@ public final class PartitionCheckpoint {
         PeftAdapter.fsyncDirectory(dir);
         for (Path old : checkpoints(dir)) {
             if (Id.of(old).compareTo(id) < 0) {
-                deleteTree(old); // only older states: a newer owner's checkpoint is never this writer's to remove
+                PathUtils.delete(old); // only older states: a newer owner's checkpoint is never this writer's to remove
             }
         }
         return seq;
@@ -185,7 +186,7 @@ public final class PartitionCheckpoint {
         }
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".tmp")).toList()) {
-                deleteTree(p); // a checkpoint a crash interrupted: never renamed, never used
+                PathUtils.delete(p); // a checkpoint a crash interrupted: never renamed, never used
             }
         }
         List<Path> all = checkpoints(dir);
@@ -243,16 +244,5 @@ public final class PartitionCheckpoint {
             }
         }
         return max;
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        }
     }
 }

@@ -4,9 +4,11 @@ import io.qlorastream.engine.lora.PeftAdapter;
 import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.events.LoraConfig;
 import io.qlorastream.events.OffsetRange;
+import io.qlorastream.schemas.OneLine;
 import io.qlorastream.schemas.serde.AvroSerializer;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.StoredArtifact;
+import org.apache.commons.io.file.PathUtils;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -53,14 +55,14 @@ public final class SnapshotWriter {
     public AdapterSnapshot write(AdapterLane lane, String adapterName) throws IOException {
         String id = snapshotId(lane.lineageId, lane.step());
         Path local = scratch.resolve("snapshot-" + id);
-        PartitionCheckpoint.deleteTree(local);
+        PathUtils.delete(local);
         Files.createDirectories(local);
         StoredArtifact artifact;
         try {
             PeftAdapter.save(lane.lane.adapter, local, core.baseModelName);
             artifact = store.put(adapterName + "/snapshots/" + id, local);
         } finally {
-            PartitionCheckpoint.deleteTree(local);
+            PathUtils.delete(local);
         }
         io.qlorastream.engine.lora.LoraConfig c = lane.lane.adapter.config;
         AdapterSnapshot event = AdapterSnapshot.newBuilder()
@@ -88,7 +90,7 @@ public final class SnapshotWriter {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while publishing snapshot " + id, e);
         } catch (ExecutionException e) {
-            throw new IOException("cannot publish snapshot " + id + " on " + snapshotsTopic + ": " + ExampleDecoding.oneLine(e.getCause()), e.getCause());
+            throw new IOException("cannot publish snapshot " + id + " on " + snapshotsTopic + ": " + OneLine.withCauses(e.getCause()), e.getCause());
         }
         lane.lastSnapshotStep = lane.step();
         lane.snapshots++;

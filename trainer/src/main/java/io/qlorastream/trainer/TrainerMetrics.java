@@ -2,14 +2,10 @@ package io.qlorastream.trainer;
 
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Metrics;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
-import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
+import io.qlorastream.schemas.service.ServiceMeters;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
@@ -90,9 +86,8 @@ public final class TrainerMetrics implements AutoCloseable {
         public long getPendingExamples() { return pending; }
     }
 
-    private final MeterRegistry registry = Metrics.globalRegistry;
-    private final List<Meter> meters = new CopyOnWriteArrayList<>();
-    private final List<KafkaClientMetrics> clientMetrics = new CopyOnWriteArrayList<>();
+    private final ServiceMeters meters = new ServiceMeters();
+    private final MeterRegistry registry = meters.registry();
     private final Timer checkpointTime;
     private final Tags instanceTag;
 
@@ -100,27 +95,24 @@ public final class TrainerMetrics implements AutoCloseable {
         this.instance = ObjectName.quote(instance);
         register("io.qlorastream:type=Trainer,instance=" + this.instance, new javax.management.StandardMBean(new Service(), ServiceMBean.class, false));
         instanceTag = Tags.of("instance", instance);
-        meters.add(FunctionCounter.builder("qlora.trainer.dead.letters", deadLetters, AtomicLong::get).tags(instanceTag)
+        meters.keep(FunctionCounter.builder("qlora.trainer.dead.letters", deadLetters, AtomicLong::get).tags(instanceTag)
                 .description("Examples sent to the trainer's dead-letter topic").register(registry));
-        meters.add(FunctionCounter.builder("qlora.trainer.checkpoints", checkpoints, AtomicLong::get).tags(instanceTag)
+        meters.keep(FunctionCounter.builder("qlora.trainer.checkpoints", checkpoints, AtomicLong::get).tags(instanceTag)
                 .description("Partition checkpoints written").register(registry));
-        meters.add(FunctionCounter.builder("qlora.trainer.snapshots", snapshots, AtomicLong::get).tags(instanceTag)
+        meters.keep(FunctionCounter.builder("qlora.trainer.snapshots", snapshots, AtomicLong::get).tags(instanceTag)
                 .description("Adapter snapshots written").register(registry));
-        meters.add(FunctionCounter.builder("qlora.trainer.steps", steps, AtomicLong::get).tags(instanceTag)
+        meters.keep(FunctionCounter.builder("qlora.trainer.steps", steps, AtomicLong::get).tags(instanceTag)
                 .description("Optimizer steps trained, all adapters").register(registry));
-        meters.add(Gauge.builder("qlora.trainer.assigned.partitions", this, m -> m.assigned).tags(instanceTag)
+        meters.keep(Gauge.builder("qlora.trainer.assigned.partitions", this, m -> m.assigned).tags(instanceTag)
                 .description("Partitions of the example topic this instance owns").strongReference(true).register(registry));
         checkpointTime = Timer.builder("qlora.trainer.checkpoint.duration").tags(instanceTag)
                 .description("Time to write one partition checkpoint durably").register(registry);
-        meters.add(checkpointTime);
+        meters.keep(checkpointTime);
     }
 
     /** Binds the Kafka clients' own metrics (fetch rates, lag, request latencies...) for as long as this instance lives. */
     void bindClients(Consumer<?, ?> consumer, Producer<?, ?> producer) {
-        for (KafkaClientMetrics m : List.of(new KafkaClientMetrics(consumer, instanceTag), new KafkaClientMetrics(producer, instanceTag))) {
-            m.bindTo(registry);
-            clientMetrics.add(m);
-        }
+        meters.bindClients(consumer, producer, instanceTag);
     }
 
     void checkpointWritten(long nanos) {
@@ -130,29 +122,26 @@ public final class TrainerMetrics implements AutoCloseable {
 
     void snapshotWritten(String adapter, long nanos) {
         snapshots.incrementAndGet();
-        Timer t = Timer.builder("qlora.trainer.snapshot.duration").tags(instanceTag).tag("adapter", adapter)
-                .description("Time to write one snapshot to the adapter store and announce it").register(registry);
-        if (!meters.contains(t)) {
-            meters.add(t);
-        }
-        t.record(nanos, TimeUnit.NANOSECONDS);
+        meters.keep(Timer.builder("qlora.trainer.snapshot.duration").tags(instanceTag).tag("adapter", adapter)
+                .description("Time to write one snapshot to the adapter store and announce it").register(registry))
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     private void registerLaneMeters(AdapterView v, String adapter, int partition) {
         Tags tags = instanceTag.and("adapter", adapter, "partition", Integer.toString(partition));
-        meters.add(Gauge.builder("qlora.trainer.step", v, x -> x.step).tags(tags)
+        meters.keep(Gauge.builder("qlora.trainer.step", v, x -> x.step).tags(tags)
                 .description("The lane's optimizer step").strongReference(true).register(registry));
-        meters.add(Gauge.builder("qlora.trainer.loss", v, x -> x.loss).tags(tags)
+        meters.keep(Gauge.builder("qlora.trainer.loss", v, x -> x.loss).tags(tags)
                 .description("Training loss of the lane's last step (mean NLL per target token)").strongReference(true).register(registry));
-        meters.add(Gauge.builder("qlora.trainer.tokens.per.second", v, x -> x.tokensPerSecond).tags(tags)
+        meters.keep(Gauge.builder("qlora.trainer.tokens.per.second", v, x -> x.tokensPerSecond).tags(tags)
                 .description("Training throughput of the lane's last step").strongReference(true).register(registry));
-        meters.add(FunctionCounter.builder("qlora.trainer.examples.seen", v, x -> x.examplesSeen).tags(tags)
+        meters.keep(FunctionCounter.builder("qlora.trainer.examples.seen", v, x -> x.examplesSeen).tags(tags)
                 .description("Examples trained on by the lane").register(registry));
-        meters.add(FunctionCounter.builder("qlora.trainer.tokens.seen", v, x -> x.tokensSeen).tags(tags)
+        meters.keep(FunctionCounter.builder("qlora.trainer.tokens.seen", v, x -> x.tokensSeen).tags(tags)
                 .description("Target tokens trained on by the lane").register(registry));
-        meters.add(Gauge.builder("qlora.trainer.consumer.lag", v, x -> x.lag).tags(tags).baseUnit("records")
+        meters.keep(Gauge.builder("qlora.trainer.consumer.lag", v, x -> x.lag).tags(tags).baseUnit("records")
                 .description("Records of the lane's partition not yet read").strongReference(true).register(registry));
-        meters.add(Gauge.builder("qlora.trainer.pending.examples", v, x -> x.pending).tags(tags)
+        meters.keep(Gauge.builder("qlora.trainer.pending.examples", v, x -> x.pending).tags(tags)
                 .description("Examples read, waiting for a full batch").strongReference(true).register(registry));
     }
 
@@ -198,8 +187,7 @@ public final class TrainerMetrics implements AutoCloseable {
 
     @Override
     public void close() {
-        clientMetrics.forEach(KafkaClientMetrics::close);
-        meters.forEach(registry::remove);
+        meters.close();
         try {
             for (ObjectName n : server.queryNames(new ObjectName("io.qlorastream:instance=" + instance + ",*"), null)) {
                 server.unregisterMBean(n);

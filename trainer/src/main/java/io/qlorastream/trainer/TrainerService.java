@@ -2,6 +2,7 @@ package io.qlorastream.trainer;
 
 import io.qlorastream.engine.train.StepTrainer;
 import io.qlorastream.schemas.kafka.Consumers;
+import io.qlorastream.schemas.OneLine;
 import io.qlorastream.store.AdapterStore;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -272,7 +273,7 @@ public final class TrainerService implements Runnable, AutoCloseable {
         Exception failed = deadLetterFailure.getAndSet(null);
         if (failed != null) {
             // never move the offset past a record whose dead letter was not written
-            throw new IOException("cannot write to " + config.dlqTopic() + ": " + ExampleDecoding.oneLine(failed), failed);
+            throw new IOException("cannot write to " + config.dlqTopic() + ": " + OneLine.withCauses(failed), failed);
         }
         long started = System.nanoTime();
         try {
@@ -298,7 +299,7 @@ public final class TrainerService implements Runnable, AutoCloseable {
         } catch (org.apache.kafka.common.KafkaException e) {
             // the checkpoint, not the committed offset, is where a new owner resumes: a failed commit (a rebalance
             // fenced this member) only leaves the lag figure behind
-            out.printf(Locale.ROOT, "partition %d: offset commit failed after checkpoint (%s)%n", ps.partition, ExampleDecoding.oneLine(e));
+            out.printf(Locale.ROOT, "partition %d: offset commit failed after checkpoint (%s)%n", ps.partition, OneLine.withCauses(e));
         }
         ps.checkpointDue = false;
         ps.dirty = false;

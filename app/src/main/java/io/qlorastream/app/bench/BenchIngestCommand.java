@@ -1,10 +1,10 @@
 package io.qlorastream.app.bench;
 
-import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.ConfigFileOption;
 import io.qlorastream.broker.EmbeddedKafkaBroker;
 import io.qlorastream.ingest.IngestBenchmark;
 import io.qlorastream.ingest.IngestConfig;
+import io.qlorastream.schemas.OneLine;
 import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -68,7 +68,7 @@ public final class BenchIngestCommand implements Callable<Integer> {
             try (Reader r = Files.newBufferedReader(file)) {
                 p.load(r);
             } catch (IOException | IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--config: cannot read " + file + " (" + Cli.oneLine(e) + ")");
+                throw new ParameterException(spec.commandLine(), "--config: cannot read " + file + " (" + OneLine.of(e) + ")");
             }
             try {
                 IngestConfig.from(p); // a bad ingest setting is a usage error before any broker starts

@@ -1,5 +1,6 @@
 package io.qlorastream.app.cli;
 
+import io.qlorastream.schemas.OneLine;
 import picocli.CommandLine;
 import picocli.CommandLine.IVersionProvider;
 
@@ -34,21 +35,12 @@ public final class Cli {
 
     private static int onFailure(Exception ex, CommandLine cmd, CommandLine.ParseResult parseResult) {
         PrintWriter err = cmd.getErr();
-        err.println(cmd.getCommandSpec().qualifiedName() + ": " + oneLine(ex));
+        err.println(cmd.getCommandSpec().qualifiedName() + ": " + OneLine.of(ex));
         if (debug()) {
             ex.printStackTrace(err);
         }
         err.flush();
         return ex instanceof CommandLine.ParameterException ? EXIT_USAGE : EXIT_FAILURE;
-    }
-
-    /** A message on one line: the exception's own, or its type when it has none. */
-    public static String oneLine(Throwable ex) {
-        String msg = ex.getMessage();
-        if (msg == null || msg.isBlank()) {
-            msg = ex.getClass().getSimpleName() + (ex.getCause() != null ? ": " + oneLine(ex.getCause()) : "");
-        }
-        return msg.replaceAll("\\s*\\R\\s*", " ").trim();
     }
 
     private static boolean debug() {

@@ -1,5 +1,6 @@
 package io.qlorastream.app.cli;
 
+import io.qlorastream.schemas.OneLine;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -76,7 +77,7 @@ public final class KafkaOptions {
             try (Reader r = Files.newBufferedReader(config)) {
                 file.load(r);
             } catch (IOException | IllegalArgumentException e) {
-                throw new ParameterException(command, "--config: cannot read " + config + " (" + Cli.oneLine(e) + ")");
+                throw new ParameterException(command, "--config: cannot read " + config + " (" + OneLine.of(e) + ")");
             }
             file.stringPropertyNames().stream()
                     .filter(k -> !k.startsWith(LayeredDefaults.FILE_PREFIX))

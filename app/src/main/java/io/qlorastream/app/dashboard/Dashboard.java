@@ -1,5 +1,6 @@
 package io.qlorastream.app.dashboard;
 
+import io.qlorastream.schemas.OneLine;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
@@ -131,7 +132,7 @@ public final class Dashboard implements AutoCloseable {
         } catch (RuntimeException e) {
             // a source's own failure is in its reading; anything else must not stop the poller
             state.metrics(new MetricsSource.Reading(java.util.List.of(),
-                    java.util.List.of(new MetricsSource.SourceStatus("metrics", false, DashboardFeed.oneLine(e)))), System.currentTimeMillis());
+                    java.util.List.of(new MetricsSource.SourceStatus("metrics", false, OneLine.of(e)))), System.currentTimeMillis());
         }
     }
 

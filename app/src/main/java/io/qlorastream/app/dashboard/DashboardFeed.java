@@ -5,6 +5,7 @@ import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.schemas.kafka.Consumers;
 import io.qlorastream.schemas.kafka.TopicReader;
+import io.qlorastream.schemas.OneLine;
 import io.qlorastream.schemas.registry.RegistryException;
 import io.qlorastream.schemas.serde.AvroDeserializer;
 import io.qlorastream.schemas.serde.AvroSerdeConfig;
@@ -82,7 +83,7 @@ final class DashboardFeed implements Runnable {
                 if (closed) {
                     break;
                 }
-                state.kafkaError("cannot read from Kafka at " + client.getProperty("bootstrap.servers") + ": " + oneLine(e));
+                state.kafkaError("cannot read from Kafka at " + client.getProperty("bootstrap.servers") + ": " + OneLine.of(e));
                 sleep(2000);
             } finally {
                 reader = null;
@@ -137,10 +138,10 @@ final class DashboardFeed implements Runnable {
             value = avro.deserialize(r);
         } catch (RuntimeException e) {
             if (registryUnreachable(e)) {
-                state.kafkaError("schema registry unreachable: " + oneLine(e) + "; retrying");
+                state.kafkaError("schema registry unreachable: " + OneLine.of(e) + "; retrying");
                 return false;
             }
-            state.skipped(topic, "undecodable record at " + topic + "/" + r.partition() + "@" + r.offset() + ": " + oneLine(e));
+            state.skipped(topic, "undecodable record at " + topic + "/" + r.partition() + "@" + r.offset() + ": " + OneLine.of(e));
             return true;
         }
         Map<String, String> roles = config.topicsByRole();
@@ -168,11 +169,6 @@ final class DashboardFeed implements Runnable {
             }
         }
         return false;
-    }
-
-    static String oneLine(Throwable e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return m.replaceAll("\\s+", " ").strip();
     }
 
     private void sleep(long ms) {

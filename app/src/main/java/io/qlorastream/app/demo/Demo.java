@@ -7,6 +7,11 @@ import io.micrometer.core.instrument.Metrics;
 import io.qlorastream.app.dashboard.Dashboard;
 import io.qlorastream.app.dashboard.DashboardConfig;
 import io.qlorastream.app.dashboard.MetricsSource;
+import io.qlorastream.app.evaluator.EvaluatorCommand;
+import io.qlorastream.app.ingest.IngestCommand;
+import io.qlorastream.app.publisher.PublisherCommand;
+import io.qlorastream.app.publisher.SubscribeCommand;
+import io.qlorastream.app.trainer.TrainerCommand;
 
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
@@ -31,9 +36,7 @@ import io.qlorastream.engine.tokenizer.Tokenizer;
 import io.qlorastream.evaluator.EvaluatorConfig;
 import io.qlorastream.evaluator.EvaluatorService;
 import io.qlorastream.evaluator.GateThresholds;
-import io.qlorastream.evaluator.Sha256;
 import io.qlorastream.evaluator.SnapshotEvaluator;
-import io.qlorastream.evaluator.StoreArtifactFetcher;
 import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.AdapterSnapshot;
@@ -65,6 +68,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.LoggerFactory;
+import org.apache.commons.io.file.PathUtils;
 
 import javax.management.ObjectName;
 import java.io.IOException;
@@ -77,7 +81,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -203,91 +206,18 @@ public final class Demo {
             long shouldProduce = Math.max(100, Math.round(s.rate() * s.duration().toSeconds()));
             List<SampleGenerator.Sample> samples = new SampleGenerator(s.seed()).generate((int) (shouldProduce / 2), (int) (shouldProduce - shouldProduce / 2));
 
-            // ingest: the Kafka Streams app of `ingest`
-            IngestApp ingest = new IngestApp(ingestConfig, streamsClient(client, work));
+            // each service built by its command's own method, with the demo's settings
+            IngestApp ingest = IngestCommand.ingest(ingestConfig, streamsClient(client, work));
             ingest.metrics().reset();
             toClose.add(ingest);
             ingest.start();
 
-            // trainer: TrainingCore + TrainerService, as `trainer` builds them
-            AdapterStore trainerStore = AdapterStore.open(storeDir.toString());
-            TrainingCore core = new TrainingCore(model, "demo-" + MODEL_PRESET, trainingSpec(), () -> new CpuBackend(s.threads()));
-            TrainerConfig trainerConfig = new TrainerConfig(Topic.TRAINING_EXAMPLES.defaultName(), Topic.ADAPTER_SNAPSHOTS.defaultName(),
-                    Topic.TRAINER_DLQ.defaultName(), ConsumerGroups.TRAINER + suffix, work.resolve("trainer-checkpoints"),
-                    s.snapshotEvery(), s.snapshotEvery(), null, Duration.ofSeconds(30));
-            TrainerService trainer = new TrainerService(core, trainerConfig, client, trainerStore, log).stepListener(new TrainerService.StepListener() {
-                @Override
-                public void onStep(String adapter, int partition, long step, double loss, double tokensPerSecond) {
-                    state.step(adapter, step, loss, tokensPerSecond);
-                }
-
-                @Override
-                public void onSnapshot(AdapterSnapshot snapshot) {
-                    state.snapshot(snapshot.getAdapterName(), snapshot.getSnapshotId(), snapshot.getStep());
-                }
-            });
-            Thread trainerThread = service("demo-trainer", trainer::run);
-            toClose.add(() -> {
-                trainer.close();
-                trainerThread.join(60_000);
-                core.close();
-                trainerStore.close();
-            });
-
-            // evaluator: SnapshotEvaluator + EvaluatorService, as `evaluator` builds them
-            AdapterStore evalStore = AdapterStore.open(storeDir.toString());
-            BaseModel evalBase = BaseModel.open(model, () -> new CpuBackend(s.threads()));
-            SnapshotEvaluator judge = new SnapshotEvaluator(evalBase, Sha256.baseModel(model), evaluatorSettings());
-            EvaluatorConfig evalConfig = EvaluatorConfig.defaults(Files.createDirectories(work.resolve("evaluator")))
-                    .withGroup(ConsumerGroups.EVALUATOR + suffix, ConsumerGroups.EVALUATOR + "-demo" + suffix).withHeldOutSize(HELD_OUT_SIZE);
-            EvaluatorService evaluator = new EvaluatorService(evalConfig, client, judge, new StoreArtifactFetcher(evalStore), evaluatorListener(log));
-            Thread evaluatorThread = service("demo-evaluator", () -> {
-                try {
-                    evaluator.run();
-                } catch (Exception e) {
-                    throw new IllegalStateException("evaluator: " + e.getMessage(), e);
-                }
-            });
-            toClose.add(() -> {
-                evaluator.close();
-                evaluatorThread.join(60_000);
-                evalBase.close();
-                evalStore.close();
-            });
-
-            // publisher, as `publisher` builds it
+            TrainerService trainer = startTrainer(client, model, storeDir, work, suffix, log);
+            startEvaluator(client, model, storeDir, work, suffix, log);
             PublisherConfig pubConfig = publisherConfig(storeDir, work, suffix);
-            Publisher publisher = new Publisher(pubConfig, client, Clock.systemUTC(), o -> {
-                log.println(o.line());
-                if (o.decision() instanceof ReleasePolicy.Decision.Release r) {
-                    AdapterRelease rel = o.release();
-                    Map<String, Double> m = rel.getMetrics();
-                    state.release(new DemoState.Release(rel.getAdapterName(), r.version(), rel.getSnapshotId(), rel.getReleasedAt().toEpochMilli(),
-                            m.getOrDefault("candidate_nll", Double.NaN), m.getOrDefault("base_nll", Double.NaN)));
-                } else {
-                    state.notReleased(o.line());
-                }
-            });
-            toClose.add(publisher);
-            publisher.start();
-
-            // a serving process's subscriber: verifies each release against the publisher's key and switches `current`
+            Publisher publisher = startPublisher(client, pubConfig, log);
             Path serving = work.resolve("serving");
-            AdapterSubscriber subscriber = AdapterSubscriber.builder(client, serving).adapters(ADAPTERS)
-                    .trustedKey(publisher.keys().publicKey()).listener(new ReleaseListener() {
-                        @Override
-                        public void installed(AdapterRelease r, Path versionDir, Integer replaced) {
-                            log.println("subscriber: " + r.getAdapterName() + " v" + r.getVersion() + " is current: " + versionDir);
-                            state.subscribed(r.getAdapterName(), r.getVersion());
-                        }
-
-                        @Override
-                        public void refused(AdapterRelease r, String reason) {
-                            log.println("subscriber refused " + r.getAdapterName() + " v" + r.getVersion() + ": " + reason);
-                        }
-                    }).build();
-            toClose.add(subscriber);
-            subscriber.start();
+            startSubscriber(client, serving, pubConfig, publisher, log);
 
             // the feed: produce-sample's generator and producer at a steady rate
             AtomicBoolean stopFeed = new AtomicBoolean();
@@ -411,6 +341,97 @@ public final class Demo {
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    /** The trainer as `trainer` builds it, on its own thread; closed (with its model and store) by closeServices. */
+    private TrainerService startTrainer(Properties client, Path model, Path storeDir, Path work, String suffix,
+                                        PrintStream log) throws IOException {
+        AdapterStore trainerStore = AdapterStore.open(storeDir.toString());
+        TrainingCore core = new TrainingCore(model, "demo-" + MODEL_PRESET, trainingSpec(), () -> new CpuBackend(s.threads()));
+        TrainerConfig trainerConfig = TrainerCommand.config(Topic.TRAINING_EXAMPLES.defaultName(), Topic.ADAPTER_SNAPSHOTS.defaultName(),
+                Topic.TRAINER_DLQ.defaultName(), ConsumerGroups.TRAINER + suffix, work.resolve("trainer-checkpoints"),
+                s.snapshotEvery(), s.snapshotEvery(), 0, 30);
+        TrainerService trainer = TrainerCommand.trainer(core, trainerConfig, client, trainerStore, log).stepListener(new TrainerService.StepListener() {
+            @Override
+            public void onStep(String adapter, int partition, long step, double loss, double tokensPerSecond) {
+                state.step(adapter, step, loss, tokensPerSecond);
+            }
+
+            @Override
+            public void onSnapshot(AdapterSnapshot snapshot) {
+                state.snapshot(snapshot.getAdapterName(), snapshot.getSnapshotId(), snapshot.getStep());
+            }
+        });
+        Thread trainerThread = service("demo-trainer", trainer::run);
+        toClose.add(() -> {
+            trainer.close();
+            trainerThread.join(60_000);
+            core.close();
+            trainerStore.close();
+        });
+        return trainer;
+    }
+
+    /** The evaluator as `evaluator` builds it, on its own thread; closed (with model and store) by closeServices. */
+    private void startEvaluator(Properties client, Path model, Path storeDir, Path work, String suffix,
+                                PrintStream log) throws IOException {
+        AdapterStore evalStore = AdapterStore.open(storeDir.toString());
+        EvaluatorConfig evalConfig = EvaluatorConfig.defaults(Files.createDirectories(work.resolve("evaluator")))
+                .withGroup(ConsumerGroups.EVALUATOR + suffix, ConsumerGroups.EVALUATOR + "-demo" + suffix).withHeldOutSize(HELD_OUT_SIZE);
+        EvaluatorCommand.Evaluator evalService = EvaluatorCommand.evaluator(evalConfig, client, model, () -> new CpuBackend(s.threads()),
+                evaluatorSettings(), evalStore, evaluatorListener(log));
+        EvaluatorService evaluator = evalService.service();
+        Thread evaluatorThread = service("demo-evaluator", () -> {
+            try {
+                evaluator.run();
+            } catch (Exception e) {
+                throw new IllegalStateException("evaluator: " + e.getMessage(), e);
+            }
+        });
+        toClose.add(() -> {
+            evaluator.close();
+            evaluatorThread.join(60_000);
+            evalService.close();
+            evalStore.close();
+        });
+    }
+
+    /** The publisher as `publisher` builds it, its decisions told to the demo's state. */
+    private Publisher startPublisher(Properties client, PublisherConfig pubConfig, PrintStream log) throws IOException {
+        Publisher publisher = PublisherCommand.publisher(pubConfig, client, o -> {
+            log.println(o.line());
+            if (o.decision() instanceof ReleasePolicy.Decision.Release r) {
+                AdapterRelease rel = o.release();
+                Map<String, Double> m = rel.getMetrics();
+                state.release(new DemoState.Release(rel.getAdapterName(), r.version(), rel.getSnapshotId(), rel.getReleasedAt().toEpochMilli(),
+                        m.getOrDefault("candidate_nll", Double.NaN), m.getOrDefault("base_nll", Double.NaN)));
+            } else {
+                state.notReleased(o.line());
+            }
+        });
+        toClose.add(publisher);
+        publisher.start();
+        return publisher;
+    }
+
+    /** A serving process's subscriber: verifies each release against the publisher's key and switches `current`. */
+    private void startSubscriber(Properties client, Path serving, PublisherConfig pubConfig, Publisher publisher,
+                                 PrintStream log) {
+        AdapterSubscriber subscriber = SubscribeCommand.subscriber(client, serving, pubConfig.releasesTopic(),
+                publisher.keys().publicKey()).adapters(ADAPTERS).listener(new ReleaseListener() {
+                    @Override
+                    public void installed(AdapterRelease r, Path versionDir, Integer replaced) {
+                        log.println("subscriber: " + r.getAdapterName() + " v" + r.getVersion() + " is current: " + versionDir);
+                        state.subscribed(r.getAdapterName(), r.getVersion());
+                    }
+
+                    @Override
+                    public void refused(AdapterRelease r, String reason) {
+                        log.println("subscriber refused " + r.getAdapterName() + " v" + r.getVersion() + ": " + reason);
+                    }
+                }).build();
+        toClose.add(subscriber);
+        subscriber.start();
     }
 
     private synchronized void closeServices(PrintStream log) {
@@ -700,20 +721,11 @@ public final class Demo {
         }
     }
 
-    static void deleteTree(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (var paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // a temporary file left behind is not worth failing the demo for
-                }
-            });
+    private static void deleteTree(Path dir) {
+        try {
+            PathUtils.delete(dir);
         } catch (IOException ignored) {
-            // as above
+            // a temporary file left behind is not worth failing the demo for
         }
     }
 }

@@ -3,9 +3,9 @@ package io.qlorastream.app.evaluator;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
-import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.ComputeOptions;
 import io.qlorastream.app.cli.KafkaOptions;
+import io.qlorastream.engine.compute.Backend;
 import io.qlorastream.engine.model.BaseModel;
 import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.evaluator.ArtifactFetcher;
@@ -18,6 +18,7 @@ import io.qlorastream.evaluator.SnapshotEvaluator;
 import io.qlorastream.events.AdapterEvaluation;
 import io.qlorastream.schemas.contract.ConsumerGroups;
 import io.qlorastream.schemas.contract.Topic;
+import io.qlorastream.schemas.OneLine;
 import io.qlorastream.store.AdapterStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,10 +27,13 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 import java.time.Duration;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -116,16 +120,15 @@ public final class EvaluatorCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--adapter-store " + adapterStore + ": " + e.getMessage());
         }
-        ArtifactFetcher fetcher = new StoreArtifactFetcher(store);
         PrintStream out = System.out;
         out.println("Loading base model " + model + " ...");
         out.flush();
-        String baseHash = Sha256.baseModel(model);
         // the shutdown hook waits for this: the model and the Kafka clients are closed before the JVM goes
         CountDownLatch finished = new CountDownLatch(1);
-        try (AdapterStore closedAtEnd = store; BaseModel base = BaseModel.open(model, compute::backend)) {
-            SnapshotEvaluator evaluator = new SnapshotEvaluator(base, baseHash, settings);
-            EvaluatorService service = new EvaluatorService(config, kafka.clientProperties(), evaluator, fetcher, new Printer(out));
+        try (AdapterStore closedAtEnd = store;
+             Evaluator built = evaluator(config, kafka.clientProperties(), model, compute::backend, settings, store,
+                     new Printer(out))) {
+            EvaluatorService service = built.service();
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 out.println("Stopping evaluator (an evaluation in progress is abandoned uncommitted and judged again on restart)...");
                 out.flush();
@@ -139,7 +142,7 @@ public final class EvaluatorCommand implements Callable<Integer> {
             try {
                 service.run();
             } catch (Exception e) {
-                throw new IllegalStateException("evaluator stopped: " + Cli.oneLine(e), e);
+                throw new IllegalStateException("evaluator stopped: " + OneLine.of(e), e);
             }
             out.println("Evaluator stopped.");
             out.flush();
@@ -147,6 +150,28 @@ public final class EvaluatorCommand implements Callable<Integer> {
             finished.countDown();
         }
         return 0;
+    }
+
+    /** An evaluator service and the base model it judges with; closing it frees the model and its backend. */
+    public record Evaluator(EvaluatorService service, BaseModel base) implements AutoCloseable {
+        @Override
+        public void close() {
+            base.close();
+        }
+    }
+
+    /**
+     * The evaluator service as this command runs it: the base model at {@code model} opened on a backend from
+     * {@code backend}, snapshots fetched from {@code store} (the store stays the caller's to close, after the service).
+     */
+    public static Evaluator evaluator(EvaluatorConfig config, Properties client, Path model,
+                                      Supplier<? extends Backend> backend, SnapshotEvaluator.Settings settings,
+                                      AdapterStore store, EvaluatorService.Listener listener) throws IOException {
+        String baseHash = Sha256.baseModel(model);
+        BaseModel base = BaseModel.open(model, backend);
+        SnapshotEvaluator judge = new SnapshotEvaluator(base, baseHash, settings);
+        ArtifactFetcher fetcher = new StoreArtifactFetcher(store);
+        return new Evaluator(new EvaluatorService(config, client, judge, fetcher, listener), base);
     }
 
     /** The service's events as lines on stdout: ready, progress, each verdict's report, skips. */

@@ -3,10 +3,10 @@ package io.qlorastream.app.ingest;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
-import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.ingest.IngestApp;
 import io.qlorastream.ingest.IngestConfig;
+import io.qlorastream.schemas.OneLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -56,7 +56,7 @@ public final class IngestCommand implements Callable<Integer> {
         Properties client = kafka.clientProperties();
         IngestConfig config = ingestConfig(spec, kafka, client);
         PrintStream out = System.out;
-        IngestApp app = new IngestApp(config, client);
+        IngestApp app = ingest(config, client);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             out.println("Stopping ingest...");
             app.close();
@@ -74,9 +74,14 @@ public final class IngestCommand implements Callable<Integer> {
             }
         }
         if (app.failure() != null) {
-            throw new IllegalStateException("ingest stopped: " + Cli.oneLine(app.failure()));
+            throw new IllegalStateException("ingest stopped: " + OneLine.of(app.failure()));
         }
         return 0;
+    }
+
+    /** The ingest service (a Kafka Streams app) as this command runs it; {@code client} holds the Streams settings. */
+    public static IngestApp ingest(IngestConfig config, Properties client) {
+        return new IngestApp(config, client);
     }
 
     /** The ingest settings: the client properties plus the {@code qlora.stream.ingest.*} keys of the --config file. */
@@ -87,7 +92,7 @@ public final class IngestCommand implements Callable<Integer> {
             try (Reader r = Files.newBufferedReader(file)) {
                 all.load(r);
             } catch (IOException | IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--config: cannot read " + file + " (" + Cli.oneLine(e) + ")");
+                throw new ParameterException(spec.commandLine(), "--config: cannot read " + file + " (" + OneLine.of(e) + ")");
             }
         }
         all.putAll(client); // resolved flags and environment win over the file

@@ -3,7 +3,6 @@ package io.qlorastream.app.publisher;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
-import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.publisher.Publisher;
@@ -11,6 +10,7 @@ import io.qlorastream.publisher.PublisherConfig;
 import io.qlorastream.publisher.SigningKeys;
 import io.qlorastream.schemas.contract.ConsumerGroups;
 import io.qlorastream.schemas.contract.Topic;
+import io.qlorastream.schemas.OneLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -18,12 +18,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 
 /** {@code qlora-stream publisher}: promotes passing evaluations to signed releases. */
 @Command(name = "publisher",
@@ -103,7 +105,7 @@ public final class PublisherCommand implements Callable<Integer> {
                 adapterStore, keyDir, minGain, Duration.ofSeconds(minIntervalSeconds), partitions, replicationFactor);
         Properties client = kafka.clientProperties();
         PrintStream out = System.out;
-        Publisher publisher = new Publisher(config, client, Clock.systemUTC(), o -> {
+        Publisher publisher = publisher(config, client, o -> {
             out.println(o.line());
             out.flush();
         });
@@ -120,16 +122,22 @@ public final class PublisherCommand implements Callable<Integer> {
         }, "publisher-shutdown"));
         publisher.start();
         if (!publisher.awaitRunning(Duration.ofMinutes(2))) {
-            throw new IllegalStateException("publisher did not start: " + (publisher.failure() == null ? "timeout" : Cli.oneLine(publisher.failure())));
+            throw new IllegalStateException("publisher did not start: " + (publisher.failure() == null ? "timeout" : OneLine.of(publisher.failure())));
         }
         out.println("Publisher running (group " + groupId + "): " + config.evaluationsTopic() + " -> " + config.releasesTopic() + " / " + config.releaseLogTopic()
                 + ", store " + adapterStore + ", signing key " + keys.keyId() + ". Ctrl-C to stop.");
         out.flush();
         publisher.awaitStop(Duration.ofDays(36500));
         if (publisher.failure() != null) {
-            throw new IllegalStateException("publisher stopped: " + Cli.oneLine(publisher.failure()));
+            throw new IllegalStateException("publisher stopped: " + OneLine.of(publisher.failure()));
         }
         return 0;
+    }
+
+    /** The publisher service as this command runs it; {@code onOutcome} hears what became of each evaluation. */
+    public static Publisher publisher(PublisherConfig config, Properties client, Consumer<Publisher.Outcome> onOutcome)
+            throws IOException {
+        return new Publisher(config, client, Clock.systemUTC(), onOutcome);
     }
 
     private static String hostName() {

@@ -3,7 +3,6 @@ package io.qlorastream.app.publisher;
 import io.qlorastream.app.metrics.MetricsEndpoint;
 import io.qlorastream.app.metrics.MetricsOptions;
 
-import io.qlorastream.app.cli.Cli;
 import io.qlorastream.app.cli.KafkaOptions;
 import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.events.AdapterRelease;
@@ -12,6 +11,7 @@ import io.qlorastream.publisher.subscriber.AdapterSubscriber;
 import io.qlorastream.publisher.subscriber.ReleaseListener;
 import io.qlorastream.publisher.subscriber.VllmLoraClient;
 import io.qlorastream.schemas.contract.Topic;
+import io.qlorastream.schemas.OneLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,6 +26,7 @@ import java.security.PublicKey;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.regex.PatternSyntaxException;
 
@@ -78,19 +79,18 @@ public final class SubscribeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--adapter and --adapter-pattern exclude each other");
         }
         PrintStream out = System.out;
-        AdapterSubscriber.Builder b = AdapterSubscriber.builder(kafka.clientProperties(), dir).topic(topics.name(Topic.ADAPTER_RELEASES));
+        PublicKey key = trustedKey == null ? null : SigningKeys.readPublicKey(trustedKey);
+        AdapterSubscriber.Builder b = subscriber(kafka.clientProperties(), dir, topics.name(Topic.ADAPTER_RELEASES), key);
         if (adapterPattern != null) {
             try {
                 b.adapterPattern(adapterPattern);
             } catch (PatternSyntaxException e) {
-                throw new ParameterException(spec.commandLine(), "--adapter-pattern: " + Cli.oneLine(e));
+                throw new ParameterException(spec.commandLine(), "--adapter-pattern: " + OneLine.of(e));
             }
         } else {
             b.adapters(adapters);
         }
-        if (trustedKey != null) {
-            PublicKey key = SigningKeys.readPublicKey(trustedKey);
-            b.trustedKey(key);
+        if (key != null) {
             out.println("Trusting releases signed by key " + SigningKeys.keyId(key));
         } else {
             out.println("No --trusted-key: each release is checked against the public key it carries (integrity, not authenticity).");
@@ -124,8 +124,18 @@ public final class SubscribeCommand implements Callable<Integer> {
         }
         s.awaitStop(Duration.ofDays(36500));
         if (s.failure() != null) {
-            throw new IllegalStateException("subscriber stopped: " + Cli.oneLine(s.failure()));
+            throw new IllegalStateException("subscriber stopped: " + OneLine.of(s.failure()));
         }
         return 0;
+    }
+
+    /**
+     * A subscriber of {@code topic} into {@code dir} as this command builds it, trusting releases signed by
+     * {@code trustedKey} ({@code null}: each release's own key); the caller picks the adapters and the listener.
+     */
+    public static AdapterSubscriber.Builder subscriber(Properties client, Path dir, String topic,
+                                                       PublicKey trustedKey) {
+        AdapterSubscriber.Builder b = AdapterSubscriber.builder(client, dir).topic(topic);
+        return trustedKey == null ? b : b.trustedKey(trustedKey);
     }
 }

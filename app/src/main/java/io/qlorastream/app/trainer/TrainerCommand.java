@@ -9,6 +9,7 @@ import io.qlorastream.app.cli.TopicOptions;
 import io.qlorastream.app.cli.TrainingOptions;
 import io.qlorastream.schemas.contract.ConsumerGroups;
 import io.qlorastream.schemas.contract.Topic;
+import io.qlorastream.store.AdapterStore;
 import io.qlorastream.trainer.TrainerConfig;
 import io.qlorastream.trainer.TrainerService;
 import io.qlorastream.trainer.TrainingCore;
@@ -16,10 +17,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 
 /** {@code qlora-stream trainer}: the long-running continuous trainer (see {@link TrainerService}). */
@@ -81,13 +84,12 @@ public final class TrainerCommand implements Callable<Integer> {
 
     private Integer serve() throws Exception {
         PrintStream out = System.out;
-        TrainerConfig config = new TrainerConfig(topics.name(Topic.TRAINING_EXAMPLES), topics.name(Topic.ADAPTER_SNAPSHOTS),
+        TrainerConfig config = config(topics.name(Topic.TRAINING_EXAMPLES), topics.name(Topic.ADAPTER_SNAPSHOTS),
                 topics.name(Topic.TRAINER_DLQ), group, checkpointDir, checkpointEvery,
-                snapshotEvery, maxWait > 0 ? Duration.ofMillis((long) (maxWait * 1000)) : null,
-                Duration.ofMillis((long) (Math.max(0, statusInterval) * 1000)));
-        io.qlorastream.store.AdapterStore store = io.qlorastream.store.AdapterStore.open(adapterStore);
+                snapshotEvery, maxWait, statusInterval);
+        AdapterStore store = AdapterStore.open(adapterStore);
         try (store; TrainingCore core = new TrainingCore(training.model, training.baseModelName, training.spec(), compute::backend)) {
-            TrainerService service = new TrainerService(core, config, kafka.clientProperties(), store, out);
+            TrainerService service = trainer(core, config, kafka.clientProperties(), store, out);
             Thread hook = new Thread(() -> {
                 service.requestStop();
                 try {
@@ -105,5 +107,20 @@ public final class TrainerCommand implements Callable<Integer> {
             service.run();
         }
         return 0;
+    }
+
+    /** The trainer's settings from this command's options; {@code maxWaitSeconds} 0 never trains a partial batch. */
+    public static TrainerConfig config(String examplesTopic, String snapshotsTopic, String dlqTopic, String group,
+                                       Path checkpointDir, int checkpointEvery, int snapshotEvery,
+                                       double maxWaitSeconds, double statusIntervalSeconds) {
+        return new TrainerConfig(examplesTopic, snapshotsTopic, dlqTopic, group, checkpointDir, checkpointEvery,
+                snapshotEvery, maxWaitSeconds > 0 ? Duration.ofMillis((long) (maxWaitSeconds * 1000)) : null,
+                Duration.ofMillis((long) (Math.max(0, statusIntervalSeconds) * 1000)));
+    }
+
+    /** The trainer service as this command runs it, over {@code core}, writing snapshots to {@code store}. */
+    public static TrainerService trainer(TrainingCore core, TrainerConfig config, Properties client, AdapterStore store,
+                                         PrintStream out) throws IOException {
+        return new TrainerService(core, config, client, store, out);
     }
 }

@@ -8,17 +8,16 @@ import io.qlorastream.engine.lora.PeftAdapter;
 import io.qlorastream.engine.safetensors.SafetensorsFile;
 import io.qlorastream.engine.safetensors.SafetensorsWriter;
 import io.qlorastream.engine.tensor.DType;
+import org.apache.commons.io.file.PathUtils;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * Everything a resumed run needs to continue bit-identically: the adapter (a loadable PEFT adapter, F32), the
@@ -70,19 +69,19 @@ public final class TrainingState {
         Files.createDirectories(parent);
         Path temp = parent.resolve(target.getFileName() + ".tmp");
         Path old = parent.resolve(target.getFileName() + ".old");
-        deleteTree(temp);
+        PathUtils.delete(temp);
         Files.createDirectories(temp);
         PeftAdapter.save(adapter, temp, baseModelNameOrPath, DType.F32);
         writeOptimizer(temp.resolve(OPTIMIZER_FILE));
         PeftAdapter.writeAtomically(temp.resolve(STATE_FILE), stateJson());
         PeftAdapter.fsyncDirectory(temp);
         if (Files.exists(target)) {
-            deleteTree(old);
+            PathUtils.delete(old);
             Files.move(target, old);
         }
         Files.move(temp, target);
         PeftAdapter.fsyncDirectory(parent);
-        deleteTree(old);
+        PathUtils.delete(old);
     }
 
     private void writeOptimizer(Path file) throws IOException {
@@ -170,16 +169,5 @@ public final class TrainingState {
         Map<String, String> extra = new TreeMap<>();
         s.path("extra").fields().forEachRemaining(e -> extra.put(e.getKey(), e.getValue().asText()));
         return new TrainingState(adapter, optimizer, s.path("step").asLong(), s.path("dropout_counter").asLong(), rng, extra);
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(q);
-            }
-        }
     }
 }

@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.publisher.KafkaClients;
 import io.qlorastream.schemas.contract.Topic;
+import io.qlorastream.schemas.service.PollLoopThread;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
@@ -60,11 +61,8 @@ public final class AdapterSubscriber implements AutoCloseable {
     private final Map<String, AdapterRelease> retry = new LinkedHashMap<>();
     private long nextRetry = System.nanoTime();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
-    private final CountDownLatch stopped = new CountDownLatch(1);
-    private volatile boolean stopping;
-    private volatile Throwable failure;
-    private volatile KafkaConsumer<String, AdapterRelease> consumer;
-    private Thread thread;
+    private final PollLoopThread loop = new PollLoopThread("qlora-subscriber", true, LOG, "subscriber", this::run,
+            caughtUp::countDown);
 
     private AdapterSubscriber(Builder b) {
         this.client = b.client;
@@ -138,40 +136,38 @@ public final class AdapterSubscriber implements AutoCloseable {
 
     /** Starts reading on its own thread. */
     public AdapterSubscriber start() {
-        thread = new Thread(this::run, "qlora-subscriber");
-        thread.setDaemon(true);
-        thread.start();
+        loop.start();
         return this;
     }
 
     /** Waits until every release on the topic when the subscriber started has been handled; false on timeout or failure. */
     public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
-        return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && failure == null;
+        return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS) && loop.failure() == null;
     }
 
     public boolean awaitStop(Duration timeout) throws InterruptedException {
-        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        return loop.awaitStop(timeout);
     }
 
     public Throwable failure() {
-        return failure;
+        return loop.failure();
     }
 
     public LocalReleases local() {
         return local;
     }
 
-    private void run() {
+    private void run() throws Exception {
         try (KafkaConsumer<String, AdapterRelease> c = new KafkaConsumer<>(KafkaClients.consumer(client, null));
              KafkaClientMetrics clientMetrics = new KafkaClientMetrics(c)) {
-            consumer = c;
+            loop.wakeOnClose(c);
             clientMetrics.bindTo(Metrics.globalRegistry); // the consumer's own metrics next to ours
             List<TopicPartition> partitions = partitions(c);
             c.assign(partitions);
             c.seekToBeginning(partitions);
             Map<TopicPartition, Long> endAtStart = c.endOffsets(partitions);
             boolean atEnd = false;
-            while (!stopping) {
+            while (!loop.stopping()) {
                 try {
                     handle(toList(c.poll(Duration.ofMillis(500))));
                 } catch (RecordDeserializationException e) {
@@ -184,22 +180,12 @@ public final class AdapterSubscriber implements AutoCloseable {
                     caughtUp.countDown();
                 }
             }
-        } catch (WakeupException e) {
-            // closing
-        } catch (Throwable t) {
-            if (!stopping) {
-                failure = t;
-                LOG.error("subscriber stopped: {}", t.toString());
-            }
-        } finally {
-            caughtUp.countDown();
-            stopped.countDown();
         }
     }
 
     private List<TopicPartition> partitions(KafkaConsumer<String, AdapterRelease> c) throws InterruptedException {
         // The topic may not exist yet (the publisher creates it): wait for it rather than fail.
-        while (!stopping) {
+        while (!loop.stopping()) {
             List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
             if (infos != null && !infos.isEmpty()) {
                 return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
@@ -274,18 +260,7 @@ public final class AdapterSubscriber implements AutoCloseable {
 
     @Override
     public void close() {
-        stopping = true;
-        KafkaConsumer<String, AdapterRelease> c = consumer;
-        if (c != null) {
-            c.wakeup();
-        }
-        if (thread != null) {
-            try {
-                thread.join(30_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        loop.close();
         metrics.close();
     }
 }

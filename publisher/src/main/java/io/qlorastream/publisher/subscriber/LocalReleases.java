@@ -6,6 +6,7 @@ import io.qlorastream.publisher.ReleaseManifest;
 import io.qlorastream.publisher.SigningKeys;
 import io.qlorastream.store.AdapterStore;
 import io.qlorastream.store.ArtifactVerificationException;
+import org.apache.commons.io.file.PathUtils;
 
 import java.io.IOException;
 import java.net.URI;
@@ -14,13 +15,11 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.PublicKey;
-import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * A subscriber's directory: {@code <dir>/<adapter>/v<N>/} per verified release and {@code <dir>/<adapter>/current}, a
@@ -135,11 +134,11 @@ public final class LocalReleases {
                 // A stale or damaged copy of this version: replaced, never trusted (current may not point at it now).
                 Path old = adapterDir.resolve(".stale-v" + r.getVersion() + "-" + UUID.randomUUID());
                 Files.move(versionDir, old, StandardCopyOption.ATOMIC_MOVE);
-                deleteTree(old);
+                PathUtils.delete(old);
             }
             Files.move(tmp, versionDir, StandardCopyOption.ATOMIC_MOVE);
         } finally {
-            deleteTree(tmp);
+            PathUtils.delete(tmp);
         }
     }
 
@@ -156,16 +155,5 @@ public final class LocalReleases {
             }
         }
         return true;
-    }
-
-    private static void deleteTree(Path d) throws IOException {
-        if (!Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(d)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

@@ -1,15 +1,8 @@
 package io.qlorastream.publisher.subscriber;
 
 import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.Meter;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Metrics;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
+import io.micrometer.core.instrument.Tags;
+import io.qlorastream.schemas.service.ServiceMeters;
 
 /**
  * A subscriber's metrics on Micrometer's global registry (served to Prometheus by {@code --metrics-port}):
@@ -18,18 +11,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code qlora_subscriber_fetch_failures_total{adapter}} (tried again later).
  */
 final class SubscriberMetrics implements AutoCloseable {
-    private final MeterRegistry registry = Metrics.globalRegistry;
-    private final List<Meter> meters = new CopyOnWriteArrayList<>();
-    private final Map<String, AtomicInteger> current = new ConcurrentHashMap<>();
+    private final ServiceMeters meters = new ServiceMeters();
 
     void installed(String adapter, int version) {
         count("qlora.subscriber.installs", adapter, "Releases installed and made current");
-        current.computeIfAbsent(adapter, a -> {
-            AtomicInteger v = new AtomicInteger();
-            remember(Gauge.builder("qlora.subscriber.current.version", v, AtomicInteger::get).tag("adapter", a)
-                    .description("The version this subscriber serves as current").strongReference(true).register(registry));
-            return v;
-        }).set(version);
+        meters.set("qlora.subscriber.current.version", Tags.of("adapter", adapter), version,
+                "The version this subscriber serves as current");
     }
 
     void refused(String adapter) {
@@ -41,19 +28,11 @@ final class SubscriberMetrics implements AutoCloseable {
     }
 
     private void count(String name, String adapter, String description) {
-        Counter c = Counter.builder(name).tag("adapter", adapter).description(description).register(registry);
-        remember(c);
-        c.increment();
-    }
-
-    private void remember(Meter m) {
-        if (!meters.contains(m)) {
-            meters.add(m);
-        }
+        meters.count(Counter.builder(name).tag("adapter", adapter).description(description));
     }
 
     @Override
     public void close() {
-        meters.forEach(registry::remove);
+        meters.close();
     }
 }
