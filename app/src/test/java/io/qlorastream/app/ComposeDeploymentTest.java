@@ -69,9 +69,8 @@ class ComposeDeploymentTest {
     static final Set<String> FETCH_BY_ARTIFACT_URI = Set.of("subscribe");
 
     /**
-     * Options compose sets that a later issue adds to a command that already exists, without "--". None now: the
-     * last one, the trainer's {@code --device}, came with the CUDA backend (issue 12). Once such an option exists,
-     * delete its entry here and the real option is checked instead.
+     * Options compose may set before the command has them, without "--" (none now). Once such an option exists, its
+     * entry goes and the real option is checked instead.
      */
     static final Map<String, Set<String>> PENDING_OPTIONS = Map.of();
 
