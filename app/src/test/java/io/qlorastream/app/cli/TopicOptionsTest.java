@@ -34,7 +34,7 @@ class TopicOptionsTest {
                 "trainer", Set.of("--examples-topic", "--snapshots-topic", "--dlq-topic"),
                 "retrain", Set.of("--examples-topic", "--snapshots-topic"),
                 "evaluator", Set.of("--snapshots-topic", "--eval-examples-topic", "--releases-topic", "--evaluations-topic"),
-                "publisher", Set.of("--evaluations-topic", "--snapshots-topic", "--releases-topic", "--release-log-topic"),
+                "publisher", Set.of("--evaluations-topic", "--releases-topic", "--release-log-topic"),
                 "releases", Set.of("--releases-topic", "--release-log-topic"),
                 "rollback", Set.of("--releases-topic", "--release-log-topic"),
                 "subscribe", Set.of("--releases-topic"),
