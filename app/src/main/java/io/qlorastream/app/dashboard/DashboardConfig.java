@@ -6,7 +6,7 @@ import java.util.Map;
 
 /**
  * Where the dashboard listens, which topics it reads, how much it keeps and how often it reads the metrics.
- * {@link #defaults()} has the contract's topic names, port 8080 on every interface.
+ * {@link #defaults()} has the contract's topic names, port 8080 on the loopback interface.
  */
 public record DashboardConfig(String host, int port, String snapshotsTopic, String evaluationsTopic, String releasesTopic,
                               String releaseLogTopic, int perAdapter, int maxAdapters, Duration metricsInterval) {
@@ -24,8 +24,11 @@ public record DashboardConfig(String host, int port, String snapshotsTopic, Stri
         }
     }
 
+    /** Loopback unless a deployment says otherwise: the page shows adapters, topics and brokers. */
+    public static final String DEFAULT_HOST = "127.0.0.1";
+
     public static DashboardConfig defaults() {
-        return new DashboardConfig("0.0.0.0", 8080, SNAPSHOTS, EVALUATIONS, RELEASES, RELEASE_LOG, 1000, 500, Duration.ofSeconds(5));
+        return new DashboardConfig(DEFAULT_HOST, 8080, SNAPSHOTS, EVALUATIONS, RELEASES, RELEASE_LOG, 1000, 500, Duration.ofSeconds(5));
     }
 
     public DashboardConfig withListen(String newHost, int newPort) {
