@@ -3,6 +3,7 @@ package io.qlorastream.app.dashboard;
 import io.qlorastream.schemas.OneLine;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.qlorastream.app.http.HttpAuth;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,6 +30,9 @@ import java.util.concurrent.TimeUnit;
  * dashboard restarts. Served by the JDK's HTTP server, like the metrics endpoint: four routes need no framework.
  * Every response carries a Content-Security-Policy of {@code default-src 'self'}: the page loads nothing from
  * elsewhere (it works without internet) and no injected markup could run a script.
+ *
+ * <p>With an {@link HttpAuth} that requires credentials every route (page, files, state, event stream) answers 401
+ * without them: the state names adapters, topics and brokers.
  *
  * <p>{@code start} binds the port (a taken one is an {@link IllegalArgumentException} naming it), then reads the
  * topics and the metrics in the background; an unreachable broker is shown on the page, not thrown.
@@ -59,7 +63,7 @@ public final class Dashboard implements AutoCloseable {
     private record Rendered(long version, String json) {
     }
 
-    private Dashboard(DashboardConfig config, Properties kafkaClient, MetricsSource metrics) {
+    private Dashboard(DashboardConfig config, Properties kafkaClient, MetricsSource metrics, HttpAuth auth) {
         this.host = config.host();
         this.metrics = metrics;
         this.state = new DashboardState(config.perAdapter(), config.maxAdapters());
@@ -76,10 +80,10 @@ public final class Dashboard implements AutoCloseable {
         }
         http = Executors.newFixedThreadPool(MAX_STREAMS + 8, daemon("dashboard-http"));
         server.setExecutor(http);
-        server.createContext("/", this::page);
-        server.createContext("/static/", this::staticFile);
-        server.createContext("/api/state", this::apiState);
-        server.createContext("/api/events", this::apiEvents);
+        server.createContext("/", this::page).setAuthenticator(auth);
+        server.createContext("/static/", this::staticFile).setAuthenticator(auth);
+        server.createContext("/api/state", this::apiState).setAuthenticator(auth);
+        server.createContext("/api/events", this::apiEvents).setAuthenticator(auth);
         server.start();
 
         reader = new DashboardFeed(kafkaClient, config, state);
@@ -93,11 +97,16 @@ public final class Dashboard implements AutoCloseable {
      * Starts a dashboard: listens on {@code config.host():config.port()} (0: a free port), reads the topics of
      * {@code config} with the Kafka client settings {@code kafkaClient} (bootstrap.servers, schema.registry.url and
      * any security settings), and reads {@code metrics} every {@code config.metricsInterval()}. Closing it closes
-     * the metrics source too.
+     * the metrics source too. Serves anyone who reaches it; see the overload with an {@link HttpAuth}.
      */
     public static Dashboard start(DashboardConfig config, Properties kafkaClient, MetricsSource metrics) {
+        return start(config, kafkaClient, metrics, HttpAuth.none());
+    }
+
+    /** As {@link #start(DashboardConfig, Properties, MetricsSource)}, serving only the clients {@code auth} admits. */
+    public static Dashboard start(DashboardConfig config, Properties kafkaClient, MetricsSource metrics, HttpAuth auth) {
         try {
-            return new Dashboard(config, kafkaClient, metrics);
+            return new Dashboard(config, kafkaClient, metrics, auth);
         } catch (RuntimeException e) {
             metrics.close();
             throw e;
@@ -112,6 +121,11 @@ public final class Dashboard implements AutoCloseable {
 
     public int port() {
         return server.getAddress().getPort();
+    }
+
+    /** The address it listens on. */
+    public InetSocketAddress address() {
+        return server.getAddress();
     }
 
     /** The state as {@code /api/state} serves it. */

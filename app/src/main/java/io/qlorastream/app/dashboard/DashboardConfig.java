@@ -8,7 +8,7 @@ import java.util.Map;
 
 /**
  * Where the dashboard listens, which topics it reads, how much it keeps and how often it reads the metrics.
- * {@link #defaults()} has the contract's topic names, port 8080 on every interface.
+ * {@link #defaults()} has the contract's topic names, port 8080 on the loopback interface.
  */
 public record DashboardConfig(String host, int port, String snapshotsTopic, String evaluationsTopic, String releasesTopic,
                               String releaseLogTopic, int perAdapter, int maxAdapters, Duration metricsInterval) {
@@ -21,8 +21,11 @@ public record DashboardConfig(String host, int port, String snapshotsTopic, Stri
         }
     }
 
+    /** Loopback unless a deployment says otherwise: the page shows adapters, topics and brokers. */
+    public static final String DEFAULT_HOST = "127.0.0.1";
+
     public static DashboardConfig defaults() {
-        return new DashboardConfig("0.0.0.0", 8080, Topic.ADAPTER_SNAPSHOTS.defaultName(), Topic.ADAPTER_EVALUATIONS.defaultName(),
+        return new DashboardConfig(DEFAULT_HOST, 8080, Topic.ADAPTER_SNAPSHOTS.defaultName(), Topic.ADAPTER_EVALUATIONS.defaultName(),
                 Topic.ADAPTER_RELEASES.defaultName(), Topic.ADAPTER_RELEASE_LOG.defaultName(), 1000, 500, Duration.ofSeconds(5));
     }
 

@@ -49,14 +49,22 @@ public interface MetricsSource extends AutoCloseable {
 
     /** Scrapes each {@code /metrics} URL on every read (each with {@code timeout}); their samples are summed by the page. */
     static MetricsSource scrape(List<URI> urls, Duration timeout) {
+        return scrape(urls, timeout, null);
+    }
+
+    /** As {@link #scrape(List, Duration)}, sending {@code authorization} (null: none) as the Authorization header. */
+    static MetricsSource scrape(List<URI> urls, Duration timeout, String authorization) {
         HttpClient http = HttpClient.newBuilder().connectTimeout(timeout).build();
         return () -> {
             List<PrometheusText.Sample> samples = new ArrayList<>();
             List<SourceStatus> sources = new ArrayList<>();
             for (URI url : urls) {
                 try {
-                    HttpResponse<String> r = http.send(HttpRequest.newBuilder(url).timeout(timeout).GET().build(),
-                            HttpResponse.BodyHandlers.ofString());
+                    HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(timeout).GET();
+                    if (authorization != null) {
+                        request.header("Authorization", authorization);
+                    }
+                    HttpResponse<String> r = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
                     if (r.statusCode() != 200) {
                         sources.add(new SourceStatus(url.toString(), false, "HTTP " + r.statusCode()));
                         continue;

@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.qlorastream.app.http.HttpAuth;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -26,7 +27,8 @@ import java.util.concurrent.Executors;
  * reaches the scrape), with the JVM's own metrics and a common {@code service} tag. Start it before the service:
  * a plain counter's increments made while the global registry has no registry are not kept (function counters and
  * gauges read their source at scrape time, so those are). Served by the JDK's HTTP server:
- * a scrape is one small GET, nothing a web framework would add to.
+ * a scrape is one small GET, nothing a web framework would add to. With an {@link HttpAuth} that requires
+ * credentials, a scrape without them is a 401 (Prometheus sends them with {@code authorization} or {@code basic_auth}).
  */
 public final class MetricsEndpoint implements AutoCloseable {
     /** The exposition format Prometheus scrapes as text. */
@@ -44,8 +46,13 @@ public final class MetricsEndpoint implements AutoCloseable {
         this.gc = gc;
     }
 
-    /** Serves on {@code host:port} (port 0: a free one); throws with the port named when it cannot bind. */
+    /** Serves on {@code host:port} (port 0: a free one) to anyone; throws with the port named when it cannot bind. */
     public static MetricsEndpoint start(String service, String host, int port) {
+        return start(service, host, port, HttpAuth.none());
+    }
+
+    /** Serves on {@code host:port} (port 0: a free one) to the clients {@code auth} admits. */
+    public static MetricsEndpoint start(String service, String host, int port, HttpAuth auth) {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         registry.config().commonTags("service", service);
         new JvmMemoryMetrics().bindTo(registry);
@@ -73,7 +80,7 @@ public final class MetricsEndpoint implements AutoCloseable {
             return t;
         });
         server.setExecutor(executor);
-        server.createContext("/metrics", exchange -> scrape(registry, exchange));
+        server.createContext("/metrics", exchange -> scrape(registry, exchange)).setAuthenticator(auth);
         server.start();
         Metrics.addRegistry(registry);
         return new MetricsEndpoint(registry, server, executor, gc);
@@ -102,6 +109,11 @@ public final class MetricsEndpoint implements AutoCloseable {
     /** The port it listens on (the chosen one when started with 0). */
     public int port() {
         return server.getAddress().getPort();
+    }
+
+    /** The address it listens on. */
+    public InetSocketAddress address() {
+        return server.getAddress();
     }
 
     /** The text a scrape would return now. */

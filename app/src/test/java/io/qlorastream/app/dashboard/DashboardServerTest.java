@@ -120,7 +120,7 @@ class DashboardServerTest {
             int code = QloraStream.commandLine().setErr(new PrintWriter(err))
                     .execute("dashboard", "--port", String.valueOf(port), "--bootstrap-servers", "127.0.0.1:" + closedPort());
             assertThat(code).isEqualTo(1);
-            assertThat(err.toString().strip()).isEqualTo("qlora-stream dashboard: --port: cannot listen on 0.0.0.0:" + port + " (Address already in use)");
+            assertThat(err.toString().strip()).isEqualTo("qlora-stream dashboard: --port: cannot listen on 127.0.0.1:" + port + " (Address already in use)");
         }
     }
 }

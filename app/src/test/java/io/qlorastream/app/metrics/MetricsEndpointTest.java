@@ -12,7 +12,16 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import io.qlorastream.app.http.HttpAuth;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 /** The scrape endpoint over real HTTP: what the services put on the global registry is what Prometheus reads. */
 class MetricsEndpointTest {
@@ -46,6 +55,67 @@ class MetricsEndpointTest {
         } finally {
             Metrics.globalRegistry.remove(early);
         }
+    }
+
+    private HttpResponse<String> scrapeWith(int port, String authorization) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"));
+        if (authorization != null) {
+            b.header("Authorization", authorization);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Command(name = "probe")
+    static final class Probe implements Runnable {
+        @Mixin
+        MetricsOptions metrics;
+
+        @Override
+        public void run() {
+        }
+    }
+
+    private static MetricsOptions options(String... args) {
+        Probe probe = new Probe();
+        new CommandLine(probe).parseArgs(args);
+        return probe.metrics;
+    }
+
+    @Test
+    void theDefaultBindIsLoopback() throws Exception {
+        try (MetricsEndpoint endpoint = options("--metrics-port", "0").start("unit", new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))) {
+            assertThat(endpoint.address().getAddress().getHostAddress()).isEqualTo("127.0.0.1");
+            assertThat(scrapeWith(endpoint.port(), null).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aBearerTokenOrBasicAuthGuardsTheScrape(@TempDir Path tmp) throws Exception {
+        String token = "metrics-token-0123456789";
+        Path tokenFile = Files.writeString(tmp.resolve("token"), token + "\n");
+        Path users = Files.writeString(tmp.resolve("users"), "prometheus:scrape-me\n");
+        java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
+        try (MetricsEndpoint endpoint = options("--metrics-port", "0", "--metrics-auth-token-file", tokenFile.toString(),
+                "--metrics-basic-auth-file", users.toString()).start("unit", new java.io.PrintStream(said, true, StandardCharsets.UTF_8))) {
+            int port = endpoint.port();
+            HttpResponse<String> none = scrapeWith(port, null);
+            assertThat(none.statusCode()).isEqualTo(401);
+            assertThat(none.headers().allValues("WWW-Authenticate")).hasSize(2);
+            assertThat(scrapeWith(port, "Bearer " + token.substring(1)).statusCode()).isEqualTo(401);
+            assertThat(scrapeWith(port, basic("prometheus:scrape-m")).statusCode()).isEqualTo(401);
+            HttpResponse<String> bearer = scrapeWith(port, "Bearer " + token);
+            assertThat(bearer.statusCode()).isEqualTo(200);
+            assertThat(bearer.body()).contains("jvm_memory_used_bytes{");
+            assertThat(scrapeWith(port, basic("prometheus:scrape-me")).statusCode()).isEqualTo(200);
+            // what a client of these files sends is admitted
+            assertThat(scrapeWith(port, HttpAuth.clientHeader("t", null, "b", users)).statusCode()).isEqualTo(200);
+            assertThat(scrapeWith(port, HttpAuth.clientHeader("t", tokenFile, "b", null)).statusCode()).isEqualTo(200);
+        }
+        assertThat(said.toString(StandardCharsets.UTF_8)).contains("bearer token or basic auth (1 user)").doesNotContain(token).doesNotContain("scrape-me");
+    }
+
+    private static String basic(String userPassword) {
+        return "Basic " + Base64.getEncoder().encodeToString(userPassword.getBytes(StandardCharsets.UTF_8));
     }
 
     @Test
