@@ -35,6 +35,7 @@ class ComposeMonitoringTest {
     static final Path PROVIDERS = COMPOSE_DIR.resolve("grafana/provisioning/dashboards/qlora-stream.yml");
     static final Path DASHBOARD = COMPOSE_DIR.resolve("grafana/dashboards/qlora-stream.json");
     static final String METRICS_PORT = LayeredDefaults.envName("metrics-port");
+    static final String METRICS_HOST = LayeredDefaults.envName("metrics-host");
 
     @Test
     void everyServiceServesMetricsAndPrometheusScrapesEachReplicaOnThatPort() throws IOException {
@@ -45,6 +46,9 @@ class ComposeMonitoringTest {
         for (Map.Entry<String, JsonNode> service : ours.entrySet()) {
             String port = environment(service.getValue()).get(METRICS_PORT);
             assertThat(port).as("%s sets %s", service.getKey(), METRICS_PORT).isNotNull();
+            // the endpoint binds loopback by default, which Prometheus in its own container cannot reach
+            assertThat(environment(service.getValue()).get(METRICS_HOST)).as("%s sets %s", service.getKey(), METRICS_HOST)
+                    .isEqualTo("0.0.0.0");
             assertThat(scraped.get(service.getKey())).as("a Prometheus job resolves %s", service.getKey()).isEqualTo(Integer.valueOf(port));
         }
         assertThat(scraped.keySet()).as("Prometheus scrapes only services of ours").isSubsetOf(ours.keySet());
