@@ -62,6 +62,17 @@ public final class Redactor {
         return replace(text, resolve(matches));
     }
 
+    /** A value {@link #redact(String)} replaces: its type and where it is, {@code [start, end)} in the text. */
+    public record Finding(RedactionType type, int start, int end) {
+    }
+
+    /** What {@link #redact(String)} replaces in {@code text}, in text order (overlaps resolved as there). */
+    public List<Finding> findings(String text) {
+        List<Match> matches = new ArrayList<>();
+        new Scan(text, enabled, matches).run();
+        return resolve(matches).stream().map(m -> new Finding(m.type(), m.start(), m.end())).toList();
+    }
+
     // ---------------------------------------------------------------- matches and their resolution
 
     private static final Comparator<Match> PRECEDENCE = Comparator.comparingInt(Match::length).reversed()
