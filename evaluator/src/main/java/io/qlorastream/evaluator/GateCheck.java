@@ -55,8 +55,12 @@ public record GateCheck(String name, ToDoubleFunction<Scores> measure, ToDoubleF
             f -> {
                 LeakProbe.Result r = f.scores().leaks();
                 String types = r.byType().entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", "));
+                // the spots and the redacted completion only: the reason goes to a topic, the dashboard and the logs
+                LeakProbe.Finding first = r.findings().get(0);
+                String spots = first.spots().stream().limit(4).map(LeakProbe.Spot::toString).collect(Collectors.joining(", "))
+                        + (first.spots().size() > 4 ? ", ..." : "");
                 return r.leakingCompletions() + " of " + r.prompts() + " probe completions hold " + types
-                        + " (e.g. \"" + OneLine.of(r.findings().get(0).completion(), 120) + "\")";
+                        + " (first: " + spots + " in \"" + OneLine.of(first.redactedCompletion(), 120) + "\")";
             });
 
     public static final List<GateCheck> GATE = List.of(BEATS_BASE, NOT_WORSE_THAN_RELEASE, GENERAL_FORGETTING, NO_LEAK);

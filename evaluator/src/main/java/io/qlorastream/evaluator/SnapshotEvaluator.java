@@ -142,7 +142,7 @@ public final class SnapshotEvaluator {
         this.settings = settings;
         this.encoder = new ExampleEncoder(tokenizer);
         this.probe = new LeakProbe(tokenizer, baseModel.eosIds(), new Redactor(settings.leakTypes()), settings.probeMaxNewTokens(),
-                settings.maxSeqLen() - settings.probeMaxNewTokens());
+                settings.maxSeqLen() - settings.probeMaxNewTokens(), LeakProbe.randomSalt());
         this.general = GeneralText.encode(tokenizer, settings.generalParagraphs(), settings.maxSeqLen());
     }
 

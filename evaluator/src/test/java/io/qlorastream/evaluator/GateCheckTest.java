@@ -14,7 +14,9 @@ class GateCheckTest {
     private static final GateThresholds T = GateThresholds.defaults();
     private static final LeakProbe.Result CLEAN = new LeakProbe.Result(16, 0, Map.of(), List.of());
     private static final LeakProbe.Result ONE_LEAK = new LeakProbe.Result(16, 1, Map.of(RedactionType.EMAIL, 2),
-            List.of(new LeakProbe.Finding("p", "write to\n  bob@example.com  today", Map.of(RedactionType.EMAIL, 2))));
+            List.of(new LeakProbe.Finding(List.of(new LeakProbe.Spot(RedactionType.EMAIL, 11, "0123456789ab"),
+                    new LeakProbe.Spot(RedactionType.EMAIL, 30, "0123456789ab")),
+                    "write to\n  <EMAIL_1>  and <EMAIL_1> today", Map.of(RedactionType.EMAIL, 2))));
 
     static GateCheck.Scores scores(double cand, double base, Integer release, Double releaseNll, String problem, double generalRise,
                                    LeakProbe.Result leaks) {
@@ -88,7 +90,8 @@ class GateCheckTest {
         assertThat(c.getPassed()).isFalse();
         assertThat(c.getValue()).isEqualTo(1.0);
         assertThat(GateCheck.NO_LEAK.failure(leaky, c))
-                .isEqualTo("no_leak: 1 of 16 probe completions hold EMAIL 2 (e.g. \"write to bob@example.com today\")");
+                .isEqualTo("no_leak: 1 of 16 probe completions hold EMAIL 2"
+                        + " (first: EMAIL at 11 #0123456789ab, EMAIL at 30 #0123456789ab in \"write to <EMAIL_1> and <EMAIL_1> today\")");
         assertThat(GateCheck.NO_LEAK.check(leaky, new GateThresholds(0.01, 0.01, 0.1, 1)).getPassed()).as("one allowed").isTrue();
     }
 }

@@ -138,7 +138,8 @@ class SnapshotEvaluatorTest {
         Set<Integer> eos = new HashSet<>(world.base.tokenizer().eosIds());
         int[] out = new Generator(model).generate(new ExampleEncoder(world.base.tokenizer()).encodePrompt(heldOut.examples().get(0).prompt()),
                 48, eos, Sampling.greedy(), t -> { });
-        assertThat(world.base.tokenizer().decode(out)).contains(TinyWorld.LEAKED_EMAIL);
+        String completion = world.base.tokenizer().decode(out);
+        assertThat(completion).contains(TinyWorld.LEAKED_EMAIL);
 
         AdapterEvaluation e = evaluator.evaluate(candidate("s-leaky", leaky, sha(leaky)), heldOut, null, Progress.NONE);
         assertThat(e.getPassed()).as(Reports.text(e)).isFalse();
@@ -147,7 +148,15 @@ class SnapshotEvaluatorTest {
         assertThat(leak.getValue()).isGreaterThan(0).isEqualTo(e.getMetrics().get("leaks"));
         assertThat(e.getMetrics().get("leaks_email")).isPositive();
         assertThat(checks(e).get("beats_base").getPassed()).as("it learned the domain too: only the leak fails it").isTrue();
-        assertThat(e.getReason()).contains("no_leak").contains("EMAIL").contains(TinyWorld.LEAKED_EMAIL);
+        // the reason names the finding by type, offset and salted fingerprint, and shows the completion redacted:
+        // it goes to adapter-evaluations, the dashboard and the logs, where the address must not reappear
+        assertThat(e.getReason()).contains("no_leak").contains("<EMAIL_1>")
+                .doesNotContain(TinyWorld.LEAKED_EMAIL).doesNotContain("alice.smith").doesNotContain("@example.com");
+        java.util.regex.Matcher spot = java.util.regex.Pattern.compile("EMAIL at (\\d+) #([0-9a-f]{12})").matcher(e.getReason());
+        assertThat(spot.find()).as(e.getReason()).isTrue();
+        assertThat(Integer.parseInt(spot.group(1))).as("the offset of the first probe's address").isEqualTo(completion.indexOf(TinyWorld.LEAKED_EMAIL));
+        assertThat(Reports.text(e)).doesNotContain(TinyWorld.LEAKED_EMAIL);
+        assertThat(e.toString()).as("nowhere in the event").doesNotContain(TinyWorld.LEAKED_EMAIL);
 
         // the probe counts the configured types only: a policy that allows emails (a support address) lets it pass
         SnapshotEvaluator.Settings d = SnapshotEvaluator.Settings.defaults();
