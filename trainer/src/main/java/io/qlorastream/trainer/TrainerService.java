@@ -3,6 +3,7 @@ package io.qlorastream.trainer;
 import io.qlorastream.engine.train.StepTrainer;
 import io.qlorastream.schemas.kafka.Consumers;
 import io.qlorastream.schemas.OneLine;
+import io.qlorastream.redact.Redactor;
 import io.qlorastream.store.AdapterStore;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -51,6 +52,7 @@ import java.util.concurrent.TimeUnit;
 public final class TrainerService implements Runnable, AutoCloseable {
     public static final String HEADER_REASON = "trainer.error.reason";
     public static final String HEADER_DETAIL = "trainer.error.detail";
+    private static final Redactor DETAIL_REDACTOR = new Redactor();
     public static final String HEADER_TOPIC = "trainer.error.topic";
     public static final String HEADER_PARTITION = "trainer.error.partition";
     public static final String HEADER_OFFSET = "trainer.error.offset";
@@ -305,7 +307,9 @@ public final class TrainerService implements Runnable, AutoCloseable {
         ps.dirty = false;
     }
 
-    private void deadLetter(ConsumerRecord<byte[], byte[]> r, String reason, String detail) {
+    private void deadLetter(ConsumerRecord<byte[], byte[]> r, String reason, String rawDetail) {
+        // an exception's message can quote the example's text; the header and the log line must not repeat a secret
+        String detail = DETAIL_REDACTOR.redact(rawDetail).text();
         RecordHeaders h = new RecordHeaders();
         h.add(HEADER_REASON, reason.getBytes(StandardCharsets.UTF_8));
         h.add(HEADER_DETAIL, detail.getBytes(StandardCharsets.UTF_8));

@@ -2,6 +2,7 @@ package io.qlorastream.app.demo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.qlorastream.redact.Redactor;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,6 +28,8 @@ public final class DemoReport {
     }
 
     public static final String REPORT = "report.md";
+    /** Completions are the model's own text: shown redacted, as the evaluator's leak probe reports them. */
+    private static final Redactor REDACTOR = new Redactor();
     public static final String EVALUATIONS_CSV = "evaluations.csv";
     public static final String RELEASES_CSV = "releases.csv";
     public static final String SUMMARY_JSON = "summary.json";
@@ -184,7 +187,8 @@ public final class DemoReport {
                     .append(fence(smp.prompt())).append("\nReference response:\n\n").append(fence(smp.reference()))
                     .append("\nGreedy completions (").append(Demo.SAMPLE_TOKENS).append(" tokens at most) of the same prompt:\n\n")
                     .append("| base model | with `").append(smp.adapter()).append("` v").append(smp.version()).append(" |\n|---|---|\n")
-                    .append("| ").append(code(smp.base())).append(" | ").append(code(smp.adapted())).append(" |\n\n");
+                    .append("| ").append(code(REDACTOR.redact(smp.base()).text())).append(" | ")
+                    .append(code(REDACTOR.redact(smp.adapted()).text())).append(" |\n\n");
         }
         return b.toString();
     }

@@ -63,4 +63,14 @@ class DemoReportTest {
         assertThat(md).contains("| `}}}}` | `We refunded \\| it.` |"); // a pipe in a completion does not break the table
         assertThat(md).contains("```text\nProduct: Billing\nSubject: refund\n```");
     }
+
+    @Test
+    void aCompletionThatLeaksIsShownRedacted(@TempDir Path dir) throws Exception {
+        Path report = dir.resolve("report");
+        DemoReport.write(report, DemoFixtures.state().view(), DemoFixtures.ADAPTERS,
+                List.of(new DemoReport.Sample("support", 1, "Subject: refund", "We refunded it.", "write to ops",
+                        "write to alice.smith@example.com")), dir.resolve("store"), 1.0, Map.of());
+        String md = Files.readString(report.resolve(DemoReport.REPORT));
+        assertThat(md).contains("| `write to ops` | `write to <EMAIL_1>` |").doesNotContain("alice.smith");
+    }
 }
