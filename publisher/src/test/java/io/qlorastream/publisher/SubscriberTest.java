@@ -11,7 +11,9 @@ import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.publisher.subscriber.AdapterSubscriber;
 import io.qlorastream.publisher.subscriber.ReleaseListener;
-import io.qlorastream.publisher.subscriber.VllmLoraClient;
+import io.qlorastream.publisher.subscriber.Backoff;
+import io.qlorastream.publisher.subscriber.ServingSwitch;
+import io.qlorastream.publisher.subscriber.VllmTarget;
 import io.qlorastream.schemas.junit.EmbeddedSchemaRegistryExtension;
 import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
 import io.qlorastream.store.AdapterStore;
@@ -92,7 +94,7 @@ class SubscriberTest {
             URI vllmUrl = URI.create("http://127.0.0.1:" + vllm.getAddress().getPort());
             try (AdapterSubscriber s = AdapterSubscriber.builder(f.client, local).topic(f.config.releasesTopic())
                     .adapters(List.of("support")).trustedKey(SigningKeys.readPublicKey(f.keyDir.resolve(SigningKeys.PUBLIC_KEY_FILE)))
-                    .listener(ReleaseListener.both(rec, new VllmLoraClient(vllmUrl))).build().start()) {
+                    .listener(ReleaseListener.both(rec, new ServingSwitch(new VllmTarget(vllmUrl), Backoff.defaults()))).build().start()) {
                 assertThat(s.awaitCaughtUp(WAIT)).isTrue();
                 // Of the releases read in one poll only the newest is installed; should the three arrive in two polls,
                 // an older one may be installed first, but the subscriber always ends on v3.
