@@ -100,6 +100,11 @@ final class Fixture implements AutoCloseable {
      * the trainer declares it (the evaluator reads it; the publisher gets what it needs from the evaluation).
      */
     AdapterSnapshot snapshot(String adapter, long seed) throws Exception {
+        return snapshot(adapter, seed, Map.of());
+    }
+
+    /** A snapshot with more files beside the PEFT pair (a GGUF form, say), released with them. */
+    AdapterSnapshot snapshot(String adapter, long seed, Map<String, byte[]> extraFiles) throws Exception {
         String id = "snap-" + seed + "-" + UUID.randomUUID().toString().substring(0, 6);
         Path local = root.resolve("peft-" + id);
         LlamaConfig model = LlamaConfig.read(modelDir);
@@ -110,6 +115,9 @@ final class Fixture implements AutoCloseable {
             a.params[i] += 0.001f * (i % 7); // B non-zero: a trained adapter, not the identity
         }
         PeftAdapter.save(a, local, "tiny-model");
+        for (Map.Entry<String, byte[]> e : extraFiles.entrySet()) {
+            Files.write(local.resolve(e.getKey()), e.getValue());
+        }
         StoredArtifact art = store.put(adapter + "/snapshots/" + id, local);
         AdapterSnapshot s = AdapterSnapshot.newBuilder().setAdapterName(adapter).setSnapshotId(id).setLineageId("lineage-1")
                 .setStep(seed * 10).setExamplesSeen(seed * 40).setTokensSeen(seed * 4000).setTrainingLoss(2.5)

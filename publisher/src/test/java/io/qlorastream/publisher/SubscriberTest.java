@@ -11,7 +11,13 @@ import io.qlorastream.events.AdapterRelease;
 import io.qlorastream.events.AdapterSnapshot;
 import io.qlorastream.publisher.subscriber.AdapterSubscriber;
 import io.qlorastream.publisher.subscriber.ReleaseListener;
-import io.qlorastream.publisher.subscriber.VllmLoraClient;
+import io.qlorastream.publisher.subscriber.Backoff;
+import io.qlorastream.publisher.subscriber.ServingSwitch;
+import io.qlorastream.publisher.subscriber.LlamaCppTarget;
+import io.qlorastream.publisher.subscriber.RecordingServer;
+import io.qlorastream.publisher.subscriber.ServingTarget;
+import io.qlorastream.publisher.subscriber.SglangTarget;
+import io.qlorastream.publisher.subscriber.VllmTarget;
 import io.qlorastream.schemas.junit.EmbeddedSchemaRegistryExtension;
 import io.qlorastream.schemas.registry.server.EmbeddedSchemaRegistry;
 import io.qlorastream.store.AdapterStore;
@@ -31,6 +37,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -92,7 +100,7 @@ class SubscriberTest {
             URI vllmUrl = URI.create("http://127.0.0.1:" + vllm.getAddress().getPort());
             try (AdapterSubscriber s = AdapterSubscriber.builder(f.client, local).topic(f.config.releasesTopic())
                     .adapters(List.of("support")).trustedKey(SigningKeys.readPublicKey(f.keyDir.resolve(SigningKeys.PUBLIC_KEY_FILE)))
-                    .listener(ReleaseListener.both(rec, new VllmLoraClient(vllmUrl))).build().start()) {
+                    .listener(ReleaseListener.both(rec, new ServingSwitch(new VllmTarget(vllmUrl), Backoff.defaults()))).build().start()) {
                 assertThat(s.awaitCaughtUp(WAIT)).isTrue();
                 // Of the releases read in one poll only the newest is installed; should the three arrive in two polls,
                 // an older one may be installed first, but the subscriber always ends on v3.
@@ -227,6 +235,111 @@ class SubscriberTest {
                 awaitTrue(() -> rec.events().contains("installed support v1 (replaced null)"));
                 assertThat(Files.readSymbolicLink(local.resolve("support/current"))).isEqualTo(Path.of("v1"));
             }
+        }
+    }
+
+    @Test
+    void everyServingTargetFollowsReleasesRefusesATamperedOneAndFollowsARollback(EmbeddedKafkaBroker broker, EmbeddedSchemaRegistry registry,
+                                                                                 @TempDir Path dir) throws Exception {
+        Map<String, byte[]> gguf = Map.of(LlamaCppTarget.GGUF_FILE, "GGUF-form-of-the-adapter".getBytes(StandardCharsets.UTF_8));
+        Path hookLog = dir.resolve("llamacpp-restarts.log");
+        Path local = dir.resolve("serving");
+        Backoff fast = new Backoff(4, Duration.ofMillis(50), Duration.ofMillis(200));
+        try (Fixture f = new Fixture(dir, broker.bootstrapServers(), registry.url());
+             Publisher p = f.publisher(new ArrayList<>());
+             RecordingServer vllm = new RecordingServer(RecordingServer.Kind.VLLM);
+             RecordingServer vllmStable = new RecordingServer(RecordingServer.Kind.VLLM);
+             RecordingServer sglang = new RecordingServer(RecordingServer.Kind.SGLANG)) {
+            f.sendEvaluation(f.evaluation(f.snapshot("support", 1, gguf), true, null, 1.8, 0));
+            f.awaitLog(1, WAIT);
+            Map<String, ServingTarget> targets = Map.of(
+                    "vllm", new VllmTarget(vllm.url()),
+                    "vllm-stable", new VllmTarget(vllmStable.url(), "support", "served-base", local.resolve("vllm-stable/.lora-resolver")),
+                    "sglang", new SglangTarget(sglang.url()),
+                    "llamacpp", new LlamaCppTarget("echo \"$QLORA_ADAPTER_VERSION $QLORA_ADAPTER_GGUF\" >> '" + hookLog + "'"),
+                    "dir", ServingTarget.directoryOnly());
+            Map<String, Recorder> recorders = new java.util.TreeMap<>();
+            List<AutoCloseable> open = new ArrayList<>();
+            SigningKeys keys = SigningKeys.load(f.keyDir);
+            try {
+                for (Map.Entry<String, ServingTarget> t : targets.entrySet()) {
+                    Recorder rec = new Recorder();
+                    recorders.put(t.getKey(), rec);
+                    ServingSwitch serving = new ServingSwitch(t.getValue(), fast, (r, o, d) -> {
+                        synchronized (rec) {
+                            rec.events.add(t.getKey() + " " + o + " v" + r.getVersion());
+                        }
+                    });
+                    open.add(serving);
+                    open.add(AdapterSubscriber.builder(f.client, local.resolve(t.getKey())).topic(f.config.releasesTopic())
+                            .adapters(List.of("support")).trustedKey(keys.publicKey())
+                            .listener(ReleaseListener.both(rec, serving)).build().start());
+                }
+                // What each server serves now, as one line per target.
+                Supplier<List<String>> served = () -> List.of(
+                        "vllm " + vllm.loaded().keySet(),
+                        "vllm-stable " + vllmStable.loaded().values().stream().map(v -> Path.of(v).getFileName().toString()).toList(),
+                        "sglang " + sglang.loaded().keySet(),
+                        "llamacpp " + lastHookVersion(hookLog),
+                        "dir " + currentOf(local.resolve("dir/support")));
+                List<String> v1 = List.of("vllm [support-v1]", "vllm-stable [support-v1]", "sglang [support-v1]", "llamacpp 1", "dir v1");
+                awaitTrue(() -> served.get().equals(v1));
+                assertThat(vllmStable.loaded()).containsOnlyKeys("support");
+                assertThat(Files.readString(local.resolve("vllm-stable/.lora-resolver/support/adapter_config.json"))).contains("served-base");
+                assertThat(Files.readAllLines(hookLog)).containsExactly("1 " + local.resolve("llamacpp/support/v1/adapter.gguf").toAbsolutePath());
+
+                // A tampered release: every subscriber refuses it, nothing is sent to any server, v1 stays served.
+                AdapterRelease tampered = signedRelease(f, keys, 50);
+                Path weights = Path.of(URI.create(tampered.getArtifactUri())).resolve("adapter_model.safetensors");
+                byte[] bytes = Files.readAllBytes(weights);
+                bytes[bytes.length - 1] ^= 1;
+                Files.write(weights, bytes, StandardOpenOption.TRUNCATE_EXISTING);
+                List<Integer> callsBefore = List.of(vllm.calls().size(), vllmStable.calls().size(), sglang.calls().size());
+                f.send(f.config.releasesTopic(), "support", tampered);
+                for (Map.Entry<String, Recorder> r : recorders.entrySet()) {
+                    awaitTrue(() -> r.getValue().events().stream().anyMatch(e -> e.startsWith("refused support v50: fetching")));
+                    awaitTrue(() -> r.getValue().events().contains(r.getKey() + " REFUSED v50"));
+                }
+                assertThat(served.get()).isEqualTo(v1);
+                assertThat(List.of(vllm.calls().size(), vllmStable.calls().size(), sglang.calls().size())).isEqualTo(callsBefore);
+
+                // The next good release reaches every target; the old version is unloaded only after the new one loaded.
+                f.sendEvaluation(f.evaluation(f.snapshot("support", 2, gguf), true, 1, 1.5, 1.8));
+                List<String> v2 = List.of("vllm [support-v2]", "vllm-stable [support-v2]", "sglang [support-v2]", "llamacpp 2", "dir v2");
+                awaitTrue(() -> served.get().equals(v2));
+                assertThat(vllm.calls().subList(vllm.calls().size() - 2, vllm.calls().size()))
+                        .extracting(c -> c.substring(0, c.indexOf(' '))).containsExactly("/v1/load_lora_adapter", "/v1/unload_lora_adapter");
+
+                // A rollback is followed by all of them.
+                Rollback.rollback(f.client, f.config.releasesTopic(), f.config.releaseLogTopic(), "support", null, keys, Clock.systemUTC());
+                awaitTrue(() -> served.get().equals(v1));
+                for (Map.Entry<String, Recorder> r : recorders.entrySet()) {
+                    awaitTrue(() -> r.getValue().events().contains(r.getKey() + " SWITCHED v1")
+                            && r.getValue().events().lastIndexOf(r.getKey() + " SWITCHED v1") > r.getValue().events().indexOf(r.getKey() + " SWITCHED v2"));
+                    assertThat(r.getValue().events()).as(r.getKey()).noneMatch(e -> e.contains(" FAILED ") || e.contains(" UNSUPPORTED "));
+                }
+            } finally {
+                for (int i = open.size() - 1; i >= 0; i--) {
+                    open.get(i).close();
+                }
+            }
+        }
+    }
+
+    private static String lastHookVersion(Path log) {
+        try {
+            List<String> lines = Files.exists(log) ? Files.readAllLines(log) : List.of();
+            return lines.isEmpty() ? "none" : lines.get(lines.size() - 1).split(" ")[0];
+        } catch (java.io.IOException e) {
+            return "unreadable";
+        }
+    }
+
+    private static String currentOf(Path adapterDir) {
+        try {
+            return Files.readSymbolicLink(adapterDir.resolve("current")).toString();
+        } catch (java.io.IOException e) {
+            return "none";
         }
     }
 
