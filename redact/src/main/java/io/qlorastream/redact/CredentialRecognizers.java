@@ -144,8 +144,8 @@ final class CredentialRecognizers {
         boolean partDigit = false;
         for (int i = 0; i < n; i++) {
             char c = v.charAt(i);
-            if (c >= 128 || !TOKEN68[c] && c != '=') {
-                return false;
+            if (c >= 128 || !TOKEN68[c] && !(c == '=' && i >= n - 2)) {
+                return false; // '=' only as base64 padding: key=value is an assignment, not a value
             }
             if (c == '-' || c == '.' || c == '_') {
                 partLetter = false;
@@ -159,7 +159,29 @@ final class CredentialRecognizers {
             partDigit |= isDigit(c);
             mixedPart |= partLetter && partDigit;
         }
-        return upper && lower && digit && mixedPart && entropy(v) >= 3.5 && !isBase64OfText(v);
+        return upper && lower && digit && mixedPart && !isIdentifier(v) && entropy(v) >= 3.5 && !isBase64OfText(v);
+    }
+
+    /**
+     * A code identifier (OAuth2TokenValidator, TokenRefreshHandlerV2Impl): at most two digits and long runs of one
+     * character class (a capital starting a word continues it), where random strings change class every two
+     * characters or so.
+     */
+    private static boolean isIdentifier(String v) {
+        int digits = 0;
+        int runs = 1;
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            digits += isDigit(c) ? 1 : 0;
+            if (i > 0 && charClass(c) != charClass(v.charAt(i - 1)) && !(isUpper(v.charAt(i - 1)) && charClass(c) == 1)) {
+                runs++;
+            }
+        }
+        return digits <= 2 && v.length() >= 4 * runs;
+    }
+
+    private static int charClass(char c) {
+        return isUpper(c) ? 0 : c >= 'a' && c <= 'z' ? 1 : isDigit(c) ? 2 : 3;
     }
 
     private static boolean isBase64OfText(String v) {
@@ -283,8 +305,11 @@ final class CredentialRecognizers {
         return -1;
     }
 
-    /** {@code user:pass@host} without a scheme (a URL with one is the URL recognizer's): the password only. */
-    static void userPassword(Scan t, int at) {
+    /**
+     * {@code user:pass@host} without a scheme (a URL with one is the URL recognizer's): the password only. True
+     * when found: then the '@' starts no email address.
+     */
+    static boolean userPassword(Scan t, int at) {
         String s = t.s;
         int start = at;
         int limit = Math.max(0, at - 128);
@@ -296,17 +321,17 @@ final class CredentialRecognizers {
             colon++;
         }
         if (colon == at || colon >= at - 1 || colon == start || s.startsWith("//", colon + 1)) {
-            return;
+            return false;
         }
         for (int k = start; k < colon; k++) {
             char c = s.charAt(k);
             if (!isAlnum(c) && c != '_' && c != '.' && c != '-') {
-                return;
+                return false;
             }
         }
         String user = s.substring(start, colon).toLowerCase(Locale.ROOT);
         if (Set.of("mailto", "to", "from", "cc", "bcc", "email", "mail", "reply-to").contains(user)) {
-            return;
+            return false;
         }
         int h = at + 1;
         while (h < t.n && (isAlnum(s.charAt(h)) || s.charAt(h) == '.' || s.charAt(h) == '-')) {
@@ -314,9 +339,10 @@ final class CredentialRecognizers {
         }
         String host = s.substring(at + 1, h);
         if (!(host.contains(".") || host.equals("localhost") || h < t.n && s.charAt(h) == ':')) {
-            return;
+            return false;
         }
         t.add(colon + 1, at, RedactionType.PASSWORD, s.substring(colon + 1, at));
+        return true;
     }
 
     // ---------------------------------------------------------------- prose
@@ -582,6 +608,9 @@ final class CredentialRecognizers {
             int ve = e;
             while (ve > p && ".:".indexOf(s.charAt(ve - 1)) >= 0) {
                 ve--;
+            }
+            if (ve < e && s.charAt(e - 1) == '.' && ve - p < 16) {
+                return; // the sentence ended
             }
             if (ve - p >= 16) {
                 String v = s.substring(p, ve);

@@ -48,8 +48,9 @@ final class Scan {
             int next = -1;
             switch (c) {
                 case '@' -> {
-                    NetworkRecognizers.email(this, i);
-                    CredentialRecognizers.userPassword(this, i);
+                    if (!CredentialRecognizers.userPassword(this, i)) {
+                        NetworkRecognizers.email(this, i);
+                    }
                 }
                 case ':' -> {
                     if (i + 2 < n && s.charAt(i + 1) == '/' && s.charAt(i + 2) == '/') {
