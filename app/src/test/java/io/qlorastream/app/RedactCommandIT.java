@@ -75,11 +75,11 @@ class RedactCommandIT {
 
         JsonNode second = objects.get(1);
         assertThat(fieldNames(second.get("redactions"))).containsExactlyInAnyOrder("URL_CREDENTIALS", "SLACK_WEBHOOK", "JWT",
-                "AWS_ACCESS_KEY", "GITHUB_TOKEN", "SLACK_TOKEN", "STRIPE_KEY", "GOOGLE_API_KEY", "SECRET", "ACCOUNT_ID",
+                "AWS_ACCESS_KEY", "GITHUB_TOKEN", "SLACK_TOKEN", "STRIPE_KEY", "GOOGLE_API_KEY", "PASSWORD", "SECRET", "ACCOUNT_ID",
                 "IP_ADDRESS");
         assertThat(second.get("redactions").get("IP_ADDRESS").asInt()).isEqualTo(2);
-        assertThat(second.get("redactions").get("SECRET").asInt()).isEqualTo(2);
-        assertThat(second.get("text").asText()).contains("Authorization: Bearer <JWT_1>", "password=<SECRET_1>");
+        assertThat(second.get("redactions").get("SECRET").asInt()).isEqualTo(1);
+        assertThat(second.get("text").asText()).contains("Authorization: Bearer <JWT_1>", "password=<PASSWORD_1>");
 
         assertThat(objects.get(2).get("text").asText()).isEqualTo("key:\n<PRIVATE_KEY_1>\nend");
         assertThat(objects.get(3).get("text").asText()).isEqualTo(JSON.readTree(lines.get(3)).get("text").asText());

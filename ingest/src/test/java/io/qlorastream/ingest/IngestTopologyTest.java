@@ -162,7 +162,7 @@ class IngestTopologyTest {
         assertThat(r.value().getSplit()).isEqualTo(Split.EVAL);
         assertThat(r.value().getExampleId()).isEqualTo("review/R-1");
         assertThat(r.value().getPrompt()).startsWith("Repository: acme/payments\nFile: src/Pay.java\nLanguage: java\n\n@@");
-        assertThat(r.value().getResponse()).isEqualTo("Rename total to totalCents, and the password=<SECRET_1> must go.");
+        assertThat(r.value().getResponse()).isEqualTo("Rename total to totalCents, and the password=<PASSWORD_1> must go.");
         assertThat(metrics.get("examples.eval")).isEqualTo(1);
     }
 

@@ -31,7 +31,11 @@ public final class RedactionBenchmark {
 
     /** Redacts about {@code totalBytes} of generated text (after as much again of warm-up) and times it. */
     public static Result run(long totalBytes, long seed) {
-        List<String> corpus = corpus(seed, 2_000);
+        return run(corpus(seed, 2_000), totalBytes);
+    }
+
+    /** Redacts the given texts over and over, about {@code totalBytes} in all after as much of warm-up, and times it. */
+    public static Result run(List<String> corpus, long totalBytes) {
         long corpusBytes = 0;
         for (String t : corpus) {
             corpusBytes += t.getBytes(StandardCharsets.UTF_8).length;

@@ -38,12 +38,20 @@ final class Scan {
             char c = s.charAt(i);
             if (c < 128 && WORD[c]) {
                 // only word starts reach here: the rest of each word is skipped below
-                i = Math.max(wordStart(i), wordEnd(i));
+                int end = wordEnd(i);
+                if (!isDigit(c)) {
+                    CredentialRecognizers.word(this, i, end);
+                }
+                i = Math.max(wordStart(i), end);
                 continue;
             }
             int next = -1;
             switch (c) {
-                case '@' -> NetworkRecognizers.email(this, i);
+                case '@' -> {
+                    if (!CredentialRecognizers.userPassword(this, i)) {
+                        NetworkRecognizers.email(this, i);
+                    }
+                }
                 case ':' -> {
                     if (i + 2 < n && s.charAt(i + 1) == '/' && s.charAt(i + 2) == '/') {
                         next = NetworkRecognizers.url(this, i);
@@ -58,6 +66,8 @@ final class Scan {
                 case '-' -> {
                     if (s.startsWith("-----BEGIN ", i)) {
                         next = SecretRecognizers.pem(this, i);
+                    } else {
+                        CredentialRecognizers.flag(this, i);
                     }
                 }
                 case '+' -> {

@@ -43,7 +43,11 @@ final class SecretRecognizers {
         return end;
     }
 
-    /** {@code password=...}, {@code "api_key": "..."}, {@code token: ...}; {@code op} is the '=' or ':'. */
+    /**
+     * {@code password=...}, {@code "api_key": "..."}, {@code token: ...}, {@code Password=...;} in a connection
+     * string; {@code op} is the '=' or ':'. The key's words say the type ({@link CredentialRecognizers#keyType});
+     * a key that only mentions "key" or "auth" needs a random-looking value.
+     */
     static void assignment(Scan t, int op) {
         String s = t.s;
         int n = t.n;
@@ -59,6 +63,7 @@ final class SecretRecognizers {
         while (k > 0 && op - k < 3 && (s.charAt(k - 1) == ' ' || s.charAt(k - 1) == '\t')) {
             k--;
         }
+        boolean spaced = k < op;
         if (k > 0 && isQuote(s.charAt(k - 1))) {
             k--;
         }
@@ -66,7 +71,12 @@ final class SecretRecognizers {
         while (k > 0 && keyEnd - k < 64 && isKeyChar(s.charAt(k - 1))) {
             k--;
         }
-        if (k == keyEnd || !isSecretKey(s.substring(k, keyEnd).toLowerCase(Locale.ROOT))) {
+        if (k == keyEnd) {
+            return;
+        }
+        boolean[] generic = new boolean[1];
+        RedactionType type = CredentialRecognizers.keyType(s, k, keyEnd, generic);
+        if (type == null) {
             return;
         }
         String key = s.substring(k, keyEnd).toLowerCase(Locale.ROOT);
@@ -74,6 +84,7 @@ final class SecretRecognizers {
         while (v < n && v - op < 8 && (s.charAt(v) == ' ' || s.charAt(v) == '\t')) {
             v++;
         }
+        spaced |= v > op + 1;
         if (v >= n) {
             return;
         }
@@ -81,14 +92,9 @@ final class SecretRecognizers {
         int ve;
         boolean quoted = isQuote(s.charAt(v));
         if (quoted) {
-            char q = s.charAt(v);
             vs = v + 1;
-            ve = vs;
-            int limit = Math.min(n, vs + 512);
-            while (ve < limit && s.charAt(ve) != q && s.charAt(ve) != '\n') {
-                ve++;
-            }
-            if (ve >= n || s.charAt(ve) != q) {
+            ve = CredentialRecognizers.quotedEnd(s, vs, s.charAt(v));
+            if (ve < 0) {
                 return;
             }
         } else {
@@ -109,14 +115,49 @@ final class SecretRecognizers {
             if (ve < n && s.charAt(ve) == '(') {
                 return; // password = readPassword(): code
             }
+            if (ve > vs && isPlaceholderOrCode(s, s.substring(vs, ve), key, false, ve, spaced)) {
+                return;
+            }
+            int token = vs;
+            while (token < n && token - vs < 512 && !Character.isWhitespace(s.charAt(token))) {
+                token++;
+            }
+            if (ve < token && (token == n || s.charAt(token) == '\n' || s.charAt(token) == '\r') && startsLine(s, k)
+                    && s.charAt(token - 1) != ';' && s.charAt(token - 1) != ')') {
+                ve = token; // a config line (.env, YAML, INI): the value is the rest of the line, whatever it holds
+            }
         }
         String value = s.substring(vs, ve);
-        if (value.length() < 4 || isPlaceholderOrCode(s, value, key, quoted, ve)) {
+        if (value.length() < 4 && !(type == RedactionType.PIN && value.length() >= 3)
+                || isPlaceholderOrCode(s, value, key, quoted, ve, spaced)) {
             return;
         }
-        RedactionType type = key.contains("aws") && value.length() == 40 && isBase64(value)
-                ? RedactionType.AWS_SECRET_KEY : RedactionType.SECRET;
+        if (generic[0] && !CredentialRecognizers.looksRandom(value)
+                || type == RedactionType.SESSION_COOKIE && value.length() < 12) {
+            return;
+        }
+        if (key.contains("aws") && value.length() == 40 && isBase64(value)) {
+            type = RedactionType.AWS_SECRET_KEY;
+        }
         t.add(vs, ve, type, value);
+    }
+
+    /** Only indentation, {@code export}, {@code set} or a YAML list dash before {@code k} on its line. */
+    private static boolean startsLine(String s, int k) {
+        int p = k;
+        while (p > 0 && (s.charAt(p - 1) == ' ' || s.charAt(p - 1) == '\t')) {
+            p--;
+        }
+        for (String lead : new String[]{"export", "set", "-"}) {
+            if (p >= lead.length() && s.startsWith(lead, p - lead.length()) && p < k) {
+                p -= lead.length();
+                while (p > 0 && (s.charAt(p - 1) == ' ' || s.charAt(p - 1) == '\t')) {
+                    p--;
+                }
+                break;
+            }
+        }
+        return p == 0 || s.charAt(p - 1) == '\n';
     }
 
     private static int valueEnd(String s, int vs) {
@@ -133,11 +174,14 @@ final class SecretRecognizers {
         return ve;
     }
 
-    private static boolean isPlaceholderOrCode(String s, String value, String key, boolean quoted, int ve) {
+    private static boolean isPlaceholderOrCode(String s, String value, String key, boolean quoted, int ve, boolean spaced) {
         int n = s.length();
         char first = value.charAt(0);
-        if ("<$%{*".indexOf(first) >= 0 || value.chars().allMatch(ch -> ch == first)) {
-            return true; // <REDACTED>, ${TOKEN}, %(pw)s, {{ secret }}, ****, xxxx
+        if ("<%{*".indexOf(first) >= 0 || value.chars().allMatch(ch -> ch == first)) {
+            return true; // <REDACTED>, %(pw)s, {{ secret }}, ****, xxxx
+        }
+        if (first == '$' && value.length() > 1 && (value.charAt(1) == '{' || value.charAt(1) == '(' || isWord(value.charAt(1)))) {
+            return true; // ${TOKEN}, $(cat file), $DB_PASS
         }
         String lower = value.toLowerCase(Locale.ROOT);
         if (NOT_SECRETS.contains(lower)) {
@@ -151,7 +195,7 @@ final class SecretRecognizers {
         }
         boolean identifier = IDENTIFIER.matcher(value).matches();
         String keyTail = key.substring(Math.max(key.lastIndexOf('.'), Math.max(key.lastIndexOf('_'), key.lastIndexOf('-'))) + 1);
-        return identifier && (lower.equals(key) || lower.equals(keyTail) || ve < n && s.charAt(ve) == ';');
+        return identifier && (lower.equals(key) || lower.equals(keyTail) || spaced && ve < n && s.charAt(ve) == ';');
     }
 
     private static boolean isKeyChar(char c) {
@@ -308,11 +352,6 @@ final class SecretRecognizers {
         return k;
     }
 
-    private static final List<String> SECRET_KEY_SUFFIXES = List.of(
-            "password", "passwd", "pwd", "passphrase", "secret", "token", "apikey", "api_key", "api-key",
-            "accesskey", "access_key", "access-key", "secretkey", "secret_key", "secret-key", "privatekey",
-            "private_key", "private-key", "credentials", "authorization", "_pass", "-pass");
-
     private static final Set<String> NOT_SECRETS = Set.of(
             "null", "none", "nil", "true", "false", "undefined", "empty", "string", "str", "bytes", "int", "number",
             "boolean", "bool", "any", "object", "optional", "required", "redacted", "hidden", "masked");
@@ -320,18 +359,6 @@ final class SecretRecognizers {
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z_0-9]*");
     private static final Pattern IDENTIFIER_CHAIN =
             Pattern.compile("[A-Za-z_][A-Za-z_0-9]*(?:\\.[A-Za-z_][A-Za-z_0-9]*)+");
-
-    private static boolean isSecretKey(String key) {
-        if (key.equals("pass")) {
-            return true;
-        }
-        for (String suffix : SECRET_KEY_SUFFIXES) {
-            if (key.endsWith(suffix)) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     private static boolean isBase64(String v) {
         for (int i = 0; i < v.length(); i++) {

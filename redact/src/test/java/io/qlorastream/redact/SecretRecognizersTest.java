@@ -82,10 +82,10 @@ class SecretRecognizersTest {
 
     @Test
     void assignmentsKeepTheKeyAndRedactTheValue() {
-        assertThat(redactor.redact("password=hunter2 and more").text()).isEqualTo("password=<SECRET_1> and more");
+        assertThat(redactor.redact("password=hunter2 and more").text()).isEqualTo("password=<PASSWORD_1> and more");
         assertThat(redactor.redact("{\"api_key\": \"abcd-1234-efgh\", \"user\": \"x\"}").text())
                 .isEqualTo("{\"api_key\": \"<SECRET_1>\", \"user\": \"x\"}");
-        assertThat(redactor.redact("DB_PASSWORD: letmein99\n").text()).isEqualTo("DB_PASSWORD: <SECRET_1>\n");
+        assertThat(redactor.redact("DB_PASSWORD: letmein99\n").text()).isEqualTo("DB_PASSWORD: <PASSWORD_1>\n");
         assertThat(redactor.redact("GET /v1?token=a1b2c3d4e5&page=2").text()).isEqualTo("GET /v1?token=<SECRET_1>&page=2");
         assertThat(redactor.redact("String secret = \"s3cr3t-value\";").text()).isEqualTo("String secret = \"<SECRET_1>\";");
         assertThat(redactor.redact("Authorization: Basic dXNlcjpwYXNzd29yZA==").text())

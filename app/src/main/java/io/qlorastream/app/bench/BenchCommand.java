@@ -12,6 +12,7 @@ import picocli.CommandLine.Spec;
         subcommands = {
                 BenchForwardCommand.class,
                 BenchIngestCommand.class,
+                BenchRedactCommand.class,
                 BenchTrainCommand.class,
         })
 public final class BenchCommand implements Runnable {
