@@ -51,6 +51,13 @@ public final class ModelLoader {
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }
+        // The config parses every supported family; the layers below run the Llama layer only, so a family's extras
+        // (q/k norms, Gemma norms, GELU, partial or long RoPE, NoPE, fused projections, softcap) are refused here
+        // rather than silently ignored. Sliding windows are ignored as before: they change nothing below W tokens.
+        if (!config.plainLlamaLayer()) {
+            throw new IOException(modelDir.resolve("config.json") + ": the engine does not run " + config.architecture()
+                    + " layers yet (it runs the Llama layer: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)");
+        }
         checkQuantizationConfig(modelDir);
         SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(modelDir);
         try {

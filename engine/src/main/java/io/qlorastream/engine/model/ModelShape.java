@@ -14,6 +14,10 @@ import java.util.List;
 public record ModelShape(int hidden, int layers, int heads, int kvHeads, int intermediate, int vocabSize,
                          boolean tieWordEmbeddings, String architecture, boolean attentionBias, boolean mlpBias) {
 
+    /** The architectures whose checkpoints this shape describes (the Llama layer). */
+    public static final List<String> MAKEABLE_ARCHITECTURES =
+            List.of("LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM");
+
     public static final List<String> PRESETS = List.of("tiny", "small", "base", "1b");
 
     public ModelShape {
@@ -27,8 +31,9 @@ public record ModelShape(int hidden, int layers, int heads, int kvHeads, int int
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException("heads " + heads + " is not a multiple of kv heads " + kvHeads);
         }
-        if (!LlamaConfig.SUPPORTED_ARCHITECTURES.contains(architecture)) {
-            throw new IllegalArgumentException("unsupported architecture " + architecture);
+        if (!MAKEABLE_ARCHITECTURES.contains(architecture)) {
+            throw new IllegalArgumentException("unsupported architecture " + architecture + " (supported: "
+                    + String.join(", ", MAKEABLE_ARCHITECTURES) + ")");
         }
     }
 
