@@ -34,7 +34,7 @@ static inline float __fsub_rn(float a, float b) { return a - b; }
 static inline unsigned __float_as_uint(float f) { unsigned u; std::memcpy(&u, &f, 4); return u; }
 static inline float __uint_as_float(unsigned u) { float f; std::memcpy(&f, &u, 4); return f; }
 static inline float __int_as_float(int i) { float f; std::memcpy(&f, &i, 4); return f; }
-using std::exp; using std::log; using std::sqrt; using std::cos; using std::sin; using std::fmaxf;
+using std::exp; using std::log; using std::tanh; using std::sqrt; using std::cos; using std::sin; using std::fmaxf;
 
 #include "adamw.cu"
 #include "attention.cu"
@@ -61,8 +61,8 @@ static double D(int i) { double d; std::memcpy(&d, &slot[i], 8); return d; }
 
 static std::map<std::string, std::function<void()>> kernels = {
     {"adamw_step", [] { adamw_step(P<float>(0), P<float>(1), P<float>(2), P<float>(3), L(4), I(5), F(6), F(7), F(8), F(9), F(10), F(11), F(12)); }},
-    {"causal_softmax_forward", [] { causal_softmax_forward(P<float>(0), P<int>(1), I(2), I(3)); }},
-    {"causal_softmax_backward", [] { causal_softmax_backward(P<float>(0), P<float>(1), I(2), F(3)); }},
+    {"causal_softmax_forward", [] { causal_softmax_forward(P<float>(0), P<int>(1), I(2), I(3), I(4)); }},
+    {"causal_softmax_backward", [] { causal_softmax_backward(P<float>(0), P<float>(1), I(2), F(3), I(4)); }},
     {"f32_to_bf16", [] { f32_to_bf16(P<unsigned short>(0), P<float>(1), L(2)); }},
     {"add_f32", [] { add_f32(P<float>(0), P<float>(1), P<float>(2), L(3)); }},
     {"add_bias_f32", [] { add_bias_f32(P<float>(0), P<float>(1), I(2), L(3)); }},
@@ -77,11 +77,13 @@ static std::map<std::string, std::function<void()>> kernels = {
     {"nf4_dequantize_bf16", [] { nf4_dequantize_bf16(P<unsigned char>(0), P<float>(1), P<float>(2), I(3), L(4), L(5), P<unsigned short>(6)); }},
     {"nf4_dequantize_dq", [] { nf4_dequantize_dq(P<unsigned char>(0), P<unsigned char>(1), P<float>(2), P<float>(3), F(4), I(5), P<float>(6), I(7), L(8), L(9), P<float>(10)); }},
     {"nf4_dequantize_dq_bf16", [] { nf4_dequantize_dq_bf16(P<unsigned char>(0), P<unsigned char>(1), P<float>(2), P<float>(3), F(4), I(5), P<float>(6), I(7), L(8), L(9), P<unsigned short>(10)); }},
-    {"rmsnorm_forward", [] { rmsnorm_forward(P<float>(0), P<float>(1), P<float>(2), P<float>(3), I(4), D(5)); }},
-    {"rmsnorm_backward", [] { rmsnorm_backward(P<float>(0), P<float>(1), P<float>(2), P<float>(3), P<float>(4), I(5)); }},
-    {"rope_rotate", [] { rope_rotate(P<float>(0), P<float>(1), I(2), I(3), I(4), F(5)); }},
+    {"rmsnorm_forward", [] { rmsnorm_forward(P<float>(0), P<float>(1), P<float>(2), P<float>(3), I(4), D(5), F(6)); }},
+    {"rmsnorm_backward", [] { rmsnorm_backward(P<float>(0), P<float>(1), P<float>(2), P<float>(3), P<float>(4), I(5), F(6)); }},
+    {"rope_rotate", [] { rope_rotate(P<float>(0), P<float>(1), I(2), I(3), I(4), F(5), I(6), F(7)); }},
     {"swiglu_forward", [] { swiglu_forward(P<float>(0), P<float>(1), P<float>(2), L(3)); }},
     {"swiglu_backward", [] { swiglu_backward(P<float>(0), P<float>(1), P<float>(2), P<float>(3), P<float>(4), L(5)); }},
+    {"geglu_tanh_forward", [] { geglu_tanh_forward(P<float>(0), P<float>(1), P<float>(2), L(3)); }},
+    {"geglu_tanh_backward", [] { geglu_tanh_backward(P<float>(0), P<float>(1), P<float>(2), P<float>(3), P<float>(4), L(5)); }},
 };
 
 static void run(const std::function<void()>& k, unsigned grid, unsigned block) {

@@ -43,7 +43,7 @@ public final class CudaKernels implements AutoCloseable {
     public static final Map<String, List<String>> SOURCES = Map.ofEntries(
             Map.entry("nf4.cu", List.of("nf4_dequantize", "nf4_dequantize_dq", "nf4_dequantize_bf16", "nf4_dequantize_dq_bf16")),
             Map.entry("rmsnorm.cu", List.of("rmsnorm_forward", "rmsnorm_backward")),
-            Map.entry("swiglu.cu", List.of("swiglu_forward", "swiglu_backward")),
+            Map.entry("swiglu.cu", List.of("swiglu_forward", "swiglu_backward", "geglu_tanh_forward", "geglu_tanh_backward")),
             Map.entry("adamw.cu", List.of("adamw_step")),
             // the GPU-resident training path (CudaTrainingModel)
             Map.entry("convert.cu", List.of("f32_to_bf16", "add_f32", "add_bias_f32", "scale_f32")),

@@ -506,7 +506,8 @@ public final class CudaTrainingModel implements TrainingEngine {
     private void attentionForward(Buffers b, Block k, long mask) {
         TrainingPlan pl = b.plan;
         pl.attentionScores(this::sgemmStrided, 4, k.q.address(), k.k.address(), k.probs.address());
-        try (CudaKernels.Args a = new CudaKernels.Args().ptr(k.probs).ptr(mask).i32(pl.heads()).i32(pl.seqLen())) {
+        try (CudaKernels.Args a = new CudaKernels.Args().ptr(k.probs).ptr(mask).i32(pl.heads()).i32(pl.seqLen())
+                .i32(0)) {
             dev.launch("causal_softmax_forward", (int) (pl.probsFloats() / pl.seqLen()), ROW_THREADS, a);
         }
         pl.attentionOutput(this::sgemmStrided, 4, k.probs.address(), k.v.address(), k.att.address());
@@ -643,7 +644,8 @@ public final class CudaTrainingModel implements TrainingEngine {
         TrainingPlan pl = b.plan;
         pl.attentionBackwardValues(this::sgemmStrided, 4, b.dAtt.address(), k.v.address(), k.probs.address(),
                 b.dProbs.address(), b.dV.address());
-        try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.dProbs).ptr(k.probs).i32(pl.seqLen()).f32(pl.attentionScale())) {
+        try (CudaKernels.Args a = new CudaKernels.Args().ptr(b.dProbs).ptr(k.probs).i32(pl.seqLen()).f32(pl.attentionScale())
+                .i32(0)) {
             dev.launch("causal_softmax_backward", (int) (pl.probsFloats() / pl.seqLen()), ROW_THREADS, a);
         }
         pl.attentionBackwardQueryKey(this::sgemmStrided, 4, b.dProbs.address(), k.k.address(), k.q.address(),
@@ -664,20 +666,21 @@ public final class CudaTrainingModel implements TrainingEngine {
 
     private void rmsNormForward(DeviceBuffer out, DeviceBuffer rstd, DeviceBuffer x, DeviceBuffer w, int rows) {
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(out).ptr(rstd).ptr(x).ptr(w).i32(config.hiddenSize())
-                .f64(config.rmsNormEps())) {
+                .f64(config.rmsNormEps()).f32(0f)) {
             dev.launch("rmsnorm_forward", rows, CudaKernels.THREADS, a);
         }
     }
 
     private void rmsNormBackward(DeviceBuffer dx, DeviceBuffer dout, DeviceBuffer x, DeviceBuffer w, DeviceBuffer rstd, int rows) {
-        try (CudaKernels.Args a = new CudaKernels.Args().ptr(dx).ptr(dout).ptr(x).ptr(w).ptr(rstd).i32(config.hiddenSize())) {
+        try (CudaKernels.Args a = new CudaKernels.Args().ptr(dx).ptr(dout).ptr(x).ptr(w).ptr(rstd).i32(config.hiddenSize())
+                .f32(0f)) {
             dev.launch("rmsnorm_backward", rows, CudaKernels.THREADS, a);
         }
     }
 
     private void rope(DeviceBuffer x, int rows, int heads, int seqLen, float sign) {
         try (CudaKernels.Args a = new CudaKernels.Args().ptr(x).ptr(invFreq).i32(heads).i32(config.headDim()).i32(seqLen)
-                .f32(sign)) {
+                .f32(sign).i32(config.headDim()).f32(1f)) {
             dev.launch("rope_rotate", rows, ROW_THREADS, a);
         }
     }

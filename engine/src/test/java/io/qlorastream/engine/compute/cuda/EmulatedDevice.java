@@ -163,6 +163,9 @@ public final class EmulatedDevice implements TrainingDevice {
         }
     }
 
+    /** gelu_tanh's constants, as in swiglu.cu. */
+    private static final double GELU_SQRT_2_OVER_PI = 0.7978845608028654, GELU_CUBIC = 0.044715;
+
     private void emulate(String kernel, int grid, int block, CudaKernels.Args args) {
         launches.merge(kernel, 1, Integer::sum);
         A a = new A(args);
@@ -182,25 +185,29 @@ public final class EmulatedDevice implements TrainingDevice {
                 long out = a.p(0), rstd = a.p(1), x = a.p(2), w = a.p(3);
                 int c = a.i(4);
                 double eps = a.d(5);
+                float wOffset = a.f(6);
                 for (int row = 0; row < grid; row++) {
                     long o = (long) row * c;
                     double ss = 0;
                     for (int j = 0; j < c; j++) ss += (double) f(x, o + j) * f(x, o + j);
                     float r = (float) (1.0 / Math.sqrt(ss / c + eps));
                     pf(rstd, row, r);
-                    for (int j = 0; j < c; j++) pf(out, o + j, f(x, o + j) * r * f(w, j));
+                    for (int j = 0; j < c; j++) pf(out, o + j, f(x, o + j) * r * (f(w, j) + wOffset));
                 }
             }
             case "rmsnorm_backward" -> {
                 long dx = a.p(0), dout = a.p(1), x = a.p(2), w = a.p(3), rstd = a.p(4);
                 int c = a.i(5);
+                float wOffset = a.f(6);
                 for (int row = 0; row < grid; row++) {
                     long o = (long) row * c;
                     float r = f(rstd, row);
                     double dot = 0;
-                    for (int j = 0; j < c; j++) dot += (double) f(dout, o + j) * f(w, j) * f(x, o + j);
+                    for (int j = 0; j < c; j++) dot += (double) f(dout, o + j) * (f(w, j) + wOffset) * f(x, o + j);
                     float k = (float) (dot * r * r * r / c);
-                    for (int j = 0; j < c; j++) pf(dx, o + j, f(dx, o + j) + (r * f(w, j) * f(dout, o + j) - k * f(x, o + j)));
+                    for (int j = 0; j < c; j++) {
+                        pf(dx, o + j, f(dx, o + j) + (r * (f(w, j) + wOffset) * f(dout, o + j) - k * f(x, o + j)));
+                    }
                 }
             }
             case "f32_to_bf16" -> {
@@ -227,15 +234,16 @@ public final class EmulatedDevice implements TrainingDevice {
                 long x = a.p(0), inv = a.p(1);
                 int heads = a.i(2), d = a.i(3), seq = a.i(4);
                 float sign = a.f(5);
-                int half = d / 2;
+                int half = a.i(6) / 2;
+                float factor = a.f(7);
                 for (int row = 0; row < grid; row++) {
                     float pos = row % seq;
                     for (int h = 0; h < heads; h++) {
                         long o = (long) row * heads * d + (long) h * d;
                         for (int fi = 0; fi < half; fi++) {
                             float angle = pos * f(inv, fi);
-                            float cs = (float) Math.cos(angle);
-                            float sn = sign * (float) Math.sin(angle);
+                            float cs = (float) Math.cos(angle) * factor;
+                            float sn = sign * ((float) Math.sin(angle) * factor);
                             float x1 = f(x, o + fi), x2 = f(x, o + fi + half);
                             pf(x, o + fi, x1 * cs - x2 * sn);
                             pf(x, o + fi + half, x2 * cs + x1 * sn);
@@ -245,18 +253,19 @@ public final class EmulatedDevice implements TrainingDevice {
             }
             case "causal_softmax_forward" -> {
                 long p = a.p(0), mask = a.p(1);
-                int heads = a.i(2), t = a.i(3);
+                int heads = a.i(2), t = a.i(3), window = a.i(4);
                 for (long r = 0; r < grid; r++) {
                     int i = (int) (r % t);
                     int b = (int) (r / ((long) heads * t));
+                    int start = window > 0 ? Math.max(0, i - window + 1) : 0;
                     long row = r * t;
                     float mx = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j <= i; j++) {
+                    for (int j = start; j <= i; j++) {
                         if (mask == 0 || i32(mask, (long) b * t + j) != 0) mx = Math.max(mx, f(p, row + j));
                     }
                     double sum = 0;
                     for (int j = 0; j < t; j++) {
-                        if (j <= i && (mask == 0 || i32(mask, (long) b * t + j) != 0)) {
+                        if (j >= start && j <= i && (mask == 0 || i32(mask, (long) b * t + j) != 0)) {
                             float e = (float) Math.exp(f(p, row + j) - mx);
                             pf(p, row + j, e);
                             sum += e;
@@ -266,7 +275,7 @@ public final class EmulatedDevice implements TrainingDevice {
                     }
                     if (sum > 0) {
                         float inv = (float) (1.0 / sum);
-                        for (int j = 0; j <= i; j++) pf(p, row + j, f(p, row + j) * inv);
+                        for (int j = start; j <= i; j++) pf(p, row + j, f(p, row + j) * inv);
                     }
                 }
             }
@@ -274,14 +283,16 @@ public final class EmulatedDevice implements TrainingDevice {
                 long dp = a.p(0), p = a.p(1);
                 int t = a.i(2);
                 float scale = a.f(3);
+                int window = a.i(4);
                 for (long r = 0; r < grid; r++) {
                     int i = (int) (r % t);
+                    int start = window > 0 ? Math.max(0, i - window + 1) : 0;
                     int end = Math.min(t, i + 1);
                     long row = r * t;
                     double dot = 0;
-                    for (int j = 0; j < end; j++) dot += (double) f(p, row + j) * f(dp, row + j);
+                    for (int j = start; j < end; j++) dot += (double) f(p, row + j) * f(dp, row + j);
                     for (int j = 0; j < t; j++) {
-                        pf(dp, row + j, j < end ? (float) (f(p, row + j) * (f(dp, row + j) - dot)) * scale : 0f);
+                        pf(dp, row + j, j >= start && j < end ? (float) (f(p, row + j) * (f(dp, row + j) - dot)) * scale : 0f);
                     }
                 }
             }
@@ -299,6 +310,24 @@ public final class EmulatedDevice implements TrainingDevice {
                     double s = 1.0 / (1.0 + Math.exp(-g));
                     pf(dgate, i, f(dgate, i) + (float) ((double) (f(dout, i) * f(up, i)) * s * (1.0 + g * (1.0 - s))));
                     pf(dup, i, f(dup, i) + (float) ((double) f(dout, i) * g * s));
+                }
+            }
+            case "geglu_tanh_forward" -> {
+                long out = a.p(0), gate = a.p(1), up = a.p(2), n = a.l(3);
+                for (long i = 0; i < n; i++) {
+                    double g = f(gate, i);
+                    double t = Math.tanh(GELU_SQRT_2_OVER_PI * (g + GELU_CUBIC * g * g * g));
+                    pf(out, i, (float) (0.5 * g * (1.0 + t)) * f(up, i));
+                }
+            }
+            case "geglu_tanh_backward" -> {
+                long dgate = a.p(0), dup = a.p(1), dout = a.p(2), gate = a.p(3), up = a.p(4), n = a.l(5);
+                for (long i = 0; i < n; i++) {
+                    double g = f(gate, i);
+                    double t = Math.tanh(GELU_SQRT_2_OVER_PI * (g + GELU_CUBIC * g * g * g));
+                    double d = 0.5 * (1.0 + t) + 0.5 * g * (1.0 - t * t) * GELU_SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_CUBIC * g * g);
+                    pf(dgate, i, f(dgate, i) + (float) ((double) (f(dout, i) * f(up, i)) * d));
+                    pf(dup, i, f(dup, i) + (float) ((double) f(dout, i) * 0.5 * g * (1.0 + t)));
                 }
             }
             case "lora_dropout_forward", "lora_dropout_backward" -> {

@@ -18,7 +18,7 @@ final class HostKernels {
         backend.enterDevice();
         try (DeviceBuffer dOut = DeviceBuffer.floats((long) n * c); DeviceBuffer dRstd = DeviceBuffer.floats(n);
              DeviceBuffer dX = DeviceBuffer.of(x, 0, n * c); DeviceBuffer dW = DeviceBuffer.of(w, 0, c);
-             CudaKernels.Args args = new CudaKernels.Args().ptr(dOut).ptr(dRstd).ptr(dX).ptr(dW).i32(c).f64(eps)) {
+             CudaKernels.Args args = new CudaKernels.Args().ptr(dOut).ptr(dRstd).ptr(dX).ptr(dW).i32(c).f64(eps).f32(0f)) {
             backend.kernels().launch("rmsnorm_forward", n, CudaKernels.THREADS, args);
             dOut.download(0, out, 0, n * c);
             dRstd.download(0, rstd, 0, n);
@@ -31,7 +31,7 @@ final class HostKernels {
         try (DeviceBuffer dDx = DeviceBuffer.of(dx, 0, n * c); DeviceBuffer dDout = DeviceBuffer.of(dout, 0, n * c);
              DeviceBuffer dX = DeviceBuffer.of(x, 0, n * c); DeviceBuffer dW = DeviceBuffer.of(w, 0, c);
              DeviceBuffer dRstd = DeviceBuffer.of(rstd, 0, n);
-             CudaKernels.Args args = new CudaKernels.Args().ptr(dDx).ptr(dDout).ptr(dX).ptr(dW).ptr(dRstd).i32(c)) {
+             CudaKernels.Args args = new CudaKernels.Args().ptr(dDx).ptr(dDout).ptr(dX).ptr(dW).ptr(dRstd).i32(c).f32(0f)) {
             backend.kernels().launch("rmsnorm_backward", n, CudaKernels.THREADS, args);
             dDx.download(0, dx, 0, n * c);
         }

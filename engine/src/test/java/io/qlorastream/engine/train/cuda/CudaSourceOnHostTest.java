@@ -67,7 +67,7 @@ class CudaSourceOnHostTest {
     }
 
     /** Runs a command in the module directory; returns its output, failing on a nonzero exit when asked (expectExit 0). */
-    private static String run(List<String> command, int expectExit) throws IOException, InterruptedException {
+    static String run(List<String> command, int expectExit) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();
         assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
@@ -79,7 +79,7 @@ class CudaSourceOnHostTest {
     }
 
     /** g++'s major version when it is 11 or later, else null. */
-    private static String gppVersion() {
+    static String gppVersion() {
         try {
             Process p = new ProcessBuilder("g++", "-dumpversion").redirectErrorStream(true).start();
             String v = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
