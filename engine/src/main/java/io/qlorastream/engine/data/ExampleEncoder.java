@@ -6,6 +6,7 @@ import io.qlorastream.engine.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Turns examples into token ids and labels. The prompt and the target are encoded separately, so the boundary
@@ -14,13 +15,18 @@ import java.util.List;
  * <p>Without a chat template: {@code bos + enc("### Instruction:\n" + prompt + "\n\n### Response:\n") +
  * enc(response) + eos}; a chat example without a template puts its earlier turns, one {@code role: content} line
  * each, in the place of the prompt. With a template: the template rendered with {@code add_generation_prompt} over
- * the turns before the last is the prompt, and the rest of the full conversation's rendering (the assistant turn with
- * the template's own end-of-turn tokens) is the target. Labels equal the input ids on target positions and -100
- * elsewhere; the model shifts them (Hugging Face's convention).
+ * the turns before the last is the prompt, and the rest of the full conversation's rendering is the target: the
+ * assistant's content and the template's own end-of-turn token (an eos id); what the template writes after that token
+ * (ChatML's newline) stays in the ids but out of the loss. Templates render with {@code enable_thinking=false}: the
+ * targets carry no reasoning, so Qwen3's and SmolLM3's empty think block belongs to the prompt. Labels equal the input
+ * ids on target positions and -100 elsewhere; the model shifts them (Hugging Face's convention).
  */
 public final class ExampleEncoder {
     public static final String INSTRUCTION_PREFIX = "### Instruction:\n";
     public static final String RESPONSE_PREFIX = "\n\n### Response:\n";
+
+    /** Extra chat-template variables: no reasoning turn before the answer (Qwen3, SmolLM3). */
+    public static final Map<String, Object> TEMPLATE_KWARGS = Map.of("enable_thinking", false);
 
     private final Tokenizer tokenizer;
 
@@ -50,7 +56,7 @@ public final class ExampleEncoder {
     /** Prompt-only ids, ready for generation: what the model sees before the response. */
     public int[] encodePrompt(String prompt) {
         if (tokenizer.hasChatTemplate()) {
-            return tokenizer.encode(tokenizer.applyChatTemplate(List.of(new ChatMessage("user", prompt)), true));
+            return tokenizer.encode(tokenizer.applyChatTemplate(List.of(new ChatMessage("user", prompt)), true, TEMPLATE_KWARGS));
         }
         int[] body = tokenizer.encode(INSTRUCTION_PREFIX + prompt + RESPONSE_PREFIX);
         Integer bos = tokenizer.bosId();
@@ -65,13 +71,23 @@ public final class ExampleEncoder {
 
     private TokenizedExample encodeChat(List<ChatMessage> messages) {
         List<ChatMessage> context = messages.subList(0, messages.size() - 1);
-        String promptText = tokenizer.applyChatTemplate(context, true);
-        String fullText = tokenizer.applyChatTemplate(messages, false);
+        String promptText = tokenizer.applyChatTemplate(context, true, TEMPLATE_KWARGS);
+        String fullText = tokenizer.applyChatTemplate(messages, false, TEMPLATE_KWARGS);
         if (!fullText.startsWith(promptText)) {
             throw new IllegalArgumentException("the chat template renders the conversation differently with and without "
                     + "its last turn; cannot separate the target");
         }
-        return join(tokenizer.encode(promptText), tokenizer.encode(fullText.substring(promptText.length())), false);
+        int[] prompt = tokenizer.encode(promptText);
+        int[] target = tokenizer.encode(fullText.substring(promptText.length()));
+        TokenizedExample example = join(prompt, target, false);
+        for (int i = 0; i < target.length; i++) {
+            if (tokenizer.eosIds().contains(target[i])) {
+                // the turn ends here; the template's separator after it is context, not response
+                Arrays.fill(example.labels(), prompt.length + i + 1, example.labels().length, TokenizedExample.IGNORE);
+                break;
+            }
+        }
+        return example;
     }
 
     private TokenizedExample join(int[] prompt, int[] target, boolean appendEos) {

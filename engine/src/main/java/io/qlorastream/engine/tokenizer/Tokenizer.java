@@ -129,6 +129,15 @@ public final class Tokenizer implements AutoCloseable {
         return hf.decode(l, true);
     }
 
+    /** The text of {@code ids} with the special tokens written out ({@code <|im_end|>}, {@code <eos>}...). */
+    public String decodeWithSpecialTokens(int[] ids) {
+        long[] l = new long[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            l[i] = ids[i];
+        }
+        return hf.decode(l, false);
+    }
+
     /** The id of a token string, or null if the vocabulary lacks it. */
     public Integer tokenId(String token) {
         return tokenIds.get(token);
@@ -161,6 +170,14 @@ public final class Tokenizer implements AutoCloseable {
             throw new IllegalStateException("this tokenizer has no chat_template");
         }
         return chatTemplate.render(messages, addGenerationPrompt);
+    }
+
+    /** With extra template variables, as transformers' {@code apply_chat_template(..., enable_thinking=False)}. */
+    public String applyChatTemplate(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, ?> kwargs) {
+        if (chatTemplate == null) {
+            throw new IllegalStateException("this tokenizer has no chat_template");
+        }
+        return chatTemplate.render(messages, addGenerationPrompt, kwargs);
     }
 
     @Override
