@@ -34,6 +34,7 @@ import picocli.CommandLine.Spec;
                 MakeModelCommand.class,
                 GenerateCommand.class,
                 ScoreCommand.class,
+                io.qlorastream.app.model.ExportCommand.class,
                 io.qlorastream.app.model.TrainCommand.class,
                 io.qlorastream.app.ingest.RedactCommand.class,
                 io.qlorastream.app.ingest.IngestCommand.class,

@@ -24,6 +24,7 @@ class EngineLayersTest {
             List.of("kernels"),
             List.of("lora"),
             List.of("model"),
+            List.of("export"),
             List.of("optim"),
             List.of("train"),
             List.of("bench"));
